@@ -1,0 +1,101 @@
+"""The PyTorch reference: torch.nn layers, gradients from autograd.
+
+Nothing here is differentiated by hand, which is what makes it an independent check
+of the backpropagation written out in the other two implementations. Runs in float64
+or float32, on the CPU or a CUDA device ("auto" picks CUDA when there is one).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from shared.config import Config
+from shared.model import check_batch, check_model_inputs
+from shared.params import Params
+
+HIDDEN_ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device cuda was asked for, but PyTorch sees no CUDA device here")
+    return torch.device(name)
+
+
+class TorchMLP:
+    name = "torch"
+
+    def __init__(self, config: Config, params: Params):
+        check_model_inputs(config, params)
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.dtype = getattr(torch, config.dtype)
+        layers: list[nn.Module] = []
+        for index, (W, b) in enumerate(params):
+            linear = nn.Linear(W.shape[1], W.shape[0], device=self.device, dtype=self.dtype)
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(W))
+                linear.bias.copy_(torch.from_numpy(b))
+            layers.append(linear)
+            if index < len(params) - 1:
+                layers.append(HIDDEN_ACTIVATIONS[config.activation]())
+        # The model ends in logits; the output activation belongs to the loss below.
+        self.model = nn.Sequential(*layers)
+        self.linears = [layer for layer in layers if isinstance(layer, nn.Linear)]
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=config.lr)
+
+    def tensors(self, x, y=None):
+        check_batch(self.config, x, y)
+        inputs = torch.from_numpy(np.asarray(x)).to(self.device, self.dtype)
+        if y is None:
+            return inputs
+        return inputs, torch.from_numpy(np.asarray(y, dtype=np.int64)).to(self.device)
+
+    def loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.config.loss == "cross-entropy":
+            return F.cross_entropy(logits, y)  # mean over the batch of -log softmax_y
+        # Nielsen's quadratic cost: 1/2 * sum over outputs, mean over the batch. (Not
+        # nn.MSELoss, which averages over the outputs as well.)
+        target = F.one_hot(y, logits.shape[1]).to(logits.dtype)
+        return 0.5 * (torch.sigmoid(logits) - target).square().sum(dim=1).mean()
+
+    def backward(self, x, y) -> torch.Tensor:
+        inputs, labels = self.tensors(x, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.loss(self.model(inputs), labels)
+        loss.backward()
+        return loss
+
+    # -- the interface ---------------------------------------------------------------
+    def loss_and_gradients(self, x, y) -> tuple[float, Params]:
+        loss = self.backward(x, y)
+        grads = [(to_numpy(layer.weight.grad), to_numpy(layer.bias.grad)) for layer in self.linears]
+        return loss.item(), grads
+
+    def train_step(self, x, y, lr: float) -> float:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        loss = self.backward(x, y)
+        self.optimizer.step()
+        # .item() waits for the device, so the shared loop's clock sees finished work.
+        return loss.item()
+
+    @torch.no_grad()
+    def predict_proba(self, x):
+        logits = self.model(self.tensors(x))
+        if self.config.loss == "cross-entropy":
+            return to_numpy(torch.softmax(logits, dim=1))
+        return to_numpy(torch.sigmoid(logits))
+
+    def parameters(self) -> Params:
+        return [(to_numpy(layer.weight), to_numpy(layer.bias)) for layer in self.linears]
+
+
+def to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    """Any tensor -> a float64 NumPy copy on the CPU (the neutral format)."""
+    return tensor.detach().to("cpu", torch.float64).numpy().copy()

@@ -1,0 +1,112 @@
+"""The network and training configuration shared by every implementation.
+
+Kept free of NumPy so that the command line can build and check a config before
+any heavy library is imported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu")
+# Each loss fixes the output layer: "mse" is Nielsen's quadratic cost on sigmoid
+# outputs, C = mean over the batch of 1/2 * sum_j (a_j - y_j)^2; "cross-entropy" is
+# softmax outputs with C = mean over the batch of -log a_y.
+LOSSES = ("mse", "cross-entropy")
+OUTPUT_ACTIVATION = {"mse": "sigmoid", "cross-entropy": "softmax"}
+INITS = ("nielsen", "xavier", "he")
+DTYPES = ("float64", "float32")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class Config:
+    """One multilayer perceptron and how to train it.
+
+    sizes: neurons per layer, input first: (784, 16, 16, 10) is 3Blue1Brown's
+    network, (784, 30, 10) the one of chapter 1 of Nielsen's book.
+    """
+
+    # The defaults are the network of chapter 3 of Nielsen's book (784-30-10 sigmoid,
+    # cross-entropy, lr 0.5, mini-batches of 10), trained for 3 epochs: it reaches
+    # about 95% after one epoch and the pure-Python loop finishes in minutes.
+    sizes: tuple[int, ...] = (784, 30, 10)
+    activation: str = "sigmoid"
+    loss: str = "cross-entropy"
+    init: str = "nielsen"
+    lr: float = 0.5
+    batch_size: int = 10
+    epochs: int = 3
+    seed: int = 0
+    dtype: str = "float64"
+    device: str = "auto"
+    train_limit: int | None = None
+    test_limit: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "sizes", tuple(self.sizes))
+        check_config(self)
+
+    @property
+    def num_layers(self) -> int:
+        """Layers of weights (the input layer has none)."""
+        return len(self.sizes) - 1
+
+    @property
+    def output_activation(self) -> str:
+        return OUTPUT_ACTIVATION[self.loss]
+
+    def with_changes(self, **changes) -> "Config":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["sizes"] = list(self.sizes)
+        return data
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _positive_int(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+
+
+def check_config(config: Config) -> None:
+    """Raise ValueError with a message naming the field, as the CLI shows it."""
+    if len(config.sizes) < 2:
+        raise ValueError(f"sizes needs at least an input and an output layer; got {config.sizes}")
+    for size in config.sizes:
+        _positive_int("every layer size", size)
+    _choice("activation", config.activation, ACTIVATIONS)
+    _choice("loss", config.loss, LOSSES)
+    _choice("init", config.init, INITS)
+    _choice("dtype", config.dtype, DTYPES)
+    _choice("device", config.device, DEVICES)
+    if isinstance(config.lr, bool) or not isinstance(config.lr, (int, float)) or not config.lr > 0:
+        raise ValueError(f"learning rate must be a positive number; got {config.lr!r}")
+    if config.lr == float("inf"):
+        raise ValueError("learning rate must be finite")
+    _positive_int("batch size", config.batch_size)
+    _positive_int("epochs", config.epochs)
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {config.seed!r}")
+    for name in ("train_limit", "test_limit"):
+        value = getattr(config, name)
+        if value is not None:
+            _positive_int(name.replace("_", " "), value)
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """'784,16,16,10' -> (784, 16, 16, 10), with a message a person can act on."""
+    parts = [part.strip() for part in text.replace("-", ",").split(",")]
+    try:
+        sizes = tuple(int(part) for part in parts)
+    except ValueError:
+        raise ValueError(f"layer sizes must be whole numbers separated by commas, e.g. 784,16,16,10; got {text!r}") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"need at least two positive layer sizes, e.g. 784,16,16,10; got {text!r}")
+    return sizes

@@ -1,0 +1,166 @@
+"""The one data loader: four IDX files in a directory -> images, labels, batches.
+
+Every implementation trains on what this module returns, so pixel scaling and the
+order of mini-batches are decided here, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from shared.idx import IMAGES_MAGIC, LABELS_MAGIC, DataError, read_idx
+
+# The project carries MNIST in <repo>/data/mnist, found from this file, not from the
+# working directory, so `compare` works wherever it is started.
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "mnist"
+
+FILE_STEMS = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+# MD5 of the *uncompressed* files: the same whichever mirror or compressor they came
+# through (the .gz bytes differ between mirrors).
+KNOWN_CHECKSUMS = {
+    "mnist": {
+        "train_images": "6bbc9ace898e44ae57da46a324031adb",
+        "train_labels": "a25bea736e30d166cdddb491f175f624",
+        "test_images": "2646ac647ad5339dbf082846283269ea",
+        "test_labels": "27ae3e4e09519cfbb04c329615203637",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Images as uint8 (count, rows, cols) and labels as uint8 (count,), as stored."""
+
+    name: str  # "mnist" when the checksums matched, else the directory's name
+    verified: bool  # True when every file matched a known checksum
+    directory: Path
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+
+    @property
+    def input_size(self) -> int:
+        return int(self.train_images.shape[1] * self.train_images.shape[2])
+
+    @property
+    def num_classes(self) -> int:
+        """Taken from the labels, so Fashion-MNIST or a 3-class subset work unchanged."""
+        return int(max(self.train_labels.max(), self.test_labels.max())) + 1
+
+    def limit(self, train_limit: int | None = None, test_limit: int | None = None) -> "Dataset":
+        """The first N training and/or test examples (a view, no copy)."""
+        return Dataset(
+            name=self.name,
+            verified=self.verified,
+            directory=self.directory,
+            train_images=self.train_images[:train_limit],
+            train_labels=self.train_labels[:train_limit],
+            test_images=self.test_images[:test_limit],
+            test_labels=self.test_labels[:test_limit],
+        )
+
+
+def find_file(directory: Path, stem: str) -> Path:
+    """`stem.gz` or `stem` (uncompressed); the error names the file that was expected."""
+    for candidate in (directory / f"{stem}.gz", directory / stem):
+        if candidate.is_file():
+            return candidate
+    raise DataError(directory / f"{stem}.gz", "file not found (nor an uncompressed copy)")
+
+
+def load_dataset(directory: Path | str | None = None, expect: str | None = None) -> Dataset:
+    """Load and validate the four IDX files of `directory` (the bundled MNIST by default).
+
+    `expect` names a dataset of KNOWN_CHECKSUMS that the files must match; the
+    bundled directory expects "mnist". Files that match a known dataset are marked
+    verified even when nothing was expected.
+    """
+    if directory is None:
+        directory, expect = DEFAULT_DATA_DIR, expect or "mnist"
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(directory, "data directory not found")
+
+    paths = {key: find_file(directory, stem) for key, stem in FILE_STEMS.items()}
+    arrays = {
+        key: read_idx(path, IMAGES_MAGIC if key.endswith("images") else LABELS_MAGIC)
+        for key, path in paths.items()
+    }
+
+    if expect is not None:
+        for key, expected_md5 in KNOWN_CHECKSUMS[expect].items():
+            if arrays[key].md5 != expected_md5:
+                raise DataError(
+                    paths[key],
+                    f"checksum mismatch: MD5 of the uncompressed content is {arrays[key].md5}, "
+                    f"{expect} has {expected_md5}",
+                )
+    md5s = {key: array.md5 for key, array in arrays.items()}
+    known = [name for name, sums in KNOWN_CHECKSUMS.items() if sums == md5s]
+
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"].values, arrays[f"{split}_labels"].values
+        if len(images) != len(labels):
+            raise DataError(
+                paths[f"{split}_labels"],
+                f"{len(labels):,} labels for {len(images):,} images in {paths[f'{split}_images'].name}",
+            )
+        if len(images) == 0:
+            raise DataError(paths[f"{split}_images"], "holds no images")
+    train_shape = arrays["train_images"].values.shape[1:]
+    test_shape = arrays["test_images"].values.shape[1:]
+    if train_shape != test_shape:
+        raise DataError(
+            paths["test_images"],
+            f"images are {test_shape[0]}x{test_shape[1]} but training images are "
+            f"{train_shape[0]}x{train_shape[1]}",
+        )
+
+    return Dataset(
+        name=known[0] if known else directory.name,
+        verified=bool(known),
+        directory=directory,
+        train_images=arrays["train_images"].values,
+        train_labels=arrays["train_labels"].values,
+        test_images=arrays["test_images"].values,
+        test_labels=arrays["test_labels"].values,
+    )
+
+
+def scale_pixels(images: np.ndarray, dtype: str | np.dtype = "float64") -> np.ndarray:
+    """uint8 images (count, rows, cols) -> rows of floats in [0, 1], shape (count, rows*cols).
+
+    Dividing by 255 is the only input normalization in this project. (The 0.1307 and
+    0.3081 seen in PyTorch examples are the mean and standard deviation of MNIST's
+    training pixels after this scaling; this project does not standardize further.)
+    """
+    flat = images.reshape(len(images), -1)
+    return flat.astype(dtype) / np.asarray(255, dtype=dtype)
+
+
+def batch_order(count: int, seed: int, epoch: int) -> np.ndarray:
+    """The shuffled order of training examples for one epoch.
+
+    Seeded by (seed, epoch) rather than by a generator carried across epochs, so every
+    implementation, and a run resumed at epoch 5, sees exactly the same batches.
+    """
+    return np.random.default_rng([seed, epoch]).permutation(count)
+
+
+def minibatches(count: int, batch_size: int, seed: int, epoch: int) -> Iterator[np.ndarray]:
+    """Index arrays of the epoch's mini-batches; the last one is smaller when
+    batch_size does not divide count (no example is dropped)."""
+    order = batch_order(count, seed, epoch)
+    for start in range(0, count, batch_size):
+        yield order[start : start + batch_size]

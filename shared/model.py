@@ -1,0 +1,73 @@
+"""The one interface every implementation offers.
+
+Inputs are NumPy arrays: x of shape (batch, n_in) with pixels scaled to [0, 1] by
+shared.data.scale_pixels, y of integer class labels, shape (batch,). Parameters and
+gradients travel in the neutral format of shared.params. How an implementation
+computes in between is its own business: that is what is being compared.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from shared.config import Config
+from shared.params import Params, check_params
+
+
+@runtime_checkable
+class MLP(Protocol):
+    """A multilayer perceptron built from a Config and parameters in the neutral format."""
+
+    name: str  # the registry name: "scratch", "numpy", "torch"
+    config: Config
+
+    def loss_and_gradients(self, x: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
+        """The loss averaged over the batch, and its gradients (of that mean) per (W, b)."""
+        ...
+
+    def train_step(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
+        """One step of mini-batch SGD, parameters -= lr * gradients, in whatever way is
+        fastest for this implementation. Returns the batch's loss before the step."""
+        ...
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Output activations, shape (batch, classes), float64: softmax probabilities
+        under cross-entropy, per-class sigmoid scores in [0, 1] under mse."""
+        ...
+
+    def parameters(self) -> Params:
+        """A copy of the current parameters in the neutral format (float64)."""
+        ...
+
+
+def check_batch(config: Config, x: np.ndarray, y: np.ndarray | None = None) -> None:
+    """Catch wrong shapes at the boundary with a message, before they become a
+    broadcasting surprise deep inside one implementation."""
+    n_in, n_out = config.sizes[0], config.sizes[-1]
+    if not isinstance(x, np.ndarray) or x.ndim != 2 or x.shape[1] != n_in:
+        shape = getattr(x, "shape", type(x).__name__)
+        raise ValueError(f"x must be an array of shape (batch, {n_in}); got {shape}")
+    if len(x) == 0:
+        raise ValueError("the batch is empty")
+    if y is not None:
+        if not isinstance(y, np.ndarray) or y.shape != (len(x),):
+            raise ValueError(f"y must be an array of {len(x)} labels; got shape {getattr(y, 'shape', None)}")
+        if y.dtype.kind not in "iu":
+            raise ValueError(f"y must hold integer class labels; got {y.dtype}")
+        if y.min() < 0 or y.max() >= n_out:
+            raise ValueError(f"labels must lie in 0..{n_out - 1} for {n_out} output neurons")
+
+
+def check_model_inputs(config: Config, params: Params) -> None:
+    """What every implementation's constructor checks first."""
+    if not isinstance(config, Config):
+        raise TypeError(f"config must be a shared.config.Config; got {type(config).__name__}")
+    check_params(params, config.sizes)
+
+
+def outputs_from_lists(rows: list[list[float]]) -> np.ndarray:
+    """Output activations kept as plain lists -> the (batch, classes) float64 array
+    that predict_proba returns."""
+    return np.array(rows, dtype=np.float64)

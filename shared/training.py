@@ -1,0 +1,122 @@
+"""The one training loop: every implementation is driven by exactly this code.
+
+Epochs of seeded mini-batches, SGD steps, evaluation on the test set after each epoch,
+training and evaluation timed separately by the same stopwatch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+
+from shared.config import Config
+from shared.data import Dataset, minibatches, scale_pixels
+from shared.model import MLP
+from shared.timing import Stopwatch
+
+EVAL_CHUNK = 2000  # test images per predict_proba call: bounded memory, few calls
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the message says where and what to try."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Inputs scaled to [0, 1] in the config's dtype, labels as int64."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def prepare(dataset: Dataset, config: Config) -> Split:
+    """Scale once, before any clock runs, honouring train_limit and test_limit."""
+    data = dataset.limit(config.train_limit, config.test_limit)
+    return Split(
+        x_train=scale_pixels(data.train_images, config.dtype),
+        y_train=data.train_labels.astype(np.int64),
+        x_test=scale_pixels(data.test_images, config.dtype),
+        y_test=data.test_labels.astype(np.int64),
+    )
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    epoch: int
+    train_loss: float  # mean over the epoch's samples of the loss before each step
+    test_loss: float
+    test_accuracy: float  # fraction in [0, 1]
+    train_seconds: float
+    eval_seconds: float
+    train_samples: int
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.train_samples / self.train_seconds if self.train_seconds > 0 else math.inf
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"samples_per_second": self.samples_per_second}
+
+
+def mean_loss(outputs: np.ndarray, labels: np.ndarray, loss: str) -> float:
+    """The config's loss computed from output activations, for reporting test loss
+    without a second forward pass."""
+    n = len(labels)
+    if loss == "cross-entropy":
+        picked = outputs[np.arange(n), labels]
+        return float(-np.log(np.maximum(picked, np.finfo(np.float64).tiny)).mean())
+    target = np.eye(outputs.shape[1])[labels]
+    return float(0.5 * np.square(outputs - target).sum() / n)
+
+
+def evaluate(model: MLP, x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """Test loss, accuracy and the outputs (batch, classes) on (x, y)."""
+    outputs = np.concatenate(
+        [model.predict_proba(x[start : start + EVAL_CHUNK]) for start in range(0, len(x), EVAL_CHUNK)]
+    )
+    accuracy = float(np.mean(outputs.argmax(axis=1) == y))
+    return mean_loss(outputs, y, model.config.loss), accuracy, outputs
+
+
+def train(
+    model: MLP,
+    split: Split,
+    config: Config,
+    start_epoch: int = 1,
+    on_epoch: Callable[[EpochStats], None] | None = None,
+) -> list[EpochStats]:
+    """Train for config.epochs epochs; epoch numbers continue from start_epoch."""
+    history = []
+    count = len(split.x_train)
+    for epoch in range(start_epoch, start_epoch + config.epochs):
+        train_clock, eval_clock = Stopwatch(), Stopwatch()
+        loss_sum = 0.0
+        with train_clock:
+            for step, batch in enumerate(minibatches(count, config.batch_size, config.seed, epoch), 1):
+                loss = model.train_step(split.x_train[batch], split.y_train[batch], config.lr)
+                if not math.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"{model.name}: the loss became {loss} at epoch {epoch}, step {step}; "
+                        f"try a lower learning rate than {config.lr:g}"
+                    )
+                loss_sum += loss * len(batch)
+        with eval_clock:
+            test_loss, accuracy, _ = evaluate(model, split.x_test, split.y_test)
+        stats = EpochStats(
+            epoch=epoch,
+            train_loss=loss_sum / count,
+            test_loss=test_loss,
+            test_accuracy=accuracy,
+            train_seconds=train_clock.seconds,
+            eval_seconds=eval_clock.seconds,
+            train_samples=count,
+        )
+        history.append(stats)
+        if on_epoch is not None:
+            on_epoch(stats)
+    return history
