@@ -1,0 +1,1 @@
+"""The compare harness: orchestrates the implementations and reports; holds no math."""

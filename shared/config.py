@@ -19,6 +19,14 @@ DTYPES = ("float64", "float32")
 DEVICES = ("auto", "cpu", "cuda")
 
 
+class ConfigError(ValueError):
+    """A config value is invalid; `field` names the Config field it belongs to."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
+
+
 @dataclass(frozen=True)
 class Config:
     """One multilayer perceptron and how to train it.
@@ -65,39 +73,38 @@ class Config:
         return data
 
 
-def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+def _choice(field: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+        raise ConfigError(field, f"{field} must be one of {', '.join(allowed)}; got {value!r}")
 
 
-def _positive_int(name: str, value) -> None:
+def _positive_int(field: str, value, what: str | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        what = what or field.replace("_", " ")
+        raise ConfigError(field, f"{what} must be a positive integer; got {value!r}")
 
 
 def check_config(config: Config) -> None:
-    """Raise ValueError with a message naming the field, as the CLI shows it."""
+    """Raise ConfigError (a ValueError) naming the field, as the CLI shows it."""
     if len(config.sizes) < 2:
-        raise ValueError(f"sizes needs at least an input and an output layer; got {config.sizes}")
+        raise ConfigError("sizes", f"sizes needs at least an input and an output layer; got {config.sizes}")
     for size in config.sizes:
-        _positive_int("every layer size", size)
+        _positive_int("sizes", size, "every layer size")
     _choice("activation", config.activation, ACTIVATIONS)
     _choice("loss", config.loss, LOSSES)
     _choice("init", config.init, INITS)
     _choice("dtype", config.dtype, DTYPES)
     _choice("device", config.device, DEVICES)
-    if isinstance(config.lr, bool) or not isinstance(config.lr, (int, float)) or not config.lr > 0:
-        raise ValueError(f"learning rate must be a positive number; got {config.lr!r}")
-    if config.lr == float("inf"):
-        raise ValueError("learning rate must be finite")
-    _positive_int("batch size", config.batch_size)
+    lr = config.lr
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf"):
+        raise ConfigError("lr", f"learning rate must be a positive finite number; got {lr!r}")
+    _positive_int("batch_size", config.batch_size)
     _positive_int("epochs", config.epochs)
     if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {config.seed!r}")
+        raise ConfigError("seed", f"seed must be a non-negative integer; got {config.seed!r}")
     for name in ("train_limit", "test_limit"):
-        value = getattr(config, name)
-        if value is not None:
-            _positive_int(name.replace("_", " "), value)
+        if getattr(config, name) is not None:
+            _positive_int(name, getattr(config, name))
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
@@ -106,7 +113,7 @@ def parse_sizes(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(part) for part in parts)
     except ValueError:
-        raise ValueError(f"layer sizes must be whole numbers separated by commas, e.g. 784,16,16,10; got {text!r}") from None
+        raise ConfigError("sizes", f"layer sizes must be whole numbers separated by commas, e.g. 784,16,16,10; got {text!r}") from None
     if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"need at least two positive layer sizes, e.g. 784,16,16,10; got {text!r}")
+        raise ConfigError("sizes", f"need at least two positive layer sizes, e.g. 784,16,16,10; got {text!r}")
     return sizes

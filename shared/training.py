@@ -83,15 +83,21 @@ def evaluate(model: MLP, x: np.ndarray, y: np.ndarray) -> tuple[float, float, np
     return mean_loss(outputs, y, model.config.loss), accuracy, outputs
 
 
+@dataclass
+class TrainingRun:
+    history: list[EpochStats]
+    test_outputs: np.ndarray  # the model's outputs on the test set after the last epoch
+
+
 def train(
     model: MLP,
     split: Split,
     config: Config,
     start_epoch: int = 1,
     on_epoch: Callable[[EpochStats], None] | None = None,
-) -> list[EpochStats]:
+) -> TrainingRun:
     """Train for config.epochs epochs; epoch numbers continue from start_epoch."""
-    history = []
+    history, outputs = [], None
     count = len(split.x_train)
     for epoch in range(start_epoch, start_epoch + config.epochs):
         train_clock, eval_clock = Stopwatch(), Stopwatch()
@@ -106,7 +112,7 @@ def train(
                     )
                 loss_sum += loss * len(batch)
         with eval_clock:
-            test_loss, accuracy, _ = evaluate(model, split.x_test, split.y_test)
+            test_loss, accuracy, outputs = evaluate(model, split.x_test, split.y_test)
         stats = EpochStats(
             epoch=epoch,
             train_loss=loss_sum / count,
@@ -119,4 +125,4 @@ def train(
         history.append(stats)
         if on_epoch is not None:
             on_epoch(stats)
-    return history
+    return TrainingRun(history, outputs)

@@ -1,0 +1,196 @@
+"""Gradient agreement: the implementations against each other and against finite differences.
+
+Always in float64: float32 rounding (about 1e-7) would drown the 1e-10 agreement this
+checks. From identical parameters and the same batch, every pair of implementations
+must agree to PAIR_TOLERANCE, and each must agree with central finite differences of
+its own loss to FD_TOLERANCE, per weight matrix and per bias vector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+
+from impls import build
+from shared.config import Config
+from shared.params import Params, copy_params, relative_error
+
+PAIR_TOLERANCE = 1e-10
+FD_TOLERANCE = 1e-6
+FD_STEP = 1e-5  # the usual step: truncation error ~h^2, rounding ~1e-16/h, both ~1e-10
+
+
+@dataclass
+class TensorAgreement:
+    """One weight matrix or bias vector."""
+
+    name: str  # "W1", "b1", ... numbered from the first layer of weights
+    shape: tuple[int, ...]
+    pairs: dict[str, float] = field(default_factory=dict)  # "scratch~numpy" -> relative error
+    finite_differences: dict[str, float] = field(default_factory=dict)  # "numpy" -> relative error
+    coordinates: int = 0  # entries checked by finite differences, per implementation
+    kinks_skipped: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "shape": list(self.shape),
+            "pairs": self.pairs,
+            "finite_differences": self.finite_differences,
+            "coordinates": self.coordinates,
+            "kinks_skipped": self.kinks_skipped,
+        }
+
+
+@dataclass
+class GradientAgreement:
+    config: Config
+    impls: list[str]
+    batch_size: int
+    losses: dict[str, float]
+    tensors: list[TensorAgreement]
+
+    @property
+    def worst_pair(self) -> float:
+        return max((e for t in self.tensors for e in t.pairs.values()), default=0.0)
+
+    @property
+    def worst_finite_difference(self) -> float:
+        return max((e for t in self.tensors for e in t.finite_differences.values()), default=0.0)
+
+    @property
+    def passed(self) -> bool:
+        return self.worst_pair <= PAIR_TOLERANCE and self.worst_finite_difference <= FD_TOLERANCE
+
+    def to_dict(self) -> dict:
+        return {
+            "config": self.config.to_dict(),
+            "impls": self.impls,
+            "batch_size": self.batch_size,
+            "relative_error": "max|a - b| / max(max|a|, max|b|, 1e-12) per tensor",
+            "tolerances": {"pairs": PAIR_TOLERANCE, "finite_differences": FD_TOLERANCE},
+            "fd_step": FD_STEP,
+            "losses": self.losses,
+            "tensors": [t.to_dict() for t in self.tensors],
+            "worst_pair": self.worst_pair,
+            "worst_finite_difference": self.worst_finite_difference,
+            "passed": self.passed,
+        }
+
+
+def tensor_names(params: Params) -> list[tuple[int, int, str]]:
+    """(layer, 0 for W or 1 for b, name) for every tensor, W1 being the first layer's weights."""
+    return [(l, i, f"{'Wb'[i]}{l + 1}") for l in range(len(params)) for i in (0, 1)]
+
+
+def pick_coordinates(gradient: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Flat indices to check: the largest gradients (where a wrong formula shows most)
+    and as many chosen at random."""
+    flat = np.abs(gradient).ravel()
+    if flat.size <= count:
+        return np.arange(flat.size)
+    largest = np.argsort(flat)[::-1][: count // 2]
+    rest = np.setdiff1d(np.arange(flat.size), largest)
+    return np.concatenate([largest, rng.choice(rest, count - len(largest), replace=False)])
+
+
+def finite_difference(loss_at, params: Params, layer: int, which: int, index: int, step: float) -> float:
+    """(C(theta + h) - C(theta - h)) / 2h for one entry of one tensor."""
+    tensor = params[layer][which].reshape(-1)  # a view: writes go into params
+    original = tensor[index]
+    tensor[index] = original + step
+    plus = loss_at(params)
+    tensor[index] = original - step
+    minus = loss_at(params)
+    tensor[index] = original
+    return (plus - minus) / (2 * step)
+
+
+def check_gradients(
+    config: Config,
+    params: Params,
+    x: np.ndarray,
+    y: np.ndarray,
+    impls: list[str],
+    coordinates: int = 10,
+    seed: int = 0,
+) -> GradientAgreement:
+    """Compare the gradients of `impls` on one batch, all started from `params`."""
+    config = config.with_changes(dtype="float64")
+    results = {name: build(name, config, params).loss_and_gradients(x, y) for name in impls}
+    tensors = [
+        TensorAgreement(name=name, shape=params[l][i].shape) for l, i, name in tensor_names(params)
+    ]
+
+    for a, b in combinations(impls, 2):
+        for tensor, (l, i, _) in zip(tensors, tensor_names(params)):
+            tensor.pairs[f"{a}~{b}"] = relative_error(results[a][1][l][i], results[b][1][l][i])
+
+    for name in impls:
+        rng = np.random.default_rng(seed)
+        work = copy_params(params)
+
+        def loss_at(p: Params, name=name) -> float:
+            return build(name, config, p).loss_and_gradients(x, y)[0]
+
+        for tensor, (l, i, _) in zip(tensors, tensor_names(params)):
+            gradient = results[name][1][l][i].ravel()
+            picked = pick_coordinates(gradient, coordinates, rng)
+            numeric, analytic, kinks = [], [], 0
+            for index in picked:
+                estimate = finite_difference(loss_at, work, l, i, index, FD_STEP)
+                if config.activation == "relu":
+                    # Across ReLU's kink the loss is not differentiable and a central
+                    # difference is wrong by design. A smooth loss gives the same
+                    # estimate with half the step; where the two disagree, a kink lies
+                    # within the step and the entry is left out (and counted).
+                    finer = finite_difference(loss_at, work, l, i, index, FD_STEP / 2)
+                    scale = max(float(np.max(np.abs(gradient))), 1e-12)
+                    if abs(estimate - finer) > FD_TOLERANCE * scale:
+                        kinks += 1
+                        continue
+                numeric.append(estimate)
+                analytic.append(gradient[index])
+            tensor.coordinates = len(picked)
+            tensor.kinks_skipped[name] = kinks
+            # Scaled by the whole analytic tensor, as relative_error is for pairs.
+            scale = max(float(np.max(np.abs(gradient), initial=0.0)), float(np.max(np.abs(numeric), initial=0.0)), 1e-12)
+            difference = float(np.max(np.abs(np.subtract(numeric, analytic)), initial=0.0))
+            tensor.finite_differences[name] = difference / scale
+
+    return GradientAgreement(
+        config=config,
+        impls=list(impls),
+        batch_size=len(x),
+        losses={name: results[name][0] for name in impls},
+        tensors=tensors,
+    )
+
+
+def format_agreement(result: GradientAgreement) -> str:
+    """The agreement as a plain-text table, one row per weight matrix and bias vector."""
+    pair_names = list(result.tensors[0].pairs) if result.tensors else []
+    fd_names = [f"{name}~fd" for name in result.impls]
+    headers = ["tensor", "shape", *pair_names, *fd_names]
+    rows = []
+    for tensor in result.tensors:
+        rows.append(
+            [tensor.name, "x".join(map(str, tensor.shape))]
+            + [f"{tensor.pairs[p]:.1e}" for p in pair_names]
+            + [f"{tensor.finite_differences[name]:.1e}" for name in result.impls]
+        )
+    widths = [max(len(str(row[c])) for row in [headers, *rows]) for c in range(len(headers))]
+    lines = ["  ".join(str(cell).rjust(width) for cell, width in zip(row, widths)) for row in [headers, *rows]]
+    kinks = sum(sum(t.kinks_skipped.values()) for t in result.tensors)
+    losses = ", ".join(f"{name} {loss:.12f}" for name, loss in result.losses.items())
+    verdict = "PASS" if result.passed else "FAIL"
+    summary = [
+        f"loss on the batch: {losses}",
+        f"worst pair {result.worst_pair:.1e} (tolerance {PAIR_TOLERANCE:.0e}), worst against "
+        f"finite differences {result.worst_finite_difference:.1e} (tolerance {FD_TOLERANCE:.0e}): {verdict}",
+    ]
+    if kinks:
+        summary.append(f"{kinks} finite-difference entries skipped: a ReLU kink lay within the step")
+    return "\n".join(lines + summary)

@@ -1,0 +1,132 @@
+"""`compare run`: check gradients, train every implementation with the shared loop, compare.
+
+Orchestration and printing only; the training itself is shared.training.train.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Callable
+
+import numpy as np
+
+from compare.gradcheck import check_gradients, format_agreement
+from impls import REGISTRY, build
+from shared.config import Config
+from shared.data import Dataset, scale_pixels
+from shared.params import Params, init_params, max_abs_difference
+from shared.training import EpochStats, prepare, train
+
+GRADCHECK_SAMPLES = 16
+GRADCHECK_COORDINATES = 6
+
+
+@dataclass
+class ImplResult:
+    name: str
+    history: list[EpochStats]
+    params: Params
+    predictions: np.ndarray
+
+    @property
+    def final(self) -> EpochStats:
+        return self.history[-1]
+
+    @property
+    def train_seconds_per_epoch(self) -> float:
+        return sum(e.train_seconds for e in self.history) / len(self.history)
+
+    @property
+    def eval_seconds_per_epoch(self) -> float:
+        return sum(e.eval_seconds for e in self.history) / len(self.history)
+
+    @property
+    def samples_per_second(self) -> float:
+        return sum(e.train_samples for e in self.history) / sum(e.train_seconds for e in self.history)
+
+
+def format_epoch(stats: EpochStats) -> str:
+    return (
+        f"  epoch {stats.epoch:>2}  loss {stats.train_loss:.4f}  test loss {stats.test_loss:.4f}  "
+        f"accuracy {stats.test_accuracy:.2%}  train {stats.train_seconds:6.2f} s  "
+        f"eval {stats.eval_seconds:5.2f} s  {stats.samples_per_second:>9,.0f} samples/s"
+    )
+
+
+def describe(config: Config, dataset: Dataset) -> list[str]:
+    data = dataset.limit(config.train_limit, config.test_limit)
+    verified = "checksums verified" if dataset.verified else "unverified: no known checksums"
+    return [
+        f"data      {dataset.name} ({verified}): {len(data.train_labels):,} training and "
+        f"{len(data.test_labels):,} test images from {dataset.directory}",
+        f"network   {'-'.join(map(str, config.sizes))}, {config.activation} hidden layers, "
+        f"{config.output_activation} output, {config.loss} loss, {config.init} initialization",
+        f"training  {config.epochs} epochs of mini-batch SGD, batch {config.batch_size}, "
+        f"learning rate {config.lr:g}, seed {config.seed}, {config.dtype}",
+    ]
+
+
+def summary_table(results: list[ImplResult]) -> list[str]:
+    fastest = max(r.samples_per_second for r in results)
+    headers = ["impl", "accuracy", "test loss", "train s/epoch", "eval s/epoch", "samples/s", "vs fastest"]
+    rows = [
+        [
+            r.name,
+            f"{r.final.test_accuracy:.2%}",
+            f"{r.final.test_loss:.4f}",
+            f"{r.train_seconds_per_epoch:.2f}",
+            f"{r.eval_seconds_per_epoch:.2f}",
+            f"{r.samples_per_second:,.0f}",
+            "fastest" if r.samples_per_second == fastest else f"{fastest / r.samples_per_second:.1f}x slower",
+        ]
+        for r in results
+    ]
+    widths = [max(len(row[c]) for row in [headers, *rows]) for c in range(len(headers))]
+    return ["  ".join(cell.ljust(w) if c == 0 else cell.rjust(w) for c, (cell, w) in enumerate(zip(row, widths)))
+            for row in [headers, *rows]]
+
+
+def agreement_lines(results: list[ImplResult]) -> list[str]:
+    lines = []
+    for a, b in combinations(results, 2):
+        same = float(np.mean(a.predictions == b.predictions))
+        lines.append(
+            f"  {a.name} vs {b.name}: largest parameter difference "
+            f"{max_abs_difference(a.params, b.params):.1e}, same test prediction for {same:.2%} of images"
+        )
+    return lines
+
+
+def run_comparison(config: Config, impls: list[str], dataset: Dataset, echo: Callable[[str], None]) -> bool:
+    """Print the whole comparison; True when the gradient check passed."""
+    for line in describe(config, dataset):
+        echo(line)
+    params = init_params(config.sizes, config.init, config.seed)
+
+    count = min(GRADCHECK_SAMPLES, len(dataset.train_labels))
+    x = scale_pixels(dataset.train_images[:count], "float64")
+    y = dataset.train_labels[:count].astype(np.int64)
+    agreement = check_gradients(config, params, x, y, impls, coordinates=GRADCHECK_COORDINATES, seed=config.seed)
+    echo(f"\nGradient check (float64, {count} training images, same initial parameters)")
+    echo(format_agreement(agreement))
+
+    split = prepare(dataset, config)
+    results = []
+    for name in impls:
+        note = " (Python floats: float64 whatever --dtype says)" if name == "scratch" and config.dtype != "float64" else ""
+        echo(f"\n[{name}] {REGISTRY[name][2]}{note}")
+        model = build(name, config, params)
+        run = train(model, split, config, on_epoch=lambda stats: echo(format_epoch(stats)))
+        results.append(ImplResult(name, run.history, model.parameters(), run.test_outputs.argmax(axis=1)))
+
+    echo(f"\nAfter {config.epochs} epochs on {len(split.y_train):,} images (same initial parameters, same batches):")
+    for line in summary_table(results):
+        echo("  " + line)
+    if len(results) > 1:
+        echo("\nDo they still compute the same network?")
+        for line in agreement_lines(results):
+            echo(line)
+    if not agreement.passed:
+        echo("\nFAILED: the gradient check above found implementations that disagree.")
+    return agreement.passed
