@@ -123,6 +123,15 @@ def load_data(data_dir: Path | None, config: cfg.Config):
     return dataset
 
 
+def check_device(config: cfg.Config, impls: list[str]) -> None:
+    """--device cuda without a CUDA device is a usage error, not a traceback in torch."""
+    if config.device == "cuda" and "torch" in impls:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise click.BadParameter("cuda was asked for, but PyTorch sees no CUDA device here", param_hint="'--device'")
+
+
 def handle_interrupt(function):
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
@@ -152,10 +161,16 @@ def run(impl_text, data_dir, **options):
     """
     from compare.running import run_comparison
 
+    from shared.training import TrainingDiverged
+
     config = build_config(options)
     impls = parse_impls(impl_text)
     dataset = load_data(data_dir, config)
-    ok = run_comparison(config, impls, dataset, echo=click.echo)
+    check_device(config, impls)
+    try:
+        ok = run_comparison(config, impls, dataset, echo=click.echo)
+    except TrainingDiverged as error:
+        raise click.ClickException(str(error)) from None
     sys.exit(0 if ok else 1)
 
 
