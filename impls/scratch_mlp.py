@@ -72,8 +72,10 @@ def log_sum_exp(z: list[float]) -> float:
     return top + math.log(sum(math.exp(zj - top) for zj in z))
 
 
-def nonzero_pixels(row: list[float]) -> list[tuple[int, float]]:
-    return [(k, v) for k, v in enumerate(row) if v != 0.0]
+def nonzero_pixels(row: list[float]) -> tuple[list[int], list[float]]:
+    """The indices and values of the non-zero entries of one input image."""
+    indices = [k for k, v in enumerate(row) if v != 0.0]
+    return indices, [row[k] for k in indices]
 
 
 class ScratchMLP:
@@ -89,11 +91,13 @@ class ScratchMLP:
         self.b = [b.tolist() for _, b in params]
 
     # -- forward ------------------------------------------------------------------
-    def feedforward(self, x: list[tuple[int, float]]) -> tuple[list[list[float]], list[float]]:
+    def feedforward(self, x: tuple[list[int], list[float]]) -> tuple[list[list[float]], list[float]]:
         """Activations of every hidden layer (input excluded) and the output layer's z."""
         W, b, sigma = self.W, self.b, self.sigma
-        # Input layer: only the non-zero pixels contribute to z = W a + b.
-        z = [bj + sum([row[k] * v for k, v in x]) for row, bj in zip(W[0], b[0])]
+        # Input layer: only the non-zero pixels contribute to z = W a + b, so each
+        # neuron sums row[k] * x_k over the non-zero k alone.
+        indices, values = x
+        z = [bj + sum(map(mul, map(row.__getitem__, indices), values)) for row, bj in zip(W[0], b[0])]
         activations = []
         for W_l, b_l in zip(W[1:], b[1:]):
             a = [sigma(zj) for zj in z]
@@ -134,7 +138,7 @@ class ScratchMLP:
                     continue
                 row = grad_W[l][j]
                 if previous is None:
-                    for k, v in x:
+                    for k, v in zip(*x):
                         row[k] += dj * v
                 else:
                     for k, ak in enumerate(previous):
