@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from shared import config as cfg
 
@@ -68,17 +69,27 @@ def training_options(command):
     return command
 
 
-def build_config(options: dict, **fixed) -> cfg.Config:
-    """A Config from the command's options; a bad value is a usage error naming its option."""
-    fields = {k: options[k] for k in ("activation", "loss", "init", "seed") if k in options}
-    for key in ("lr", "batch_size", "epochs", "dtype", "device", "train_limit", "test_limit"):
-        if key in options:
-            fields[key] = options[key]
-    try:
-        fields["sizes"] = cfg.parse_sizes(options["sizes"])
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="'--sizes'") from None
-    fields.update(fixed)
+CONFIG_FIELDS = ("sizes", "activation", "loss", "init", "seed", "lr", "batch_size", "epochs", "dtype", "device",
+                 "train_limit", "test_limit")
+
+
+def build_config(options: dict, preset: str | None = None) -> cfg.Config:
+    """A Config from the command's options over a preset's values (an option typed on
+    the command line beats the preset, the preset beats the default); a bad value is a
+    usage error naming its option."""
+    context = click.get_current_context()
+    overrides = cfg.PRESETS[preset][1] if preset else {}
+    fields = {}
+    for key in CONFIG_FIELDS:
+        if key not in options:
+            continue
+        typed = context.get_parameter_source(key) not in (ParameterSource.DEFAULT, None)
+        fields[key] = overrides[key] if key in overrides and not typed else options[key]
+    if isinstance(fields.get("sizes"), str):
+        try:
+            fields["sizes"] = cfg.parse_sizes(fields["sizes"])
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="'--sizes'") from None
     try:
         return cfg.Config(**fields)
     except cfg.ConfigError as error:
@@ -149,29 +160,98 @@ def main():
     PyTorch), trained side by side and checked to compute the same gradients."""
 
 
+def run_directory(reports_dir: Path, name: str | None, force: bool) -> tuple[str, Path]:
+    """Where this run's files go; checked before training, so no time is lost."""
+    from datetime import datetime
+
+    name = name or datetime.now().strftime("%Y%m%d-%H%M%S")
+    if not name.strip() or "/" in name or "\\" in name or name in (".", ".."):
+        raise click.BadParameter(f"{name!r} cannot be a directory name", param_hint="'--name'")
+    directory = reports_dir / name
+    if directory.exists() and any(directory.iterdir()) and not force:
+        raise click.BadParameter(
+            f"{directory} already holds a run; choose another --name or add --force to overwrite it",
+            param_hint="'--name'")
+    return name, directory
+
+
 @main.command(epilog=EXIT_CODES)
+@click.option("--preset", type=click.Choice(list(cfg.PRESETS)), default=None,
+              help="Start from a named config (see `compare presets`); options given override it.")
 @config_options
 @training_options
+@click.option("--name", default=None, help="Name of the run: its files go to REPORTS_DIR/NAME. Default: a timestamp.")
+@click.option("--reports-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("reports"),
+              show_default=True, help="Where runs are written.")
+@click.option("--force", is_flag=True, help="Overwrite a run of the same name.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results document (JSON) instead of text.")
 @handle_interrupt
-def run(impl_text, data_dir, **options):
+def run(impl_text, data_dir, preset, name, reports_dir, force, quiet, as_json, **options):
     """Train each implementation from the same initial parameters and compare them.
 
     Before training, the implementations' gradients are checked against each other
-    on one batch; after it, their accuracy, speed and final parameters.
+    on one batch; after it, their accuracy, speed and final parameters. Writes
+    results.json, report.md, report.html and the figures to REPORTS_DIR/NAME.
     """
+    from compare.report import write_report
+    from compare.results import build_results, save_results
     from compare.running import run_comparison
-
     from shared.training import TrainingDiverged
 
-    config = build_config(options)
+    config = build_config(options, preset)
     impls = parse_impls(impl_text)
     dataset = load_data(data_dir, config)
     check_device(config, impls)
+    name, directory = run_directory(reports_dir, name, force)
+    silent = quiet or as_json
+    echo = (lambda line: None) if silent else click.echo
     try:
-        ok = run_comparison(config, impls, dataset, echo=click.echo)
+        outcome = run_comparison(config, impls, dataset, echo=echo, progress=not silent,
+                                 command=" ".join(["compare", *sys.argv[1:]]))
     except TrainingDiverged as error:
         raise click.ClickException(str(error)) from None
-    sys.exit(0 if ok else 1)
+    document = build_results(name, outcome, dataset)
+    save_results(directory / "results.json", document)
+    written = write_report([document], directory)
+    if as_json:
+        click.echo(json.dumps(document, indent=1))
+    else:
+        echo(f"\nWrote {directory / 'results.json'} and the report: {written[1]} ({written[0].name} beside it)")
+    sys.exit(0 if outcome.agreement.passed else 1)
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Directory for the report. Default: beside a single results file, else reports/compare-TIMESTAMP.")
+def report(results, out_dir):
+    """Rebuild a report from saved results.json files; several go side by side
+    (e.g. float32 against float64, or two machines)."""
+    from datetime import datetime
+
+    from compare.report import write_report
+    from compare.results import ResultsError, load_results
+
+    try:
+        documents = [load_results(path) for path in results]
+    except ResultsError as error:
+        raise click.ClickException(str(error)) from None
+    if out_dir is None:
+        out_dir = results[0].parent if len(results) == 1 else Path("reports") / datetime.now().strftime("compare-%Y%m%d-%H%M%S")
+    written = write_report(documents, out_dir)
+    click.echo(f"Wrote {written[1]} and {written[0]} with {len(written) - 2} figures")
+
+
+@main.command()
+def presets():
+    """List the named configs that `compare run --preset NAME` starts from."""
+    for name, (description, values) in cfg.PRESETS.items():
+        click.echo(f"{name}\n  {description}")
+        settings = ", ".join(
+            f"--{key.replace('_', '-')} {','.join(map(str, value)) if isinstance(value, tuple) else value}"
+            for key, value in values.items())
+        click.echo(f"  {settings}")
 
 
 @main.command(epilog=EXIT_CODES)

@@ -11,11 +11,12 @@ from typing import Callable
 
 import numpy as np
 
-from compare.gradcheck import check_gradients, format_agreement
+from compare.gradcheck import GradientAgreement, check_gradients, format_agreement
 from impls import REGISTRY, build
 from shared.config import Config
 from shared.data import Dataset, scale_pixels
 from shared.params import Params, init_params, max_abs_difference
+from shared.resources import PeakMemory
 from shared.training import EpochStats, prepare, train
 
 GRADCHECK_SAMPLES = 16
@@ -25,9 +26,17 @@ GRADCHECK_COORDINATES = 6
 @dataclass
 class ImplResult:
     name: str
+    description: str
+    dtype: str  # what it really computed in
+    device: str
     history: list[EpochStats]
     params: Params
-    predictions: np.ndarray
+    outputs: np.ndarray  # test-set outputs after the last epoch
+    peak_rss: int  # bytes
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return self.outputs.argmax(axis=1)
 
     @property
     def final(self) -> EpochStats:
@@ -44,6 +53,14 @@ class ImplResult:
     @property
     def samples_per_second(self) -> float:
         return sum(e.train_samples for e in self.history) / sum(e.train_seconds for e in self.history)
+
+
+@dataclass
+class Comparison:
+    config: Config
+    command: str
+    agreement: GradientAgreement
+    results: list[ImplResult]
 
 
 def format_epoch(stats: EpochStats) -> str:
@@ -98,8 +115,62 @@ def agreement_lines(results: list[ImplResult]) -> list[str]:
     return lines
 
 
-def run_comparison(config: Config, impls: list[str], dataset: Dataset, echo: Callable[[str], None]) -> bool:
-    """Print the whole comparison; True when the gradient check passed."""
+class ProgressBar:
+    """A tqdm bar per epoch with samples/s and the running loss; when output is not a
+    terminal (CI, pipes) tqdm stays silent and only the epoch lines are printed."""
+
+    def __init__(self, name: str, enabled: bool):
+        self.name, self.enabled, self.bar = name, enabled, None
+
+    def update(self, done: int, total: int, loss: float) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit=" img", leave=False, disable=None, desc=f"  {self.name}",
+                            dynamic_ncols=True, unit_scale=True)
+        self.bar.update(done - self.bar.n)
+        self.bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
+        if done == total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def train_one(name: str, config: Config, params: Params, split, echo, progress: bool) -> ImplResult:
+    model = build(name, config, params)
+    bar = ProgressBar(name, progress)
+    try:
+        with PeakMemory() as memory:
+            run = train(model, split, config, on_epoch=lambda stats: echo(format_epoch(stats)),
+                        on_progress=bar.update)
+    finally:
+        bar.close()
+    return ImplResult(
+        name=name,
+        description=REGISTRY[name][2],
+        dtype="float64" if name == "scratch" else config.dtype,
+        device=str(getattr(model, "device", "cpu")),
+        history=run.history,
+        params=model.parameters(),
+        outputs=run.test_outputs,
+        peak_rss=memory.peak,
+    )
+
+
+def run_comparison(
+    config: Config,
+    impls: list[str],
+    dataset: Dataset,
+    echo: Callable[[str], None],
+    progress: bool = False,
+    command: str = "",
+) -> Comparison:
+    """Check gradients, train each implementation from the same parameters, print as it goes."""
     for line in describe(config, dataset):
         echo(line)
     params = init_params(config.sizes, config.init, config.seed)
@@ -116,9 +187,7 @@ def run_comparison(config: Config, impls: list[str], dataset: Dataset, echo: Cal
     for name in impls:
         note = " (Python floats: float64 whatever --dtype says)" if name == "scratch" and config.dtype != "float64" else ""
         echo(f"\n[{name}] {REGISTRY[name][2]}{note}")
-        model = build(name, config, params)
-        run = train(model, split, config, on_epoch=lambda stats: echo(format_epoch(stats)))
-        results.append(ImplResult(name, run.history, model.parameters(), run.test_outputs.argmax(axis=1)))
+        results.append(train_one(name, config, params, split, echo, progress))
 
     echo(f"\nAfter {config.epochs} epochs on {len(split.y_train):,} images (same initial parameters, same batches):")
     for line in summary_table(results):
@@ -129,4 +198,4 @@ def run_comparison(config: Config, impls: list[str], dataset: Dataset, echo: Cal
             echo(line)
     if not agreement.passed:
         echo("\nFAILED: the gradient check above found implementations that disagree.")
-    return agreement.passed
+    return Comparison(config=config, command=command, agreement=agreement, results=results)

@@ -14,7 +14,7 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu")
 # softmax outputs with C = mean over the batch of -log a_y.
 LOSSES = ("mse", "cross-entropy")
 OUTPUT_ACTIVATION = {"mse": "sigmoid", "cross-entropy": "softmax"}
-INITS = ("nielsen", "xavier", "he")
+INITS = ("nielsen", "nielsen-large", "xavier", "he")
 DTYPES = ("float64", "float32")
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -117,3 +117,17 @@ def parse_sizes(text: str) -> tuple[int, ...]:
     if len(sizes) < 2 or min(sizes) < 1:
         raise ConfigError("sizes", f"need at least two positive layer sizes, e.g. 784,16,16,10; got {text!r}")
     return sizes
+
+
+# Named starting points; options given on the command line override them.
+PRESETS: dict[str, tuple[str, dict]] = {
+    "3b1b": (
+        "784-16-16-10 sigmoid network of 3Blue1Brown's videos, quadratic cost",
+        dict(sizes=(784, 16, 16, 10), activation="sigmoid", loss="mse", init="nielsen", lr=3.0, batch_size=10, epochs=3),
+    ),
+    "nielsen": (
+        "chapter 1 of Nielsen's book: 784-30-10 sigmoid, quadratic cost, N(0,1) weights, "
+        "batch 10, lr 3.0, 30 epochs (the book reports about 95%)",
+        dict(sizes=(784, 30, 10), activation="sigmoid", loss="mse", init="nielsen-large", lr=3.0, batch_size=10, epochs=30),
+    ),
+}

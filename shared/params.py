@@ -23,6 +23,8 @@ def init_params(sizes: Sequence[int], init: str = "nielsen", seed: int = 0) -> P
     nielsen: W ~ N(0, 1/n_in) (standard deviation 1/sqrt(n_in)), b ~ N(0, 1), the
              "default_weight_initializer" of Nielsen's chapter 3; keeps sigmoid
              inputs small enough not to saturate.
+    nielsen-large: W ~ N(0, 1), b ~ N(0, 1), chapter 1's network.py: with 784 inputs
+             z has a standard deviation of about 10, so many sigmoids start saturated.
     xavier:  W ~ N(0, 2/(n_in + n_out)) (Glorot), b = 0; suits sigmoid and tanh.
     he:      W ~ N(0, 2/n_in), b = 0; suits ReLU, which zeroes half its inputs.
     """
@@ -32,6 +34,9 @@ def init_params(sizes: Sequence[int], init: str = "nielsen", seed: int = 0) -> P
         if init == "nielsen":
             W = rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)
             b = rng.standard_normal(n_out)
+        elif init == "nielsen-large":
+            W = rng.standard_normal((n_out, n_in))
+            b = rng.standard_normal(n_out)
         elif init == "xavier":
             W = rng.standard_normal((n_out, n_in)) * np.sqrt(2.0 / (n_in + n_out))
             b = np.zeros(n_out)
@@ -39,7 +44,7 @@ def init_params(sizes: Sequence[int], init: str = "nielsen", seed: int = 0) -> P
             W = rng.standard_normal((n_out, n_in)) * np.sqrt(2.0 / n_in)
             b = np.zeros(n_out)
         else:
-            raise ValueError(f"init must be one of nielsen, xavier, he; got {init!r}")
+            raise ValueError(f"init must be one of nielsen, nielsen-large, xavier, he; got {init!r}")
         params.append((W, b))
     return params
 

@@ -18,6 +18,7 @@ from shared.model import MLP
 from shared.timing import Stopwatch
 
 EVAL_CHUNK = 2000  # test images per predict_proba call: bounded memory, few calls
+CURVE_POINTS = 50  # points per epoch on the training-loss curve (each a window's mean)
 
 
 class TrainingDiverged(RuntimeError):
@@ -54,13 +55,15 @@ class EpochStats:
     train_seconds: float
     eval_seconds: float
     train_samples: int
+    # (epochs elapsed, mean loss of the steps since the previous point), CURVE_POINTS per epoch
+    loss_curve: tuple[tuple[float, float], ...] = ()
 
     @property
     def samples_per_second(self) -> float:
         return self.train_samples / self.train_seconds if self.train_seconds > 0 else math.inf
 
     def to_dict(self) -> dict:
-        return asdict(self) | {"samples_per_second": self.samples_per_second}
+        return asdict(self) | {"samples_per_second": self.samples_per_second, "loss_curve": [list(p) for p in self.loss_curve]}
 
 
 def mean_loss(outputs: np.ndarray, labels: np.ndarray, loss: str) -> float:
@@ -95,13 +98,20 @@ def train(
     config: Config,
     start_epoch: int = 1,
     on_epoch: Callable[[EpochStats], None] | None = None,
+    on_progress: Callable[[int, int, float], None] | None = None,
 ) -> TrainingRun:
-    """Train for config.epochs epochs; epoch numbers continue from start_epoch."""
+    """Train for config.epochs epochs; epoch numbers continue from start_epoch.
+
+    on_progress(samples done this epoch, samples per epoch, recent mean loss) is called
+    CURVE_POINTS times an epoch, so a progress bar costs the same for every implementation.
+    """
     history, outputs = [], None
     count = len(split.x_train)
+    steps = math.ceil(count / config.batch_size)
+    window = max(1, steps // CURVE_POINTS)
     for epoch in range(start_epoch, start_epoch + config.epochs):
         train_clock, eval_clock = Stopwatch(), Stopwatch()
-        loss_sum = 0.0
+        loss_sum, window_sum, window_samples, done, curve = 0.0, 0.0, 0, 0, []
         with train_clock:
             for step, batch in enumerate(minibatches(count, config.batch_size, config.seed, epoch), 1):
                 loss = model.train_step(split.x_train[batch], split.y_train[batch], config.lr)
@@ -111,6 +121,14 @@ def train(
                         f"try a lower learning rate than {config.lr:g}"
                     )
                 loss_sum += loss * len(batch)
+                window_sum += loss * len(batch)
+                window_samples += len(batch)
+                done += len(batch)
+                if step % window == 0 or step == steps:
+                    curve.append((epoch - 1 + done / count, window_sum / window_samples))
+                    if on_progress is not None:
+                        on_progress(done, count, window_sum / window_samples)
+                    window_sum, window_samples = 0.0, 0
         with eval_clock:
             test_loss, accuracy, outputs = evaluate(model, split.x_test, split.y_test)
         stats = EpochStats(
@@ -121,6 +139,7 @@ def train(
             train_seconds=train_clock.seconds,
             eval_seconds=eval_clock.seconds,
             train_samples=count,
+            loss_curve=tuple(curve),
         )
         history.append(stats)
         if on_epoch is not None:

@@ -14,6 +14,12 @@ from compare.cli import main
 TINY = ["--sizes", "784,8,10", "--train-limit", "300", "--test-limit", "200", "--epochs", "1"]
 
 
+@pytest.fixture(autouse=True)
+def in_tmp_dir(tmp_path, monkeypatch):
+    """Runs write reports/ into the working directory: keep it out of the repository."""
+    monkeypatch.chdir(tmp_path)
+
+
 def invoke(*args):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 

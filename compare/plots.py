@@ -1,0 +1,218 @@
+"""The report's figures, drawn from results documents (compare.results) with matplotlib.
+
+Every figure has a fixed size in pixels (FIGURES) and each implementation keeps one
+colour and line style in every figure. matplotlib is imported here only, on the Agg
+backend, so nothing needs a display.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+DPI = 100
+# name -> (width, height) in inches; at DPI 100 that is (width * 100, height * 100) pixels
+FIGURES = {
+    "curves": (12.0, 4.5),
+    "throughput": (9.0, 4.5),
+    "gradients": (12.0, 4.5),
+    "confusion": (6.5, 6.0),
+    "weights": (8.0, 8.0),
+    "misclassified": (10.0, 7.0),
+}
+# Okabe-Ito colours (readable with colour blindness); styles so overlaid lines stay visible.
+STYLE = {
+    "scratch": dict(color="#E69F00", linestyle="-", linewidth=5.0, alpha=0.55),
+    "numpy": dict(color="#0072B2", linestyle="--", linewidth=2.5),
+    "torch": dict(color="#009E73", linestyle=":", linewidth=2.5),
+}
+RUN_MARKERS = ["o", "s", "^", "D", "v", "P"]
+ZERO_FLOOR = 1e-18  # where an exact 0 is drawn on a log axis
+
+
+def pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def style(name: str) -> dict:
+    return STYLE.get(name, dict(color="#555555", linestyle="-", linewidth=2.0))
+
+
+def label(document: dict, impl: str, runs: int) -> str:
+    return impl if runs == 1 else f"{document['name']}: {impl}"
+
+
+def save(figure, path: Path) -> Path:
+    """Save at the figure's fixed size (no tight bounding box, so the size is known)
+    to a temporary name first, then rename."""
+    from shared.atomic import atomic_write_bytes
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    pyplot().close(figure)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def new_figure(name: str, **kwargs):
+    return pyplot().subplots(figsize=FIGURES[name], dpi=DPI, layout="constrained", **kwargs)
+
+
+def curves_coincide(document: dict, tolerance: float = 1e-9) -> bool:
+    """Whether every implementation's loss curve and accuracies match the first's."""
+    impls = document["implementations"]
+    if len(impls) < 2:
+        return False
+    reference = impls[0]["epochs"]
+    for other in impls[1:]:
+        for a, b in zip(reference, other["epochs"]):
+            if abs(a["test_accuracy"] - b["test_accuracy"]) > tolerance:
+                return False
+            ya = np.array([p[1] for p in a["loss_curve"]])
+            yb = np.array([p[1] for p in b["loss_curve"]])
+            if ya.shape != yb.shape or np.max(np.abs(ya - yb), initial=0.0) > tolerance * max(1.0, np.max(np.abs(ya))):
+                return False
+    return True
+
+
+def plot_curves(documents: list[dict], path: Path) -> Path:
+    figure, (accuracy_axis, loss_axis) = new_figure("curves", ncols=2)
+    for run, document in enumerate(documents):
+        for impl in document["implementations"]:
+            epochs = impl["epochs"]
+            lab = label(document, impl["name"], len(documents))
+            marker = RUN_MARKERS[run % len(RUN_MARKERS)]
+            accuracy_axis.plot([e["epoch"] for e in epochs], [100 * e["test_accuracy"] for e in epochs],
+                               marker=marker, label=lab, **style(impl["name"]))
+            points = [p for e in epochs for p in e["loss_curve"]]
+            loss_axis.plot([p[0] for p in points], [p[1] for p in points], label=lab, **style(impl["name"]))
+    accuracy_axis.set(title="Test accuracy after each epoch", xlabel="epoch", ylabel="test accuracy (%)")
+    accuracy_axis.xaxis.get_major_locator().set_params(integer=True)
+    loss_axis.set(title="Training loss (mean over each 1/50 of an epoch)", xlabel="epochs", ylabel="loss", yscale="log")
+    for axis in (accuracy_axis, loss_axis):
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=9)
+    if len(documents) == 1 and curves_coincide(documents[0]):
+        loss_axis.text(0.98, 0.95, "the implementations' curves lie on top of each other",
+                       transform=loss_axis.transAxes, ha="right", va="top", fontsize=9,
+                       bbox=dict(facecolor="white", alpha=0.8, edgecolor="none"))
+    return save(figure, path)
+
+
+def plot_throughput(documents: list[dict], path: Path) -> Path:
+    figure, axis = new_figure("throughput")
+    rows = [(label(d, i["name"], len(documents)), i["name"], i["final"]["samples_per_second"])
+            for d in documents for i in d["implementations"]]
+    slowest = min(r[2] for r in rows)
+    positions = np.arange(len(rows))[::-1]
+    axis.barh(positions, [r[2] for r in rows], color=[style(r[1])["color"] for r in rows])
+    for y, (_, _, speed) in zip(positions, rows):
+        axis.text(speed, y, f"  {speed:,.0f}/s  ({speed / slowest:,.1f}x)", va="center", fontsize=10)
+    axis.set_yticks(positions, [r[0] for r in rows])
+    axis.set_xscale("log")
+    axis.set_xlim(slowest / 3, max(r[2] for r in rows) * 30)
+    axis.set(title="Training throughput (samples per second, log scale; ratio to the slowest)",
+             xlabel="training samples per second")
+    axis.grid(True, axis="x", alpha=0.3)
+    return save(figure, path)
+
+
+def plot_gradients(document: dict, path: Path) -> Path:
+    gradients = document["gradients"]
+    tensors = gradients["tensors"]
+    figure, axes = new_figure("gradients", ncols=2)
+    panels = [
+        ("pairs", "Implementation against implementation", gradients["tolerances"]["pairs"]),
+        ("finite_differences", "Implementation against finite differences", gradients["tolerances"]["finite_differences"]),
+    ]
+    for axis, (key, title, tolerance) in zip(axes, panels):
+        series = list(tensors[0][key]) if tensors else []
+        width = 0.8 / max(1, len(series))
+        for s, name in enumerate(series):
+            values = [max(t[key][name], ZERO_FLOOR) for t in tensors]
+            colour = style(name.split("~")[-1] if key == "pairs" else name)["color"]
+            hatch = "//" if key == "pairs" and s % 3 == 1 else ("..." if key == "pairs" and s % 3 == 2 else None)
+            x = np.arange(len(tensors)) + (s - (len(series) - 1) / 2) * width
+            axis.bar(x, values, width, label=name.replace("~", " vs "), color=colour, hatch=hatch, edgecolor="white")
+        axis.axhline(tolerance, color="#CC3311", linewidth=1.5, linestyle="--", label=f"tolerance {tolerance:.0e}")
+        axis.set_xticks(np.arange(len(tensors)), [t["name"] for t in tensors])
+        axis.set_yscale("log")
+        axis.set_ylim(1e-18, 1)
+        axis.set(title=title, xlabel="weight matrix W / bias vector b, by layer",
+                 ylabel="max relative error (0 drawn at 1e-18)")
+        axis.grid(True, axis="y", alpha=0.3)
+        axis.legend(fontsize=8, loc="upper right")
+    return save(figure, path)
+
+
+def plot_confusion(document: dict, path: Path) -> Path:
+    visuals = document["visuals"]
+    confusion = np.array(visuals["confusion"])
+    figure, axis = new_figure("confusion")
+    rates = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    axis.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    classes = len(confusion)
+    for i in range(classes):
+        for j in range(classes):
+            if confusion[i, j]:
+                axis.text(j, i, str(confusion[i, j]), ha="center", va="center", fontsize=8 if classes <= 10 else 6,
+                          color="white" if rates[i, j] > 0.5 else "black")
+    axis.set_xticks(range(classes))
+    axis.set_yticks(range(classes))
+    accuracy = np.trace(confusion) / max(confusion.sum(), 1)
+    axis.set(title=f"Confusion matrix of {visuals['impl']} ({accuracy:.2%} correct)",
+             xlabel="predicted digit", ylabel="true digit")
+    return save(figure, path)
+
+
+def grid(count: int) -> tuple[int, int]:
+    columns = max(1, math.ceil(math.sqrt(count)))
+    return math.ceil(count / columns), columns
+
+
+def plot_weights(document: dict, path: Path) -> Path | None:
+    """Each hidden unit's incoming weights drawn as an image: what the neuron "looks for"."""
+    visuals = document["visuals"]
+    weights = np.array(visuals["first_layer_weights"])
+    height, width = visuals["image_shape"]
+    if weights.size == 0 or weights.shape[1] != height * width:
+        return None
+    rows, columns = grid(len(weights))
+    figure, axes = new_figure("weights", nrows=rows, ncols=columns, squeeze=False)
+    for axis in axes.ravel():
+        axis.axis("off")
+    for axis, unit in zip(axes.ravel(), weights):
+        limit = np.max(np.abs(unit)) or 1.0  # symmetric, so white is 0 in every image
+        axis.imshow(unit.reshape(height, width), cmap="RdBu_r", vmin=-limit, vmax=limit)
+    shown = len(weights)
+    total = visuals.get("hidden_units", shown)
+    suffix = "" if shown == total else f" (first {shown} of {total})"
+    figure.suptitle(f"First-layer weights of {visuals['impl']}, one image per hidden unit{suffix}: "
+                    "red pushes the unit up, blue down")
+    return save(figure, path)
+
+
+def plot_misclassified(document: dict, path: Path) -> Path | None:
+    visuals = document["visuals"]
+    wrong = visuals["misclassified"]
+    if not wrong:
+        return None
+    height, width = visuals["image_shape"]
+    rows, columns = 4, 6
+    figure, axes = new_figure("misclassified", nrows=rows, ncols=columns, squeeze=False)
+    for axis in axes.ravel():
+        axis.axis("off")
+    for axis, example in zip(axes.ravel(), wrong):
+        axis.imshow(np.array(example["pixels"]).reshape(height, width), cmap="gray_r")
+        axis.set_title(f"true {example['label']}, said {example['predicted']}\n"
+                       f"({example['probability']:.0%})", fontsize=9)
+    figure.suptitle(f"The test digits {visuals['impl']} got wrong most confidently")
+    return save(figure, path)

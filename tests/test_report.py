@@ -1,0 +1,139 @@
+"""The report of a tiny run: every file is there, every PNG decodes at its size, the
+results validate against the schema, and saved results rebuild a report."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from compare.cli import main
+from compare.plots import DPI, FIGURES
+from compare.results import SCHEMA_VERSION, load_results, schema_problem
+
+TINY = ["--sizes", "784,9,10", "--train-limit", "400", "--test-limit", "300", "--epochs", "2"]
+FILES = ["results.json", "report.md", "report.html", "curves.png", "throughput.png", "gradients.png",
+         "confusion.png", "weights.png", "misclassified.png"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    reports = tmp_path_factory.mktemp("reports")
+    result = invoke("run", "--impl", "scratch,numpy", *TINY, "--name", "tiny", "--reports-dir", str(reports))
+    assert result.exit_code == 0, result.output
+    return reports / "tiny", result.output
+
+
+def test_every_file_is_written(tiny_run):
+    directory, output = tiny_run
+    for name in FILES:
+        assert (directory / name).is_file(), name
+    assert f"Wrote {directory / 'results.json'}" in output
+    assert not list(directory.glob(".*tmp"))  # no temporary files left behind
+
+
+@pytest.mark.parametrize("figure", list(FIGURES))
+def test_each_png_decodes_at_its_size(tiny_run, figure):
+    directory, _ = tiny_run
+    with Image.open(directory / f"{figure}.png") as image:
+        image.load()
+        width, height = FIGURES[figure]
+        assert image.size == (round(width * DPI), round(height * DPI))
+        assert image.format == "PNG"
+        # Not a blank canvas: a real figure has many colours.
+        assert len(image.convert("RGB").getcolors(maxcolors=1 << 20) or range(1 << 20)) > 20
+
+
+def test_results_validate_against_the_schema(tiny_run):
+    directory, _ = tiny_run
+    document = json.loads((directory / "results.json").read_text())
+    assert schema_problem(document) is None
+    assert document["schema_version"] == SCHEMA_VERSION
+    assert [i["name"] for i in document["implementations"]] == ["scratch", "numpy"]
+    assert document["environment"]["cores"] >= 1 and document["environment"]["numpy"] == np.__version__
+    assert document["gradients"]["passed"] is True
+    epochs = document["implementations"][1]["epochs"]
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    assert len(epochs[0]["loss_curve"]) >= 40
+    assert document["implementations"][0]["peak_rss_bytes"] > 10 * 2**20
+    assert np.array(document["visuals"]["first_layer_weights"]).shape == (9, 784)
+    assert sum(map(sum, document["visuals"]["confusion"])) == 300
+
+
+def test_a_broken_results_file_fails_validation(tiny_run, tmp_path):
+    directory, _ = tiny_run
+    document = json.loads((directory / "results.json").read_text())
+    document["implementations"][0]["final"]["test_accuracy"] = 1.5
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(document))
+    result = invoke("report", str(bad))
+    assert result.exit_code == 1
+    assert "implementations/0/final/test_accuracy" in result.output
+    (tmp_path / "text.json").write_text("{not json")
+    assert "not a results file" in invoke("report", str(tmp_path / "text.json")).output
+    document["schema_version"] = 99
+    bad.write_text(json.dumps(document))
+    assert "schema_version is 99" in invoke("report", str(bad)).output
+
+
+def test_report_md_and_html_say_the_same_things(tiny_run):
+    directory, _ = tiny_run
+    markdown = (directory / "report.md").read_text()
+    page = (directory / "report.html").read_text()
+    for text in ("Summary", "speed-up vs slowest", "peak memory (RSS)", "Do they compute the same thing?",
+                 "finite differences", "lie on top of each other"):
+        assert text in markdown and text in page, text
+    assert "](curves.png)" in markdown
+    assert page.count("data:image/png;base64,") == 6  # self-contained: every figure inline
+    assert 'src="curves.png"' not in page
+
+
+def test_report_rebuilds_and_compares_runs(tiny_run, tmp_path):
+    directory, _ = tiny_run
+    second = tmp_path / "reports"
+    result = invoke("run", "--impl", "numpy", *TINY, "--dtype", "float32", "--name", "f32",
+                    "--reports-dir", str(second), "--quiet")
+    assert result.exit_code == 0 and result.output == ""
+    out = tmp_path / "side-by-side"
+    result = invoke("report", str(directory / "results.json"), str(second / "f32" / "results.json"), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    markdown = (out / "report.md").read_text()
+    assert "tiny vs f32" in markdown and "| run |" in markdown
+    assert (out / "gradients-1.png").is_file() and (out / "gradients-2.png").is_file()
+    assert load_results(second / "f32" / "results.json")["implementations"][0]["dtype"] == "float32"
+
+
+def test_a_run_is_not_overwritten_without_force(tiny_run):
+    directory, _ = tiny_run
+    before = (directory / "results.json").read_bytes()
+    result = invoke("run", "--impl", "numpy", *TINY, "--name", "tiny", "--reports-dir", str(directory.parent))
+    assert result.exit_code == 2 and "--force" in result.output
+    assert (directory / "results.json").read_bytes() == before
+    result = invoke("run", "--impl", "numpy", *TINY, "--name", "tiny", "--reports-dir", str(directory.parent), "--force", "-q")
+    assert result.exit_code == 0
+    assert (directory / "results.json").read_bytes() != before
+
+
+def test_json_output_is_the_results_document(tmp_path):
+    result = invoke("run", "--impl", "numpy", *TINY, "--reports-dir", str(tmp_path), "--name", "j", "--json")
+    assert result.exit_code == 0
+    document = json.loads(result.output)
+    assert document == json.loads((tmp_path / "j" / "results.json").read_text())
+
+
+def test_presets_are_listed_and_options_override_them(tmp_path):
+    listing = invoke("presets")
+    assert listing.exit_code == 0 and "3b1b" in listing.output and "nielsen" in listing.output
+    result = invoke("run", "--preset", "3b1b", "--impl", "numpy", "--epochs", "1", "--train-limit", "200",
+                    "--test-limit", "100", "--reports-dir", str(tmp_path), "--name", "p", "--json")
+    config = json.loads(result.output)["config"]
+    assert config["sizes"] == [784, 16, 16, 10] and config["loss"] == "mse" and config["lr"] == 3.0
+    assert config["epochs"] == 1  # typed on the command line: beats the preset's 3
+    assert invoke("run", "--preset", "nope").exit_code == 2
