@@ -55,6 +55,12 @@ def training_options(command):
         click.option("--batch-size", type=int, default=defaults.batch_size, show_default=True,
                      help="Images per mini-batch."),
         click.option("--epochs", type=int, default=defaults.epochs, show_default=True),
+        click.option("--momentum", type=float, default=defaults.momentum, show_default=True,
+                     help="SGD momentum: v = momentum * v + g; theta -= lr * v."),
+        click.option("--weight-decay", type=float, default=defaults.weight_decay, show_default=True,
+                     help="L2 penalty on the weights (not the biases)."),
+        click.option("--schedule", type=click.Choice(cfg.SCHEDULES), default=defaults.schedule, show_default=True,
+                     help="Learning rate over the run: constant, or cosine decay to 0."),
         click.option("--dtype", type=click.Choice(cfg.DTYPES), default=defaults.dtype, show_default=True,
                      help="Floating-point type of numpy and torch (scratch always uses Python floats, float64)."),
         click.option("--device", type=click.Choice(cfg.DEVICES), default=defaults.device, show_default=True,
@@ -69,8 +75,8 @@ def training_options(command):
     return command
 
 
-CONFIG_FIELDS = ("sizes", "activation", "loss", "init", "seed", "lr", "batch_size", "epochs", "dtype", "device",
-                 "train_limit", "test_limit")
+CONFIG_FIELDS = ("sizes", "activation", "loss", "init", "seed", "lr", "batch_size", "epochs", "momentum",
+                 "weight_decay", "schedule", "dtype", "device", "train_limit", "test_limit")
 
 
 def build_config(options: dict, preset: str | None = None) -> cfg.Config:
@@ -79,6 +85,8 @@ def build_config(options: dict, preset: str | None = None) -> cfg.Config:
     usage error naming its option."""
     context = click.get_current_context()
     overrides = cfg.PRESETS[preset][1] if preset else {}
+    if preset and context.get_parameter_source("impl_text") == ParameterSource.DEFAULT:
+        options["impl_text"] = cfg.PRESETS[preset][2]
     fields = {}
     for key in CONFIG_FIELDS:
         if key not in options:
@@ -199,8 +207,9 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, quiet, as_json, *
     from compare.running import run_comparison
     from shared.training import TrainingDiverged
 
+    options["impl_text"] = impl_text
     config = build_config(options, preset)
-    impls = parse_impls(impl_text)
+    impls = parse_impls(options["impl_text"])
     dataset = load_data(data_dir, config)
     check_device(config, impls)
     name, directory = run_directory(reports_dir, name, force)
@@ -246,12 +255,12 @@ def report(results, out_dir):
 @main.command()
 def presets():
     """List the named configs that `compare run --preset NAME` starts from."""
-    for name, (description, values) in cfg.PRESETS.items():
+    for name, (description, values, impls) in cfg.PRESETS.items():
         click.echo(f"{name}\n  {description}")
         settings = ", ".join(
             f"--{key.replace('_', '-')} {','.join(map(str, value)) if isinstance(value, tuple) else value}"
             for key, value in values.items())
-        click.echo(f"  {settings}")
+        click.echo(f"  {settings}, --impl {impls}")
 
 
 @main.command(epilog=EXIT_CODES)

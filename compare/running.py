@@ -80,8 +80,17 @@ def describe(config: Config, dataset: Dataset) -> list[str]:
         f"network   {'-'.join(map(str, config.sizes))}, {config.activation} hidden layers, "
         f"{config.output_activation} output, {config.loss} loss, {config.init} initialization",
         f"training  {config.epochs} epochs of mini-batch SGD, batch {config.batch_size}, "
-        f"learning rate {config.lr:g}, seed {config.seed}, {config.dtype}",
+        f"learning rate {config.lr:g}{schedule_text(config)}, seed {config.seed}, {config.dtype}",
     ]
+
+
+def schedule_text(config: Config) -> str:
+    parts = [" (cosine decay)" if config.schedule == "cosine" else ""]
+    if config.momentum:
+        parts.append(f", momentum {config.momentum:g}")
+    if config.weight_decay:
+        parts.append(f", weight decay {config.weight_decay:g}")
+    return "".join(parts)
 
 
 def summary_table(results: list[ImplResult]) -> list[str]:

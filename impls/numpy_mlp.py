@@ -50,6 +50,7 @@ class NumpyMLP:
         self.W = [W.astype(self.dtype) for W, _ in params]
         self.b = [b.astype(self.dtype) for _, b in params]
         self.eye = np.eye(config.sizes[-1], dtype=self.dtype)  # rows are one-hot targets
+        self.velocity = None  # momentum's (vW, vb) per layer, made at the first step
 
     def feedforward(self, x):
         """Activations of every layer (input first) and the output layer's Z."""
@@ -93,6 +94,19 @@ class NumpyMLP:
 
     def train_step(self, x, y, lr: float) -> float:
         loss, grads = self.gradients(x, y)
+        momentum, decay = self.config.momentum, self.config.weight_decay
+        if decay:
+            for W, (gW, _) in zip(self.W, grads):
+                gW += decay * W  # L2 on the weights, not the biases
+        if momentum:
+            if self.velocity is None:
+                self.velocity = [(np.zeros_like(W), np.zeros_like(b)) for W, b in zip(self.W, self.b)]
+            for (vW, vb), (gW, gb) in zip(self.velocity, grads):
+                vW *= momentum
+                vW += gW  # v = momentum * v + g
+                vb *= momentum
+                vb += gb
+            grads = self.velocity
         for W, b, (gW, gb) in zip(self.W, self.b, grads):
             W -= lr * gW  # in place: no new arrays for the parameters
             b -= lr * gb

@@ -89,6 +89,9 @@ class ScratchMLP:
         # W[l][j] is the row of weights into neuron j of layer l+1.
         self.W = [W.tolist() for W, _ in params]
         self.b = [b.tolist() for _, b in params]
+        # Momentum's velocities, one per parameter, created at the first step that needs them.
+        self.velocity_W: list | None = None
+        self.velocity_b: list | None = None
 
     # -- forward ------------------------------------------------------------------
     def feedforward(self, x: tuple[list[int], list[float]]) -> tuple[list[list[float]], list[float]]:
@@ -173,12 +176,27 @@ class ScratchMLP:
 
     def train_step(self, x, y, lr: float) -> float:
         total, grad_W, grad_b = self.summed_gradients(x, y)
-        step = lr / len(x)  # lr times the mean gradient, folded into one factor
-        for W, b, gW, gb in zip(self.W, self.b, grad_W, grad_b):
-            for row, grow in zip(W, gW):
-                row[:] = [w - step * g for w, g in zip(row, grow)]
-            b[:] = [bj - step * g for bj, g in zip(b, gb)]
-        return total / len(x)
+        n = len(x)
+        momentum, decay = self.config.momentum, self.config.weight_decay
+        if momentum == 0 and decay == 0:
+            # Plain SGD: theta -= lr * (sum / n), with lr / n folded into one factor.
+            step = lr / n
+            for W, b, gW, gb in zip(self.W, self.b, grad_W, grad_b):
+                for row, grow in zip(W, gW):
+                    row[:] = [w - step * g for w, g in zip(row, grow)]
+                b[:] = [bj - step * g for bj, g in zip(b, gb)]
+            return total / n
+        if self.velocity_W is None:
+            self.velocity_W = [[[0.0] * len(row) for row in W] for W in self.W]
+            self.velocity_b = [[0.0] * len(b) for b in self.b]
+        for W, b, gW, gb, vW, vb in zip(self.W, self.b, grad_W, grad_b, self.velocity_W, self.velocity_b):
+            for row, grow, vrow in zip(W, gW, vW):
+                # g = mean gradient + weight decay * w;  v = momentum * v + g;  w -= lr * v
+                vrow[:] = [momentum * v + g / n + decay * w for v, g, w in zip(vrow, grow, row)]
+                row[:] = [w - lr * v for w, v in zip(row, vrow)]
+            vb[:] = [momentum * v + g / n for v, g in zip(vb, gb)]  # no decay on biases
+            b[:] = [bj - lr * v for bj, v in zip(b, vb)]
+        return total / n
 
     def predict_proba(self, x):
         check_batch(self.config, x)

@@ -47,7 +47,12 @@ class TorchMLP:
         # The model ends in logits; the output activation belongs to the loss below.
         self.model = nn.Sequential(*layers)
         self.linears = [layer for layer in layers if isinstance(layer, nn.Linear)]
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=config.lr)
+        # Weight decay on the weights only, as in the other two implementations.
+        groups = [
+            {"params": [layer.weight for layer in self.linears], "weight_decay": config.weight_decay},
+            {"params": [layer.bias for layer in self.linears], "weight_decay": 0.0},
+        ]
+        self.optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum)
 
     def tensors(self, x, y=None):
         check_batch(self.config, x, y)

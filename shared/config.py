@@ -17,6 +17,9 @@ OUTPUT_ACTIVATION = {"mse": "sigmoid", "cross-entropy": "softmax"}
 INITS = ("nielsen", "nielsen-large", "xavier", "he")
 DTYPES = ("float64", "float32")
 DEVICES = ("auto", "cpu", "cuda")
+# How the learning rate changes over training: "constant", or "cosine", which decays it
+# from lr to 0 over all the steps of the run along half a cosine wave.
+SCHEDULES = ("constant", "cosine")
 
 
 class ConfigError(ValueError):
@@ -45,6 +48,11 @@ class Config:
     lr: float = 0.5
     batch_size: int = 10
     epochs: int = 3
+    # SGD with momentum: v = momentum * v + g; theta -= lr * v (as torch.optim.SGD).
+    momentum: float = 0.0
+    # L2 penalty on the weights (not the biases): g += weight_decay * W.
+    weight_decay: float = 0.0
+    schedule: str = "constant"
     seed: int = 0
     dtype: str = "float64"
     device: str = "auto"
@@ -78,6 +86,10 @@ def _choice(field: str, value: str, allowed: tuple[str, ...]) -> None:
         raise ConfigError(field, f"{field} must be one of {', '.join(allowed)}; got {value!r}")
 
 
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _positive_int(field: str, value, what: str | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         what = what or field.replace("_", " ")
@@ -96,9 +108,14 @@ def check_config(config: Config) -> None:
     _choice("dtype", config.dtype, DTYPES)
     _choice("device", config.device, DEVICES)
     lr = config.lr
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf"):
+    if not _number(lr) or not 0 < lr < float("inf"):
         raise ConfigError("lr", f"learning rate must be a positive finite number; got {lr!r}")
     _positive_int("batch_size", config.batch_size)
+    if not _number(config.momentum) or not 0 <= config.momentum < 1:
+        raise ConfigError("momentum", f"momentum must be at least 0 and below 1; got {config.momentum!r}")
+    if not _number(config.weight_decay) or not 0 <= config.weight_decay < float("inf"):
+        raise ConfigError("weight_decay", f"weight decay must be 0 or a positive number; got {config.weight_decay!r}")
+    _choice("schedule", config.schedule, SCHEDULES)
     _positive_int("epochs", config.epochs)
     if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
         raise ConfigError("seed", f"seed must be a non-negative integer; got {config.seed!r}")
@@ -119,15 +136,26 @@ def parse_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-# Named starting points; options given on the command line override them.
-PRESETS: dict[str, tuple[str, dict]] = {
+# Named starting points: (description, config values, implementations to run when
+# --impl is not given). Options given on the command line override them.
+PRESETS: dict[str, tuple[str, dict, str]] = {
     "3b1b": (
         "784-16-16-10 sigmoid network of 3Blue1Brown's videos, quadratic cost",
         dict(sizes=(784, 16, 16, 10), activation="sigmoid", loss="mse", init="nielsen", lr=3.0, batch_size=10, epochs=3),
+        "all",
     ),
     "nielsen": (
         "chapter 1 of Nielsen's book: 784-30-10 sigmoid, quadratic cost, N(0,1) weights, "
         "batch 10, lr 3.0, 30 epochs (the book reports about 95%)",
         dict(sizes=(784, 30, 10), activation="sigmoid", loss="mse", init="nielsen-large", lr=3.0, batch_size=10, epochs=30),
+        "all",
+    ),
+    "best": (
+        "the most accurate of these MLPs in about a minute of training: 784-800-800-10 ReLU, He init, "
+        "softmax cross-entropy, momentum 0.9, weight decay 5e-4, cosine schedule, batch 128, 11 epochs, "
+        "float32 (over 98.5%); numpy and torch only, the scratch loop would take hours",
+        dict(sizes=(784, 800, 800, 10), activation="relu", loss="cross-entropy", init="he", lr=0.1, momentum=0.9,
+             weight_decay=5e-4, schedule="cosine", batch_size=128, epochs=11, dtype="float32"),
+        "numpy,torch",
     ),
 }

@@ -92,6 +92,13 @@ class TrainingRun:
     test_outputs: np.ndarray  # the model's outputs on the test set after the last epoch
 
 
+def learning_rate(config: Config, step: int, total_steps: int) -> float:
+    """The learning rate for step `step` (0-based) of `total_steps` under config.schedule."""
+    if config.schedule == "cosine":
+        return config.lr * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
+    return config.lr
+
+
 def train(
     model: MLP,
     split: Split,
@@ -109,16 +116,18 @@ def train(
     count = len(split.x_train)
     steps = math.ceil(count / config.batch_size)
     window = max(1, steps // CURVE_POINTS)
+    total_steps = steps * (start_epoch - 1 + config.epochs)  # the whole run, for the schedule
     for epoch in range(start_epoch, start_epoch + config.epochs):
         train_clock, eval_clock = Stopwatch(), Stopwatch()
         loss_sum, window_sum, window_samples, done, curve = 0.0, 0.0, 0, 0, []
         with train_clock:
             for step, batch in enumerate(minibatches(count, config.batch_size, config.seed, epoch), 1):
-                loss = model.train_step(split.x_train[batch], split.y_train[batch], config.lr)
+                lr = learning_rate(config, (epoch - 1) * steps + step - 1, total_steps)
+                loss = model.train_step(split.x_train[batch], split.y_train[batch], lr)
                 if not math.isfinite(loss):
                     raise TrainingDiverged(
                         f"{model.name}: the loss became {loss} at epoch {epoch}, step {step}; "
-                        f"try a lower learning rate than {config.lr:g}"
+                        f"try a lower learning rate than {lr:g}"
                     )
                 loss_sum += loss * len(batch)
                 window_sum += loss * len(batch)

@@ -23,10 +23,17 @@ def impls_available():
 
 
 @pytest.mark.parametrize(
-    "activation,loss,init", [("sigmoid", "cross-entropy", "nielsen"), ("sigmoid", "mse", "nielsen"), ("relu", "cross-entropy", "he"), ("tanh", "mse", "xavier")]
+    "activation,loss,init,optimizer",
+    [
+        ("sigmoid", "cross-entropy", "nielsen", {}),
+        ("sigmoid", "mse", "nielsen", {}),
+        ("relu", "cross-entropy", "he", {"momentum": 0.9, "weight_decay": 1e-3, "schedule": "cosine", "lr": 0.05}),
+        ("tanh", "mse", "xavier", {"momentum": 0.5}),
+        ("sigmoid", "cross-entropy", "xavier", {"weight_decay": 0.01}),
+    ],
 )
-def test_lockstep_training_ends_with_the_same_network(mnist, activation, loss, init):
-    config = Config(activation=activation, loss=loss, init=init, **LOCKSTEP)
+def test_lockstep_training_ends_with_the_same_network(mnist, activation, loss, init, optimizer):
+    config = Config(activation=activation, loss=loss, init=init, **(LOCKSTEP | optimizer))
     params = init_params(config.sizes, config.init, config.seed)
     split = prepare(mnist, config)
     runs = {}

@@ -90,3 +90,26 @@ def test_mean_loss_from_outputs_matches_the_implementations(mnist):
 def test_mean_loss_of_a_certain_wrong_answer_is_finite():
     outputs = np.array([[1.0, 0.0]])
     assert math.isfinite(mean_loss(outputs, np.array([1]), "cross-entropy"))
+
+
+def test_cosine_schedule_decays_from_lr_to_zero():
+    from shared.training import learning_rate
+
+    cosine = Config(lr=0.2, schedule="cosine")
+    assert learning_rate(cosine, 0, 100) == pytest.approx(0.2)
+    assert learning_rate(cosine, 50, 100) == pytest.approx(0.1)
+    assert learning_rate(cosine, 99, 100) < 0.001
+    assert learning_rate(Config(lr=0.2), 99, 100) == 0.2
+
+
+def test_momentum_and_weight_decay_change_the_path(mnist):
+    base = Config(sizes=(784, 8, 10), epochs=1, train_limit=300, test_limit=50, lr=0.1)
+    finals = []
+    for changes in ({}, {"momentum": 0.9}, {"weight_decay": 0.1}):
+        config = base.with_changes(**changes)
+        model = build("numpy", config, init_params(config.sizes))
+        train(model, prepare(mnist, config), config)
+        finals.append(model.parameters()[0][0])
+    assert not np.allclose(finals[0], finals[1]) and not np.allclose(finals[0], finals[2])
+    # Weight decay pulls the weights towards zero.
+    assert np.abs(finals[2]).sum() < np.abs(finals[0]).sum()
