@@ -252,6 +252,38 @@ def report(results, out_dir):
     click.echo(f"Wrote {written[1]} and {written[0]} with {len(written) - 2} figures")
 
 
+@main.command(epilog=EXIT_CODES)
+@click.option("--quick", is_flag=True, help="Short timings and no pure-Python runs on the two larger configs (for CI).")
+@click.option("--accuracy", is_flag=True, help="Also train the accuracy targets (preset best, scratch's first epoch): minutes.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="BLAS and torch threads. Default: the cores available.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Directory for bench.json and bench.md. Default: reports/bench-TIMESTAMP.")
+@click.option("--markdown", "markdown_copy", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write the Markdown table here (e.g. docs/BENCHMARKS.md).")
+@handle_interrupt
+def bench(quick, accuracy, threads, out_dir, markdown_copy):
+    """Measure training throughput of every implementation and baseline, and the targets.
+
+    Each implementation and baseline trains on the same in-memory batches, interleaved,
+    median of 5 repeats with min and max; thread counts fixed and reported.
+    """
+    from datetime import datetime
+
+    from compare import bench as benchmark
+    from shared.atomic import atomic_write_text
+
+    out_dir = out_dir or Path("reports") / datetime.now().strftime("bench-%Y%m%d-%H%M%S")
+    dataset = load_data(None, cfg.Config())
+    plan = benchmark.Plan.quick() if quick else benchmark.Plan()
+    document = benchmark.run_bench(dataset, plan, threads or benchmark.default_threads(), accuracy,
+                                   echo=click.echo, command=" ".join(["compare", *sys.argv[1:]]))
+    benchmark.save(document, out_dir / "bench.json", out_dir / "bench.md")
+    if markdown_copy is not None:
+        atomic_write_text(markdown_copy, benchmark.to_markdown(document) + "\n")
+    click.echo("\n" + benchmark.to_markdown(document).split("## Training throughput")[0].strip())
+    click.echo(f"\nWrote {out_dir / 'bench.json'} and {out_dir / 'bench.md'}")
+
+
 @main.command()
 def presets():
     """List the named configs that `compare run --preset NAME` starts from."""

@@ -35,7 +35,9 @@ def test_scratch_imports_no_numpy_or_torch():
     assert {name for name in imports if name.startswith("shared")} <= {"shared.config", "shared.model", "shared.params"}
 
 
-@pytest.mark.parametrize("package,forbidden", [("shared", {"impls", "compare"}), ("impls", {"compare"})])
+@pytest.mark.parametrize(
+    "package,forbidden", [("shared", {"impls", "bench", "compare"}), ("impls", {"bench", "compare"}), ("bench", {"impls", "compare"})]
+)
 def test_imports_flow_one_way(package, forbidden):
     for path in (ROOT / package).rglob("*.py"):
         assert not top_level(imported_modules(path)) & forbidden, path

@@ -1,0 +1,28 @@
+"""Baselines that `compare bench` measures the implementations against.
+
+Each is written the way people commonly write it, from the same equations, and offers
+the same interface as the implementations (so the tests can check that it computes
+the right gradients, and a speed ratio to it means something):
+
+- textbook: pure Python, a nested index loop per neuron, as a beginner following
+  3Blue1Brown writes it;
+- per_sample_numpy: NumPy, one sample at a time inside each mini-batch, the structure of
+  Nielsen's network.py;
+- idiomatic_torch: the usual PyTorch loop (nn.Sequential, optimizer, zero_grad,
+  backward, step) over tensors prepared up front.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+BASELINES = {
+    "textbook": ("bench.textbook", "TextbookMLP", "pure Python, nested index loops per neuron (the textbook way)"),
+    "per-sample-numpy": ("bench.per_sample_numpy", "PerSampleNumpyMLP", "NumPy, one sample at a time (Nielsen's network.py)"),
+    "idiomatic-torch": ("bench.idiomatic_torch", "IdiomaticTorchMLP", "a plain PyTorch training loop"),
+}
+
+
+def baseline_class(name: str) -> type:
+    module, cls, _ = BASELINES[name]
+    return getattr(import_module(module), cls)
