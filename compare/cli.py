@@ -79,20 +79,20 @@ CONFIG_FIELDS = ("sizes", "activation", "loss", "init", "seed", "lr", "batch_siz
                  "weight_decay", "schedule", "dtype", "device", "train_limit", "test_limit")
 
 
-def build_config(options: dict, preset: str | None = None) -> cfg.Config:
-    """A Config from the command's options over a preset's values (an option typed on
-    the command line beats the preset, the preset beats the default); a bad value is a
-    usage error naming its option."""
-    context = click.get_current_context()
-    overrides = cfg.PRESETS[preset][1] if preset else {}
-    if preset and context.get_parameter_source("impl_text") == ParameterSource.DEFAULT:
-        options["impl_text"] = cfg.PRESETS[preset][2]
+def typed(key: str) -> bool:
+    """Whether the option was given on the command line (not left at its default)."""
+    return click.get_current_context().get_parameter_source(key) not in (ParameterSource.DEFAULT, None)
+
+
+def build_config(options: dict, base: dict | None = None) -> cfg.Config:
+    """A Config from the command's options over a base (a preset's values or a resumed
+    checkpoint's config): an option typed on the command line beats the base, the base
+    beats the default. A bad value is a usage error naming its option."""
+    base = base or {}
     fields = {}
     for key in CONFIG_FIELDS:
-        if key not in options:
-            continue
-        typed = context.get_parameter_source(key) not in (ParameterSource.DEFAULT, None)
-        fields[key] = overrides[key] if key in overrides and not typed else options[key]
+        if key in options:
+            fields[key] = base[key] if key in base and not typed(key) else options[key]
     if isinstance(fields.get("sizes"), str):
         try:
             fields["sizes"] = cfg.parse_sizes(fields["sizes"])
@@ -168,6 +168,34 @@ def main():
     PyTorch), trained side by side and checked to compute the same gradients."""
 
 
+def read_checkpoint(path: Path):
+    from shared.checkpoint import CheckpointError, load_checkpoint
+
+    try:
+        return load_checkpoint(path)
+    except CheckpointError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def check_resumable(config: cfg.Config, checkpoint, path: Path) -> None:
+    """The network itself must stay the checkpoint's; how it is trained may change."""
+    for key in ("sizes", "activation", "loss"):
+        if getattr(config, key) != getattr(checkpoint.config, key):
+            value = getattr(checkpoint.config, key)
+            shown = ",".join(map(str, value)) if key == "sizes" else value
+            raise click.BadParameter(f"{path} holds a network with {key} {shown}; a resumed run keeps it",
+                                     param_hint=f"'--{key}'")
+
+
+def checkpoint_paths(save_path: Path | None, impls: list[str]) -> dict[str, Path]:
+    if save_path is None:
+        return {}
+    if len(impls) == 1:
+        return {impls[0]: save_path}
+    suffix = save_path.suffix or ".npz"
+    return {impl: save_path.with_name(f"{save_path.stem}-{impl}{suffix}") for impl in impls}
+
+
 def run_directory(reports_dir: Path, name: str | None, force: bool) -> tuple[str, Path]:
     """Where this run's files go; checked before training, so no time is lost."""
     from datetime import datetime
@@ -192,10 +220,15 @@ def run_directory(reports_dir: Path, name: str | None, force: bool) -> tuple[str
 @click.option("--reports-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("reports"),
               show_default=True, help="Where runs are written.")
 @click.option("--force", is_flag=True, help="Overwrite a run of the same name.")
+@click.option("--save", "save_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Save the trained model here (.npz) after every epoch; with several implementations, "
+                   "one file each, named PATH-IMPL.npz.")
+@click.option("--resume", "resume_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Continue training from a checkpoint; its epochs go on counting, options typed override its config.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results document (JSON) instead of text.")
 @handle_interrupt
-def run(impl_text, data_dir, preset, name, reports_dir, force, quiet, as_json, **options):
+def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume_path, quiet, as_json, **options):
     """Train each implementation from the same initial parameters and compare them.
 
     Before training, the implementations' gradients are checked against each other
@@ -207,20 +240,42 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, quiet, as_json, *
     from compare.running import run_comparison
     from shared.training import TrainingDiverged
 
-    options["impl_text"] = impl_text
-    config = build_config(options, preset)
-    impls = parse_impls(options["impl_text"])
+    if preset and resume_path:
+        raise click.UsageError("--preset and --resume cannot be combined: a resumed run takes its checkpoint's config")
+    base, params, start_epoch = {}, None, 1
+    if preset:
+        base = cfg.PRESETS[preset][1]
+        impl_text = impl_text if typed("impl_text") else cfg.PRESETS[preset][2]
+    if resume_path:
+        checkpoint = read_checkpoint(resume_path)
+        base, params, start_epoch = checkpoint.config.to_dict(), checkpoint.params, checkpoint.epoch + 1
+        base["sizes"] = checkpoint.config.sizes
+        impl_text = impl_text if typed("impl_text") else checkpoint.impl
+    config = build_config(options, base)
+    if resume_path:
+        check_resumable(config, checkpoint, resume_path)
+    impls = parse_impls(impl_text)
     dataset = load_data(data_dir, config)
     check_device(config, impls)
     name, directory = run_directory(reports_dir, name, force)
+    save_paths = checkpoint_paths(save_path, impls)
     silent = quiet or as_json
     echo = (lambda line: None) if silent else click.echo
     try:
         outcome = run_comparison(config, impls, dataset, echo=echo, progress=not silent,
-                                 command=" ".join(["compare", *sys.argv[1:]]))
+                                 command=" ".join(["compare", *sys.argv[1:]]), params=params,
+                                 start_epoch=start_epoch, save_paths=save_paths)
     except TrainingDiverged as error:
         raise click.ClickException(str(error)) from None
+    except KeyboardInterrupt:
+        saved = [str(path) for path in save_paths.values() if path.exists()]
+        if saved:
+            click.echo(f"\ninterrupted; the last completed epoch is saved in {', '.join(saved)}", err=True)
+        raise
+    for impl, path in save_paths.items():
+        echo(f"saved the model trained by {impl} in {path}")
     document = build_results(name, outcome, dataset)
+    document["initial_parameters"]["resumed_from"] = str(resume_path) if resume_path else None
     save_results(directory / "results.json", document)
     written = write_report([document], directory)
     if as_json:
@@ -282,6 +337,80 @@ def bench(quick, accuracy, threads, out_dir, markdown_copy):
         atomic_write_text(markdown_copy, benchmark.to_markdown(document) + "\n")
     click.echo("\n" + benchmark.to_markdown(document).split("## Training throughput")[0].strip())
     click.echo(f"\nWrote {out_dir / 'bench.json'} and {out_dir / 'bench.md'}")
+
+
+def model_from_checkpoint(path: Path, impl: str | None, device: str):
+    """(checkpoint, the model built from it by `impl` or by the implementation that trained it)."""
+    from impls import build
+
+    checkpoint = read_checkpoint(path)
+    name = parse_impls(impl)[0] if impl else checkpoint.impl
+    if name not in ("scratch", "numpy", "torch"):
+        name = "numpy"
+    config = checkpoint.config.with_changes(device=device)
+    check_device(config, [name])
+    return checkpoint, build(name, config, checkpoint.params)
+
+
+@main.command("eval", epilog=EXIT_CODES)
+@click.argument("checkpoint", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--impl", "impl", default=None, metavar="NAME",
+              help="The implementation to evaluate with. Default: the one that trained the model.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Test data (default: the bundled MNIST).")
+@click.option("--device", type=click.Choice(cfg.DEVICES), default="auto", show_default=True)
+def evaluate_command(checkpoint, impl, data_dir, device):
+    """Test accuracy and loss of a saved model, in any implementation."""
+    from shared.training import evaluate
+    from shared.data import scale_pixels
+
+    saved, model = model_from_checkpoint(checkpoint, impl, device)
+    dataset = load_data(data_dir, saved.config.with_changes(train_limit=None, test_limit=None))
+    x = scale_pixels(dataset.test_images, model.config.dtype)
+    loss, accuracy, _ = evaluate(model, x, dataset.test_labels.astype("int64"))
+    click.echo(f"{checkpoint}: {'-'.join(map(str, saved.config.sizes))} {saved.config.activation}, trained by "
+               f"{saved.impl} for {saved.epoch} epochs; evaluated by {model.name} on {len(x):,} {dataset.name} "
+               f"test images: accuracy {accuracy:.2%}, loss {loss:.4f}")
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("checkpoint", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--impl", "impl", default=None, metavar="NAME",
+              help="The implementation to predict with. Default: the one that trained the model.")
+@click.option("--show", "show_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write a picture: each original, the 28x28 the network saw, and its probabilities.")
+@click.option("--device", type=click.Choice(cfg.DEVICES), default="auto", show_default=True)
+def predict(checkpoint, images, impl, show_path, device):
+    """What a saved model thinks your handwritten digits are.
+
+    IMAGES are PNG or JPEG files of one digit each, any size, dark on light paper or
+    light on dark; each is prepared the way MNIST's digits were (cropped, scaled into
+    20x20, centred by mass in 28x28) before the network sees it.
+    """
+    import numpy as np
+
+    from shared.images import ImageError, load_digit
+
+    saved, model = model_from_checkpoint(checkpoint, impl, device)
+    if saved.config.sizes[0] != 784:
+        raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs, not 28x28 images")
+    try:
+        digits = [load_digit(path) for path in images]
+    except ImageError as error:
+        raise click.ClickException(str(error)) from None
+    inputs = np.stack([digit.reshape(-1) for _, digit in digits]).astype(model.config.dtype)
+    outputs = model.predict_proba(inputs)
+    if saved.config.loss == "mse":  # sigmoid scores: normalized so they read as shares
+        outputs = outputs / outputs.sum(axis=1, keepdims=True)
+    for path, probabilities in zip(images, outputs):
+        best = int(probabilities.argmax())
+        click.echo(f"{path}: {best} ({probabilities[best]:.1%})")
+        click.echo("  " + "  ".join(f"{digit}: {p:5.1%}" for digit, p in enumerate(probabilities)))
+    if show_path is not None:
+        from compare.plots import plot_predictions
+
+        plot_predictions([str(p) for p in images], digits, outputs, show_path)
+        click.echo(f"wrote {show_path}")
 
 
 @main.command()

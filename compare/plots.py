@@ -216,3 +216,26 @@ def plot_misclassified(document: dict, path: Path) -> Path | None:
                        f"({example['probability']:.0%})", fontsize=9)
     figure.suptitle(f"The test digits {visuals['impl']} got wrong most confidently")
     return save(figure, path)
+
+
+def plot_predictions(names: list[str], digits, probabilities: np.ndarray, path: Path) -> Path:
+    """Per image: the original, the 28x28 the network saw, and a bar chart of its probabilities."""
+    plt = pyplot()
+    rows = len(names)
+    figure, axes = plt.subplots(rows, 3, figsize=(10, 2.6 * rows), dpi=DPI, layout="constrained", squeeze=False,
+                                gridspec_kw={"width_ratios": [1, 1, 2.2]})
+    for (original_axis, seen_axis, bar_axis), name, (original, seen), p in zip(axes, names, digits, probabilities):
+        original_axis.imshow(original, cmap="gray", vmin=0, vmax=1)
+        original_axis.set_title(Path(name).name, fontsize=9)
+        seen_axis.imshow(seen, cmap="gray", vmin=0, vmax=1)
+        seen_axis.set_title("what the network sees (28x28)", fontsize=9)
+        for axis in (original_axis, seen_axis):
+            axis.set_xticks([])
+            axis.set_yticks([])
+        best = int(np.argmax(p))
+        colours = ["#0072B2" if digit == best else "#BBBBBB" for digit in range(len(p))]
+        bar_axis.bar(range(len(p)), 100 * p, color=colours)
+        bar_axis.set_xticks(range(len(p)))
+        bar_axis.set_ylim(0, 100)
+        bar_axis.set(ylabel="probability (%)", title=f"prediction: {best} ({p[best]:.1%})")
+    return save(figure, path)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from compare.gradcheck import GradientAgreement, check_gradients, format_agreement
 from impls import REGISTRY, build
+from shared.checkpoint import Checkpoint, save_checkpoint
 from shared.config import Config
 from shared.data import Dataset, scale_pixels
 from shared.params import Params, init_params, max_abs_difference
@@ -150,13 +152,19 @@ class ProgressBar:
             self.bar = None
 
 
-def train_one(name: str, config: Config, params: Params, split, echo, progress: bool) -> ImplResult:
+def train_one(name: str, config: Config, params: Params, split, echo, progress: bool,
+              start_epoch: int = 1, save_path: Path | None = None) -> ImplResult:
     model = build(name, config, params)
     bar = ProgressBar(name, progress)
+
+    def after_epoch(stats: EpochStats) -> None:
+        echo(format_epoch(stats))
+        if save_path is not None:  # after every epoch: Ctrl-C loses at most the epoch under way
+            save_checkpoint(save_path, Checkpoint(model.parameters(), config, name, stats.epoch, stats.test_accuracy))
+
     try:
         with PeakMemory() as memory:
-            run = train(model, split, config, on_epoch=lambda stats: echo(format_epoch(stats)),
-                        on_progress=bar.update)
+            run = train(model, split, config, start_epoch=start_epoch, on_epoch=after_epoch, on_progress=bar.update)
     finally:
         bar.close()
     return ImplResult(
@@ -178,11 +186,16 @@ def run_comparison(
     echo: Callable[[str], None],
     progress: bool = False,
     command: str = "",
+    params: Params | None = None,
+    start_epoch: int = 1,
+    save_paths: dict[str, Path] | None = None,
 ) -> Comparison:
-    """Check gradients, train each implementation from the same parameters, print as it goes."""
+    """Check gradients, train each implementation from the same parameters (a fresh
+    initialization unless given), print as it goes, save checkpoints where asked."""
     for line in describe(config, dataset):
         echo(line)
-    params = init_params(config.sizes, config.init, config.seed)
+    if params is None:
+        params = init_params(config.sizes, config.init, config.seed)
 
     count = min(GRADCHECK_SAMPLES, len(dataset.train_labels))
     x = scale_pixels(dataset.train_images[:count], "float64")
@@ -196,9 +209,10 @@ def run_comparison(
     for name in impls:
         note = " (Python floats: float64 whatever --dtype says)" if name == "scratch" and config.dtype != "float64" else ""
         echo(f"\n[{name}] {REGISTRY[name][2]}{note}")
-        results.append(train_one(name, config, params, split, echo, progress))
+        results.append(train_one(name, config, params, split, echo, progress, start_epoch,
+                                 (save_paths or {}).get(name)))
 
-    echo(f"\nAfter {config.epochs} epochs on {len(split.y_train):,} images (same initial parameters, same batches):")
+    echo(f"\nAfter {results[0].final.epoch if results else config.epochs} epochs on {len(split.y_train):,} images (same initial parameters, same batches):")
     for line in summary_table(results):
         echo("  " + line)
     if len(results) > 1:

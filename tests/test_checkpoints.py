@@ -1,0 +1,205 @@
+"""Checkpoints: portable across implementations, resumable, safe to load, kept on Ctrl-C."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from compare.cli import main
+from impls import NAMES, build
+from shared.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from shared.config import Config
+from shared.params import init_params
+from shared.training import prepare, train
+
+SMALL = ["--sizes", "784,12,10", "--train-limit", "500", "--test-limit", "300"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def names():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return [n for n in NAMES if n != "torch"]
+    return list(NAMES)
+
+
+@pytest.fixture(autouse=True)
+def in_tmp_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.mark.parametrize("trainer", ["scratch", "numpy", "torch"])
+def test_a_model_saved_by_one_implementation_predicts_the_same_in_all(trainer, tmp_path, mnist):
+    if trainer not in names():
+        pytest.skip("torch is not installed")
+    config = Config(sizes=(784, 12, 10), epochs=1, train_limit=300, test_limit=200)
+    model = build(trainer, config, init_params(config.sizes))
+    run = train(model, prepare(mnist, config), config)
+    path = tmp_path / f"{trainer}.npz"
+    save_checkpoint(path, Checkpoint(model.parameters(), config, trainer, 1, run.history[-1].test_accuracy))
+    loaded = load_checkpoint(path)
+    assert loaded.impl == trainer and loaded.epoch == 1 and loaded.config == config
+    x = prepare(mnist, config).x_test
+    reference = model.predict_proba(x)
+    for name in names():
+        probabilities = build(name, loaded.config, loaded.params).predict_proba(x)
+        np.testing.assert_array_equal(probabilities.argmax(1), reference.argmax(1))
+        np.testing.assert_allclose(probabilities, reference, rtol=0, atol=1e-12)
+
+
+def test_run_saves_and_eval_reports_the_same_accuracy(tmp_path):
+    result = invoke("run", "--impl", "numpy", *SMALL, "--epochs", "2", "--save", "model.npz", "--json")
+    assert result.exit_code == 0
+    accuracy = json.loads(result.output)["implementations"][0]["final"]["test_accuracy"]
+    checkpoint = load_checkpoint(tmp_path / "model.npz")
+    assert checkpoint.epoch == 2 and checkpoint.test_accuracy == accuracy
+    for impl in names():
+        result = invoke("eval", "model.npz", "--impl", impl)
+        assert result.exit_code == 0, result.output
+        assert "trained by numpy for 2 epochs" in result.output and f"evaluated by {impl}" in result.output
+
+
+def test_several_implementations_save_one_file_each(tmp_path):
+    result = invoke("run", "--impl", "scratch,numpy", *SMALL, "--epochs", "1", "--save", "m.npz", "-q")
+    assert result.exit_code == 0
+    assert load_checkpoint(tmp_path / "m-scratch.npz").impl == "scratch"
+    assert load_checkpoint(tmp_path / "m-numpy.npz").impl == "numpy"
+
+
+def test_resume_continues_the_epoch_count_and_lowers_the_loss(tmp_path):
+    first = json.loads(invoke("run", "--impl", "numpy", *SMALL, "--epochs", "2", "--save", "a.npz", "--json").output)
+    result = invoke("run", "--resume", "a.npz", "--epochs", "2", "--save", "b.npz", "--json", "--name", "resumed")
+    assert result.exit_code == 0, result.output
+    second = json.loads(result.output)
+    assert second["implementations"][0]["name"] == "numpy"  # the checkpoint's implementation by default
+    assert [e["epoch"] for e in second["implementations"][0]["epochs"]] == [3, 4]
+    assert second["config"]["sizes"] == [784, 12, 10]
+    assert second["initial_parameters"]["resumed_from"] == "a.npz"
+    before = first["implementations"][0]["epochs"][-1]["train_loss"]
+    assert second["implementations"][0]["epochs"][-1]["train_loss"] < before
+    assert load_checkpoint(tmp_path / "b.npz").epoch == 4
+
+
+def test_resume_refuses_another_network(tmp_path):
+    invoke("run", "--impl", "numpy", *SMALL, "--epochs", "1", "--save", "a.npz", "-q")
+    result = invoke("run", "--resume", "a.npz", "--sizes", "784,20,10")
+    assert result.exit_code == 2 and "holds a network with sizes 784,12,10" in result.output
+
+
+def write_npz(path, **arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    path.write_bytes(buffer.getvalue())
+
+
+@pytest.fixture
+def good_checkpoint(tmp_path):
+    config = Config(sizes=(784, 6, 10))
+    path = tmp_path / "good.npz"
+    save_checkpoint(path, Checkpoint(init_params(config.sizes), config, "numpy", 3, 0.5))
+    return path
+
+
+def tamper(good, tmp_path, change) -> str:
+    with np.load(good, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    change(arrays)
+    path = tmp_path / "bad.npz"
+    write_npz(path, **arrays)
+    return path
+
+
+def assert_one_line_error(path, *words):
+    for command in (["eval", str(path)], ["predict", str(path), "x.png"], ["run", "--resume", str(path)]):
+        result = invoke(*command)
+        assert result.exit_code == 1, (command, result.output)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"Error: {path}: "), lines
+        for word in words:
+            assert word in lines[0], lines[0]
+
+
+def test_not_a_checkpoint(tmp_path):
+    path = tmp_path / "notes.npz"
+    path.write_text("these are my notes")
+    assert_one_line_error(path, "not a checkpoint")
+
+
+def test_missing_checkpoint(tmp_path):
+    assert_one_line_error(tmp_path / "nowhere.npz", "file not found")
+
+
+def test_truncated_checkpoint(good_checkpoint, tmp_path):
+    path = tmp_path / "cut.npz"
+    path.write_bytes(good_checkpoint.read_bytes()[: good_checkpoint.stat().st_size // 2])
+    assert_one_line_error(path, "not a checkpoint or truncated")
+
+
+def test_checkpoint_for_other_layer_sizes(good_checkpoint, tmp_path):
+    path = tamper(good_checkpoint, tmp_path, lambda a: a.update(W1=np.zeros((6, 100)), b1=np.zeros(6)))
+    assert_one_line_error(path, "layer 1: W has shape (6, 100), expected (6, 784)")
+
+
+def test_checkpoint_holding_nan(good_checkpoint, tmp_path):
+    def poison(arrays):
+        arrays["W2"] = arrays["W2"].copy()
+        arrays["W2"][0, 0] = np.nan
+
+    assert_one_line_error(tamper(good_checkpoint, tmp_path, poison), "layer 2: W holds NaN")
+
+
+def test_a_pickle_inside_is_never_loaded(good_checkpoint, tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    path = tamper(good_checkpoint, tmp_path, lambda a: a.update(W1=np.array([Exploit()], dtype=object)))
+    with pytest.raises(CheckpointError, match="not a checkpoint"):
+        load_checkpoint(path)
+    assert not marker.exists()
+
+
+def test_foreign_npz_and_bad_metadata(tmp_path, good_checkpoint):
+    foreign = tmp_path / "foreign.npz"
+    write_npz(foreign, weights=np.zeros(3))
+    assert_one_line_error(foreign, "no metadata")
+    wrong = tamper(good_checkpoint, tmp_path, lambda a: a.update(metadata=np.array(json.dumps({"format": "x"}))))
+    assert_one_line_error(wrong, "not a checkpoint of this project")
+    assert zipfile.is_zipfile(good_checkpoint)
+
+
+def test_ctrl_c_keeps_the_last_completed_epoch(tmp_path):
+    """A real interrupt (SIGINT, as Ctrl-C sends) after the first epoch was saved."""
+    path = tmp_path / "interrupted.npz"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "compare", "run", "--impl", "scratch", "--sizes", "784,12,10", "--train-limit", "1500",
+         "--test-limit", "200", "--epochs", "50", "--save", str(path), "--reports-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not path.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    assert path.exists(), process.communicate()
+    time.sleep(0.3)  # into the next epoch
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "the last completed epoch is saved in" in stderr and "Traceback" not in stderr
+    checkpoint = load_checkpoint(path)  # valid, not half-written
+    assert 1 <= checkpoint.epoch < 50
+    assert not list(tmp_path.glob(".interrupted.npz.*"))
