@@ -80,8 +80,10 @@ def to_mnist(gray: np.ndarray, path: Path | str = "image") -> np.ndarray:
     mass = canvas.sum()
     centre_row = (canvas.sum(axis=1) @ np.arange(SIDE)) / mass
     centre_col = (canvas.sum(axis=0) @ np.arange(SIDE)) / mass
-    shift_row = int(round((SIDE - 1) / 2 - centre_row))
-    shift_col = int(round((SIDE - 1) / 2 - centre_col))
+    # MNIST's digits have their centre of mass at pixel (14, 14) (measured on its test
+    # set: 14.0 to 14.4), not at the geometric middle 13.5: a pixel matters to thin strokes.
+    shift_row = int(round(SIDE / 2 - centre_row))
+    shift_col = int(round(SIDE / 2 - centre_col))
     shifted = np.zeros_like(canvas)
     src_rows = slice(max(0, -shift_row), min(SIDE, SIDE - shift_row))
     dst_rows = slice(max(0, shift_row), min(SIDE, SIDE + shift_row))
