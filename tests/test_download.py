@@ -1,0 +1,192 @@
+"""Downloads against a local HTTP server on 127.0.0.1 (started and stopped here; nothing
+else is contacted): good, missing, corrupt, cut-off and silent mirrors. The outcome is
+always the verified files or a clear error, never a corrupt file in place."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from compare.cli import main
+from conftest import idx_bytes, write_dataset
+from shared.data import DEFAULT_DATA_DIR, load_dataset
+from shared.download import DownloadError, RemoteFile, download_file
+
+SILENT_SECONDS = 2.0  # how long the silent mirror keeps a request waiting (bounded)
+MAX_REQUESTS = 200
+
+
+class Mirrors(BaseHTTPRequestHandler):
+    """/good/F, /missing/F (404), /corrupt/F (bytes flipped), /cut/F (the first answer
+    stops halfway; Range requests are honoured), /norange/F (cut once, ignores Range),
+    /silent/F (never answers in time)."""
+
+    files: dict[str, bytes] = {}
+    requests: list[tuple[str, str | None]] = []
+    cut_once: set[str] = set()
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def do_GET(self):
+        type(self).requests.append((self.path, self.headers.get("Range")))
+        if len(self.requests) > MAX_REQUESTS:
+            self.send_error(503)
+            return
+        kind, _, name = self.path.strip("/").partition("/")
+        data = self.files.get(name)
+        if kind == "missing" or data is None:
+            self.send_error(404)
+            return
+        if kind == "silent":
+            time.sleep(SILENT_SECONDS)
+            return
+        if kind == "corrupt":
+            data = data[:100] + bytes(b ^ 0xFF for b in data[100:200]) + data[200:]
+        start = 0
+        range_header = self.headers.get("Range")
+        if range_header and kind == "cut":
+            start = int(range_header.split("=")[1].rstrip("-"))
+        key = f"{kind}/{name}"
+        cut = kind in ("cut", "norange") and key not in self.cut_once
+        self.send_response(206 if start else 200)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        self.send_header("Content-Length", str(len(data) - start))
+        self.end_headers()
+        if cut:
+            type(self).cut_once.add(key)
+            self.wfile.write(data[start : start + (len(data) - start) // 2])
+            self.wfile.flush()
+            self.connection.shutdown(2)  # the connection drops mid-file
+            return
+        self.wfile.write(data[start:])
+
+
+@pytest.fixture
+def server():
+    Mirrors.files, Mirrors.requests, Mirrors.cut_once = {}, [], set()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Mirrors)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def remote(server):
+    data = gzip.compress(idx_bytes(np.arange(256 * 40) % 256))
+    Mirrors.files["file.gz"] = data
+    return RemoteFile("file.gz", hashlib.md5(data).hexdigest()), data
+
+
+def fetch(remote_file, mirrors, dest, **kwargs):
+    return download_file(remote_file, mirrors, dest, timeout=kwargs.pop("timeout", 5), backoff=0.01, **kwargs)
+
+
+def test_good_mirror(server, remote, tmp_path):
+    remote_file, data = remote
+    path = fetch(remote_file, [f"{server}/good"], tmp_path)
+    assert path.read_bytes() == data
+    assert list(tmp_path.iterdir()) == [path]  # no partial file left
+
+
+def test_404_then_a_good_mirror(server, remote, tmp_path):
+    remote_file, data = remote
+    lines = []
+    path = fetch(remote_file, [f"{server}/missing", f"{server}/good"], tmp_path, echo=lines.append)
+    assert path.read_bytes() == data
+    assert any("HTTP 404" in line for line in lines)
+
+
+def test_corrupt_file_is_deleted_and_the_next_mirror_used(server, remote, tmp_path):
+    remote_file, data = remote
+    path = fetch(remote_file, [f"{server}/corrupt", f"{server}/good"], tmp_path)
+    assert path.read_bytes() == data
+
+
+def test_corrupt_everywhere_leaves_nothing(server, remote, tmp_path):
+    remote_file, _ = remote
+    with pytest.raises(DownloadError, match="checksum mismatch"):
+        fetch(remote_file, [f"{server}/corrupt"], tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cut_connection_is_resumed_with_a_range_request(server, remote, tmp_path):
+    remote_file, data = remote
+    path = fetch(remote_file, [f"{server}/cut"], tmp_path)
+    assert path.read_bytes() == data
+    ranges = [r for p, r in Mirrors.requests if p.startswith("/cut/")]
+    assert ranges[0] is None and ranges[1] == f"bytes={len(data) // 2}-"
+
+
+def test_cut_connection_restarts_where_range_is_ignored(server, remote, tmp_path):
+    remote_file, data = remote
+    assert fetch(remote_file, [f"{server}/norange"], tmp_path).read_bytes() == data
+
+
+def test_silent_mirror_times_out_then_the_next_is_used(server, remote, tmp_path):
+    remote_file, data = remote
+    start = time.monotonic()
+    path = fetch(remote_file, [f"{server}/silent", f"{server}/good"], tmp_path, timeout=0.3, retries=2)
+    assert path.read_bytes() == data
+    assert time.monotonic() - start < SILENT_SECONDS * 2 + 2
+
+
+def test_all_mirrors_down_is_a_clear_error(server, remote, tmp_path):
+    remote_file, _ = remote
+    with pytest.raises(DownloadError) as caught:
+        fetch(remote_file, [f"{server}/missing", f"{server}/silent"], tmp_path, timeout=0.2, retries=1)
+    assert "file.gz: no mirror gave a verified copy" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_downloads_mnist_from_a_local_mirror_and_verifies_it(server, tmp_path):
+    for path in DEFAULT_DATA_DIR.glob("*.gz"):
+        Mirrors.files[path.name] = path.read_bytes()
+    dest = tmp_path / "mnist"
+    result = CliRunner().invoke(main, ["data", "download", "--dest", str(dest), "--mirror", f"{server}/missing",
+                                       "--mirror", f"{server}/cut", "--timeout", "5"])
+    assert result.exit_code == 0, result.output
+    assert "checksums verified: 60,000 training and 10,000 test images" in result.output
+    assert load_dataset(dest).verified
+    again = CliRunner().invoke(main, ["data", "download", "--dest", str(dest), "--mirror", f"{server}/missing"])
+    assert again.exit_code == 0 and again.output.count("already there, verified") == 4
+
+
+def test_cli_unknown_dataset_with_md5s_and_without(server, tmp_path):
+    source = write_dataset(tmp_path / "source")
+    md5s = []
+    for path in source.iterdir():
+        Mirrors.files[path.name] = path.read_bytes()
+        md5s += ["--md5", f"{path.name}={hashlib.md5(path.read_bytes()).hexdigest()}"]
+    result = CliRunner().invoke(main, ["data", "download", "--dataset", "tiny", "--dest", str(tmp_path / "a"),
+                                       "--mirror", f"{server}/good", *md5s])
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": verified") == 4 and "3 classes" in result.output
+    result = CliRunner().invoke(main, ["data", "download", "--dataset", "tiny", "--dest", str(tmp_path / "b"),
+                                       "--mirror", f"{server}/good"])
+    assert result.exit_code == 0 and result.output.count("UNVERIFIED") == 4
+    wrong = ["--md5", f"train-images-idx3-ubyte.gz={'0' * 32}"]
+    result = CliRunner().invoke(main, ["data", "download", "--dataset", "tiny", "--dest", str(tmp_path / "c"),
+                                       "--mirror", f"{server}/good", "--retries", "1", *wrong])
+    assert result.exit_code == 1 and "checksum mismatch" in result.output
+    assert not (tmp_path / "c" / "train-images-idx3-ubyte.gz").exists()
+
+
+def test_verify_command(tmp_path):
+    ok = CliRunner().invoke(main, ["data", "verify"])
+    assert ok.exit_code == 0 and "mnist, checksums verified" in ok.output
+    bad = CliRunner().invoke(main, ["data", "verify", str(tmp_path)])
+    assert bad.exit_code == 1 and "train-images-idx3-ubyte.gz: file not found" in bad.output
