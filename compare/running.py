@@ -17,12 +17,14 @@ from impls import REGISTRY, build
 from shared.checkpoint import Checkpoint, save_checkpoint
 from shared.config import Config
 from shared.data import Dataset, scale_pixels
+from shared.diagnostics import saturation, saturation_warning
 from shared.params import Params, init_params, max_abs_difference
 from shared.resources import PeakMemory
 from shared.training import EpochStats, prepare, train
 
 GRADCHECK_SAMPLES = 16
 GRADCHECK_COORDINATES = 6
+SATURATION_PROBE = 1000  # training images the saturation check looks at after each epoch
 
 
 @dataclass
@@ -157,8 +159,13 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
     model = build(name, config, params)
     bar = ProgressBar(name, progress)
 
+    probe = split.x_train[:SATURATION_PROBE]
+
     def after_epoch(stats: EpochStats) -> None:
         echo(format_epoch(stats))
+        warning = saturation_warning(saturation(model.parameters(), probe, config.activation), stats.epoch, name)
+        if warning:
+            echo("  " + warning)
         if save_path is not None:  # after every epoch: Ctrl-C loses at most the epoch under way
             save_checkpoint(save_path, Checkpoint(model.parameters(), config, name, stats.epoch, stats.test_accuracy))
 
