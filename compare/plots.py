@@ -7,10 +7,13 @@ backend, so nothing needs a display.
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
 import numpy as np
+
+from shared.atomic import atomic_write_bytes
 
 DPI = 100
 # name -> (width, height) in inches; at DPI 100 that is (width * 100, height * 100) pixels
@@ -52,9 +55,6 @@ def label(document: dict, impl: str, runs: int) -> str:
 def save(figure, path: Path) -> Path:
     """Save at the figure's fixed size (no tight bounding box, so the size is known)
     to a temporary name first, then rename."""
-    from shared.atomic import atomic_write_bytes
-    import io
-
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     pyplot().close(figure)

@@ -28,7 +28,7 @@ def relu(z):
 ACTIVATIONS = {
     "sigmoid": (sigmoid, lambda a: a * (1 - a)),
     "tanh": (np.tanh, lambda a: 1 - a * a),
-    "relu": (relu, lambda a: (a > 0).astype(a.dtype)),
+    "relu": (relu, lambda a: a > 0),  # a boolean mask: multiplying by it is the derivative
 }
 
 
