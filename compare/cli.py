@@ -549,7 +549,7 @@ def gradcheck(impl_text, data_dir, samples, coordinates, json_path, **options):
     if json_path is not None and str(json_path) == "-":
         click.echo(document, nl=False)
     else:
-        click.echo(f"Gradients of {describe_network(config)} on {samples} MNIST training images, float64")
+        click.echo(f"Gradients of {describe_network(config)} on {samples} {dataset.name} training images, float64")
         click.echo("relative error = max|a - b| / max(max|a|, max|b|) per tensor\n")
         click.echo(format_agreement(result))
         if json_path is not None:

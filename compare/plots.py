@@ -92,7 +92,7 @@ def plot_curves(documents: list[dict], path: Path) -> Path:
             marker = RUN_MARKERS[run % len(RUN_MARKERS)]
             accuracy_axis.plot([e["epoch"] for e in epochs], [100 * e["test_accuracy"] for e in epochs],
                                marker=marker, label=lab, **style(impl["name"]))
-            points = [p for e in epochs for p in e["loss_curve"]]
+            points = [p for e in epochs for p in e["loss_curve"] if np.isfinite(p[1])]
             loss_axis.plot([p[0] for p in points], [p[1] for p in points], label=lab, **style(impl["name"]))
     accuracy_axis.set(title="Test accuracy after each epoch", xlabel="epoch", ylabel="test accuracy (%)")
     accuracy_axis.xaxis.get_major_locator().set_params(integer=True)
@@ -137,7 +137,8 @@ def plot_gradients(document: dict, path: Path) -> Path:
         series = list(tensors[0][key]) if tensors else []
         width = 0.8 / max(1, len(series))
         for s, name in enumerate(series):
-            values = [max(t[key][name], ZERO_FLOOR) for t in tensors]
+            # Drawn between ZERO_FLOOR and 1: a NaN or infinite error (a diverged network) shows as 1.
+            values = np.clip(np.nan_to_num([t[key][name] for t in tensors], nan=1.0, posinf=1.0), ZERO_FLOOR, 1.0)
             colour = style(name.split("~")[-1] if key == "pairs" else name)["color"]
             hatch = "//" if key == "pairs" and s % 3 == 1 else ("..." if key == "pairs" and s % 3 == 2 else None)
             x = np.arange(len(tensors)) + (s - (len(series) - 1) / 2) * width

@@ -203,3 +203,16 @@ def test_ctrl_c_keeps_the_last_completed_epoch(tmp_path):
     checkpoint = load_checkpoint(path)  # valid, not half-written
     assert 1 <= checkpoint.epoch < 50
     assert not list(tmp_path.glob(".interrupted.npz.*"))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_diverging_run_leaves_the_last_good_checkpoint_valid(tmp_path):
+    assert invoke("run", "--impl", "numpy", "--sizes", "784,30,10", "--train-limit", "500", "--test-limit", "300",
+                  "--epochs", "1", "--activation", "relu", "--init", "he", "--lr", "0.1", "--save", "good.npz",
+                  "-q").exit_code == 0
+    before = (tmp_path / "good.npz").read_bytes()
+    result = invoke("run", "--resume", "good.npz", "--lr", "1e150", "--save", "good.npz", "--name", "boom")
+    assert result.exit_code == 1
+    assert "the loss became nan at epoch 2" in result.output and "lower learning rate" in result.output
+    assert (tmp_path / "good.npz").read_bytes() == before
+    assert load_checkpoint(tmp_path / "good.npz").epoch == 1
