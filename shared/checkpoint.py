@@ -66,13 +66,15 @@ def load_checkpoint(path: Path | str) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(path, "file not found")
+    if not zipfile.is_zipfile(path):  # an .npz is a zip file; a cut-off one has lost its index
+        raise CheckpointError(path, "not a checkpoint (.npz) or truncated")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
     except (zipfile.BadZipFile, EOFError) as error:
-        raise CheckpointError(path, f"not a checkpoint or truncated ({error})") from None
-    except ValueError as error:  # object arrays (pickles) are refused, as is any non-.npz
-        raise CheckpointError(path, f"not a checkpoint: {error}") from None
+        raise CheckpointError(path, f"not a checkpoint (.npz) or truncated ({error})") from None
+    except ValueError:  # numpy refuses object arrays: unpickling them could run code
+        raise CheckpointError(path, "not a checkpoint: it holds pickled objects, which are never loaded") from None
     except OSError as error:
         raise CheckpointError(path, f"cannot read: {error}") from None
 

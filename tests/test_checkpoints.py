@@ -146,7 +146,7 @@ def test_missing_checkpoint(tmp_path):
 def test_truncated_checkpoint(good_checkpoint, tmp_path):
     path = tmp_path / "cut.npz"
     path.write_bytes(good_checkpoint.read_bytes()[: good_checkpoint.stat().st_size // 2])
-    assert_one_line_error(path, "not a checkpoint or truncated")
+    assert_one_line_error(path, "not a checkpoint (.npz) or truncated")
 
 
 def test_checkpoint_for_other_layer_sizes(good_checkpoint, tmp_path):
