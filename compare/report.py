@@ -135,7 +135,10 @@ def build_blocks(documents: list[dict], directory: Path) -> list:
         if len(documents) > 1:
             blocks.append(Paragraph(f"**{document['name']}**"))
         blocks.append(Paragraph(setup_lines(document)))
-    blocks += [Heading("Summary"), summary_table(documents)]
+    blocks += [Heading("Summary"), summary_table(documents), Paragraph(
+        "Peak memory is the resident size of the whole process, sampled while that implementation trained: it "
+        "includes the training images as floats and every library loaded so far (torch, once any run used it), "
+        "so the differences between rows say more than the numbers themselves.")]
 
     figure = plots.plot_curves(documents, directory / "curves.png")
     coincide = len(documents) == 1 and plots.curves_coincide(first)
