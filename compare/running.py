@@ -163,11 +163,12 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
 
     def after_epoch(stats: EpochStats) -> None:
         echo(format_epoch(stats))
-        warning = saturation_warning(saturation(model.parameters(), probe, config.activation), stats.epoch, name)
+        params_now = model.parameters()
+        warning = saturation_warning(saturation(params_now, probe, config.activation), stats.epoch, name)
         if warning:
             echo("  " + warning)
         if save_path is not None:  # after every epoch: Ctrl-C loses at most the epoch under way
-            save_checkpoint(save_path, Checkpoint(model.parameters(), config, name, stats.epoch, stats.test_accuracy))
+            save_checkpoint(save_path, Checkpoint(params_now, config, name, stats.epoch, stats.test_accuracy))
 
     try:
         with PeakMemory() as memory:

@@ -12,6 +12,18 @@ import pytest
 from shared.data import FILE_STEMS, load_dataset
 
 
+def available_impls() -> list[str]:
+    """Every registered implementation that can run here (torch only where it is installed),
+    so the tests that do not need torch still run without it."""
+    from impls import NAMES
+
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return [name for name in NAMES if name != "torch"]
+    return list(NAMES)
+
+
 @pytest.fixture(scope="session")
 def mnist():
     return load_dataset()

@@ -13,6 +13,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import available_impls
 from click.testing import CliRunner
 
 from compare.cli import main
@@ -29,14 +30,6 @@ def invoke(*args):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-def names():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return [n for n in NAMES if n != "torch"]
-    return list(NAMES)
-
-
 @pytest.fixture(autouse=True)
 def in_tmp_dir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -44,7 +37,7 @@ def in_tmp_dir(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("trainer", ["scratch", "numpy", "torch"])
 def test_a_model_saved_by_one_implementation_predicts_the_same_in_all(trainer, tmp_path, mnist):
-    if trainer not in names():
+    if trainer not in available_impls():
         pytest.skip("torch is not installed")
     config = Config(sizes=(784, 12, 10), epochs=1, train_limit=300, test_limit=200)
     model = build(trainer, config, init_params(config.sizes))
@@ -55,7 +48,7 @@ def test_a_model_saved_by_one_implementation_predicts_the_same_in_all(trainer, t
     assert loaded.impl == trainer and loaded.epoch == 1 and loaded.config == config
     x = prepare(mnist, config).x_test
     reference = model.predict_proba(x)
-    for name in names():
+    for name in available_impls():
         probabilities = build(name, loaded.config, loaded.params).predict_proba(x)
         np.testing.assert_array_equal(probabilities.argmax(1), reference.argmax(1))
         np.testing.assert_allclose(probabilities, reference, rtol=0, atol=1e-12)
@@ -67,7 +60,7 @@ def test_run_saves_and_eval_reports_the_same_accuracy(tmp_path):
     accuracy = json.loads(result.output)["implementations"][0]["final"]["test_accuracy"]
     checkpoint = load_checkpoint(tmp_path / "model.npz")
     assert checkpoint.epoch == 2 and checkpoint.test_accuracy == accuracy
-    for impl in names():
+    for impl in available_impls():
         result = invoke("eval", "model.npz", "--impl", impl)
         assert result.exit_code == 0, result.output
         assert "trained by numpy for 2 epochs" in result.output and f"evaluated by {impl}" in result.output

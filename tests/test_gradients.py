@@ -8,6 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
+from conftest import available_impls
 from compare.gradcheck import FD_TOLERANCE, PAIR_TOLERANCE, check_gradients, format_agreement
 from impls import build
 from shared.config import ACTIVATIONS, LOSSES, Config
@@ -30,14 +31,6 @@ def batch_for(sizes, mnist, count=6, seed=0):
     return x, rng.integers(0, sizes[-1], count)
 
 
-def impls_available():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return ["scratch", "numpy"]
-    return ["scratch", "numpy", "torch"]
-
-
 @pytest.mark.parametrize("sizes", SHAPES, ids=lambda s: "-".join(map(str, s)))
 @pytest.mark.parametrize("activation,loss", list(itertools.product(ACTIVATIONS, LOSSES)))
 def test_all_implementations_agree(sizes, activation, loss, mnist):
@@ -50,7 +43,7 @@ def test_all_implementations_agree(sizes, activation, loss, mnist):
         rng = np.random.default_rng(7)
         params = [(W, b + 0.1 * rng.standard_normal(b.shape)) for W, b in params]
     x, y = batch_for(sizes, mnist)
-    impls = impls_available()
+    impls = available_impls()
     result = check_gradients(config, params, x, y, impls, coordinates=6)
     report = format_agreement(result)
     assert len(next(iter(result.tensors)).pairs) == len(impls) * (len(impls) - 1) // 2

@@ -6,20 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import available_impls
 from impls import build
 from shared.config import Config
 from shared.params import init_params, max_abs_difference
 from shared.training import prepare, train
 
 LOCKSTEP = dict(sizes=(784, 16, 16, 10), epochs=2, train_limit=500, test_limit=1000, batch_size=10, lr=0.5)
-
-
-def impls_available():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return ["scratch", "numpy"]
-    return ["scratch", "numpy", "torch"]
 
 
 @pytest.mark.parametrize(
@@ -37,7 +30,7 @@ def test_lockstep_training_ends_with_the_same_network(mnist, activation, loss, i
     params = init_params(config.sizes, config.init, config.seed)
     split = prepare(mnist, config)
     runs = {}
-    for name in impls_available():
+    for name in available_impls():
         model = build(name, config, params)
         runs[name] = (train(model, split, config), model.parameters())
     reference_run, reference_params = runs["numpy"]
@@ -58,7 +51,7 @@ def test_float32_stays_close_to_float64(mnist):
     split64 = prepare(mnist, config)
     split32 = prepare(mnist, config.with_changes(dtype="float32"))
     assert split32.x_train.dtype == np.float32
-    names = [n for n in impls_available() if n != "scratch"]
+    names = [n for n in available_impls() if n != "scratch"]
     for name in names:
         m64 = build(name, config, params)
         m32 = build(name, config.with_changes(dtype="float32"), params)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from compare.cli import main
 from compare.gradcheck import check_gradients, format_agreement
-from conftest import idx_bytes
+from conftest import available_impls, idx_bytes
 from shared.config import ACTIVATIONS, LOSSES, Config
 from shared.data import batch_order, minibatches
 from shared.diagnostics import saturation, saturation_warning
@@ -49,14 +49,6 @@ def test_mutated_headers_raise_only_data_errors(position, value, cut):
     assert values.shape == shape and 16 + values.size == len(content)
 
 
-def implementations():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return ["scratch", "numpy"]
-    return ["scratch", "numpy", "torch"]
-
-
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     sizes=st.lists(st.integers(1, 9), min_size=2, max_size=5).map(tuple),
@@ -71,7 +63,7 @@ def test_random_networks_keep_the_gradient_agreement(sizes, activation, loss, ba
     params = init_params(sizes, "nielsen", seed)  # random biases: kinks at exactly 0 stay rare
     x = rng.random((batch, sizes[0])) * (rng.random((batch, sizes[0])) > 0.3)
     y = rng.integers(0, sizes[-1], batch)
-    result = check_gradients(config, params, x, y, implementations(), coordinates=4, seed=seed)
+    result = check_gradients(config, params, x, y, available_impls(), coordinates=4, seed=seed)
     assert result.passed, format_agreement(result)
 
 
@@ -100,7 +92,7 @@ def without_timings(value):
 
 def test_the_same_command_twice_gives_identical_results(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    args = ["run", "--impl", "all" if "torch" in implementations() else "scratch,numpy", "--sizes", "784,10,10",
+    args = ["run", "--impl", "all" if "torch" in available_impls() else "scratch,numpy", "--sizes", "784,10,10",
             "--train-limit", "300", "--test-limit", "200", "--epochs", "2", "-q"]
     for name in ("first", "second"):
         assert CliRunner().invoke(main, [*args, "--name", name], catch_exceptions=False).exit_code == 0
