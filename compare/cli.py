@@ -6,175 +6,33 @@ implementations load inside the command that needs them, so `compare --help` is 
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
 
 import click
-from click.core import ParameterSource
 
+from compare.cli_data import data
+from compare.cli_models import evaluate_command, predict
+from compare.options import (
+    EXIT_CODES,
+    build_config,
+    check_device,
+    config_options,
+    handle_interrupt,
+    load_data,
+    parse_impls,
+    read_checkpoint,
+    training_options,
+    typed,
+)
 from shared import config as cfg
-
-EXIT_CODES = """\b
-Exit codes:
-  0  success
-  1  a check failed, training diverged, or the data is bad
-  2  wrong usage: an unknown option or an invalid value
-  130  interrupted (Ctrl-C)"""
-
-
-def config_options(command):
-    """The options that build a Config, shared by `run` and `gradcheck`."""
-    defaults = cfg.Config()
-    options = [
-        click.option("--impl", "impl_text", default="all", show_default=True, metavar="NAMES",
-                     help="scratch, numpy, torch, a comma list of them, or all."),
-        click.option("--sizes", default=",".join(map(str, defaults.sizes)), show_default=True,
-                     help="Neurons per layer, input first, e.g. 784,16,16,10 (3Blue1Brown's network)."),
-        click.option("--activation", type=click.Choice(cfg.ACTIVATIONS), default=defaults.activation,
-                     show_default=True, help="Activation of the hidden layers."),
-        click.option("--loss", type=click.Choice(cfg.LOSSES), default=defaults.loss, show_default=True,
-                     help="mse: sigmoid outputs, quadratic cost; cross-entropy: softmax outputs."),
-        click.option("--init", type=click.Choice(cfg.INITS), default=defaults.init, show_default=True,
-                     help="Initial weights: nielsen N(0,1/n_in), xavier (Glorot) or he."),
-        click.option("--seed", type=int, default=defaults.seed, show_default=True,
-                     help="Seeds the initial parameters and the order of mini-batches."),
-        click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-                     help="A directory with the four IDX files (e.g. Fashion-MNIST). Default: the bundled MNIST."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def training_options(command):
-    defaults = cfg.Config()
-    options = [
-        click.option("--lr", type=float, default=defaults.lr, show_default=True, help="Learning rate."),
-        click.option("--batch-size", type=int, default=defaults.batch_size, show_default=True,
-                     help="Images per mini-batch."),
-        click.option("--epochs", type=int, default=defaults.epochs, show_default=True),
-        click.option("--momentum", type=float, default=defaults.momentum, show_default=True,
-                     help="SGD momentum: v = momentum * v + g; theta -= lr * v."),
-        click.option("--weight-decay", type=float, default=defaults.weight_decay, show_default=True,
-                     help="L2 penalty on the weights (not the biases)."),
-        click.option("--schedule", type=click.Choice(cfg.SCHEDULES), default=defaults.schedule, show_default=True,
-                     help="Learning rate over the run: constant, or cosine decay to 0."),
-        click.option("--dtype", type=click.Choice(cfg.DTYPES), default=defaults.dtype, show_default=True,
-                     help="Floating-point type of numpy and torch (scratch always uses Python floats, float64)."),
-        click.option("--device", type=click.Choice(cfg.DEVICES), default=defaults.device, show_default=True,
-                     help="Where torch computes; auto picks CUDA when available."),
-        click.option("--train-limit", type=int, default=None, metavar="N",
-                     help="Train on the first N training images only."),
-        click.option("--test-limit", type=int, default=None, metavar="N",
-                     help="Evaluate on the first N test images only."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-CONFIG_FIELDS = ("sizes", "activation", "loss", "init", "seed", "lr", "batch_size", "epochs", "momentum",
-                 "weight_decay", "schedule", "dtype", "device", "train_limit", "test_limit")
-
-
-def typed(key: str) -> bool:
-    """Whether the option was given on the command line (not left at its default)."""
-    return click.get_current_context().get_parameter_source(key) not in (ParameterSource.DEFAULT, None)
-
-
-def build_config(options: dict, base: dict | None = None) -> cfg.Config:
-    """A Config from the command's options over a base (a preset's values or a resumed
-    checkpoint's config): an option typed on the command line beats the base, the base
-    beats the default. A bad value is a usage error naming its option."""
-    base = base or {}
-    fields = {}
-    for key in CONFIG_FIELDS:
-        if key in options:
-            fields[key] = base[key] if key in base and not typed(key) else options[key]
-    if isinstance(fields.get("sizes"), str):
-        try:
-            fields["sizes"] = cfg.parse_sizes(fields["sizes"])
-        except ValueError as error:
-            raise click.BadParameter(str(error), param_hint="'--sizes'") from None
-    try:
-        return cfg.Config(**fields)
-    except cfg.ConfigError as error:
-        option = "--" + error.field.replace("_", "-")
-        raise click.BadParameter(str(error), param_hint=f"'{option}'") from None
-
-
-def parse_impls(text: str) -> list[str]:
-    from impls import parse_impl_names
-
-    try:
-        return parse_impl_names(text)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="'--impl'") from None
-
-
-def load_data(data_dir: Path | None, config: cfg.Config):
-    """Load the dataset and check that the network's first and last layers fit it."""
-    from shared.data import load_dataset
-    from shared.idx import DataError
-
-    try:
-        dataset = load_dataset(data_dir)
-    except DataError as error:
-        raise click.ClickException(str(error)) from None
-    if config.sizes[0] != dataset.input_size:
-        raise click.BadParameter(
-            f"the first layer has {config.sizes[0]} neurons but the images have "
-            f"{dataset.input_size} pixels", param_hint="'--sizes'")
-    if config.sizes[-1] != dataset.num_classes:
-        raise click.BadParameter(
-            f"the last layer has {config.sizes[-1]} neurons but the labels have "
-            f"{dataset.num_classes} classes", param_hint="'--sizes'")
-    for limit, name, count in ((config.train_limit, "--train-limit", len(dataset.train_labels)),
-                               (config.test_limit, "--test-limit", len(dataset.test_labels))):
-        if limit is not None and limit > count:
-            raise click.BadParameter(f"{limit:,} is more than the {count:,} images there are", param_hint=f"'{name}'")
-    train_count = min(config.train_limit or len(dataset.train_labels), len(dataset.train_labels))
-    if config.batch_size > train_count:
-        raise click.BadParameter(
-            f"{config.batch_size:,} is larger than the {train_count:,} training images", param_hint="'--batch-size'")
-    return dataset
-
-
-def check_device(config: cfg.Config, impls: list[str]) -> None:
-    """--device cuda without a CUDA device is a usage error, not a traceback in torch."""
-    if config.device == "cuda" and "torch" in impls:
-        import torch
-
-        if not torch.cuda.is_available():
-            raise click.BadParameter("cuda was asked for, but PyTorch sees no CUDA device here", param_hint="'--device'")
-
-
-def handle_interrupt(function):
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except KeyboardInterrupt:
-            click.echo("\ninterrupted", err=True)
-            sys.exit(130)
-    return wrapper
 
 
 @click.group(epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
 def main():
     """One multilayer perceptron for MNIST, written three ways (pure Python, NumPy,
     PyTorch), trained side by side and checked to compute the same gradients."""
-
-
-def read_checkpoint(path: Path):
-    from shared.checkpoint import CheckpointError, load_checkpoint
-
-    try:
-        return load_checkpoint(path)
-    except CheckpointError as error:
-        raise click.ClickException(str(error)) from None
 
 
 def check_resumable(config: cfg.Config, checkpoint, path: Path) -> None:
@@ -339,172 +197,6 @@ def bench(quick, accuracy, threads, out_dir, markdown_copy):
     click.echo(f"\nWrote {out_dir / 'bench.json'} and {out_dir / 'bench.md'}")
 
 
-def model_from_checkpoint(path: Path, impl: str | None, device: str):
-    """(checkpoint, the model built from it by `impl` or by the implementation that trained it)."""
-    from impls import build
-
-    checkpoint = read_checkpoint(path)
-    name = parse_impls(impl)[0] if impl else checkpoint.impl
-    if name not in ("scratch", "numpy", "torch"):
-        name = "numpy"
-    config = checkpoint.config.with_changes(device=device)
-    check_device(config, [name])
-    return checkpoint, build(name, config, checkpoint.params)
-
-
-@main.command("eval", epilog=EXIT_CODES)
-@click.argument("checkpoint", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--impl", "impl", default=None, metavar="NAME",
-              help="The implementation to evaluate with. Default: the one that trained the model.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Test data (default: the bundled MNIST).")
-@click.option("--device", type=click.Choice(cfg.DEVICES), default="auto", show_default=True)
-def evaluate_command(checkpoint, impl, data_dir, device):
-    """Test accuracy and loss of a saved model, in any implementation."""
-    from shared.training import evaluate
-    from shared.data import scale_pixels
-
-    saved, model = model_from_checkpoint(checkpoint, impl, device)
-    dataset = load_data(data_dir, saved.config.with_changes(train_limit=None, test_limit=None))
-    x = scale_pixels(dataset.test_images, model.config.dtype)
-    loss, accuracy, _ = evaluate(model, x, dataset.test_labels.astype("int64"))
-    click.echo(f"{checkpoint}: {'-'.join(map(str, saved.config.sizes))} {saved.config.activation}, trained by "
-               f"{saved.impl} for {saved.epoch} epochs; evaluated by {model.name} on {len(x):,} {dataset.name} "
-               f"test images: accuracy {accuracy:.2%}, loss {loss:.4f}")
-
-
-@main.command(epilog=EXIT_CODES)
-@click.argument("checkpoint", type=click.Path(path_type=Path, dir_okay=False))
-@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--impl", "impl", default=None, metavar="NAME",
-              help="The implementation to predict with. Default: the one that trained the model.")
-@click.option("--show", "show_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write a picture: each original, the 28x28 the network saw, and its probabilities.")
-@click.option("--device", type=click.Choice(cfg.DEVICES), default="auto", show_default=True)
-def predict(checkpoint, images, impl, show_path, device):
-    """What a saved model thinks your handwritten digits are.
-
-    IMAGES are PNG or JPEG files of one digit each, any size, dark on light paper or
-    light on dark; each is prepared the way MNIST's digits were (cropped, scaled into
-    20x20, centred by mass in 28x28) before the network sees it.
-    """
-    import numpy as np
-
-    from shared.images import ImageError, load_digit
-
-    saved, model = model_from_checkpoint(checkpoint, impl, device)
-    if saved.config.sizes[0] != 784:
-        raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs, not 28x28 images")
-    try:
-        digits = [load_digit(path) for path in images]
-    except ImageError as error:
-        raise click.ClickException(str(error)) from None
-    inputs = np.stack([digit.reshape(-1) for _, digit in digits]).astype(model.config.dtype)
-    outputs = model.predict_proba(inputs)
-    if saved.config.loss == "mse":  # sigmoid scores: normalized so they read as shares
-        outputs = outputs / outputs.sum(axis=1, keepdims=True)
-    for path, probabilities in zip(images, outputs):
-        best = int(probabilities.argmax())
-        click.echo(f"{path}: {best} ({probabilities[best]:.1%})")
-        click.echo("  " + "  ".join(f"{digit}: {p:5.1%}" for digit, p in enumerate(probabilities)))
-    if show_path is not None:
-        from compare.plots import plot_predictions
-
-        plot_predictions([str(p) for p in images], digits, outputs, show_path)
-        click.echo(f"wrote {show_path}")
-
-
-@main.group()
-def data():
-    """Download and check datasets (the bundled MNIST needs neither)."""
-
-
-@data.command("download", epilog=EXIT_CODES)
-@click.option("--dataset", default="mnist", show_default=True, metavar="NAME",
-              help="mnist, fashion-mnist, or any name with --mirror (and --md5 to verify).")
-@click.option("--dest", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Directory for the four files. Default: data/NAME in this project.")
-@click.option("--mirror", "mirrors", multiple=True, metavar="URL",
-              help="A base URL holding the four .gz files; repeat to try several in order. Default: the known mirrors.")
-@click.option("--md5", "md5_pairs", multiple=True, metavar="FILE=HASH",
-              help="The MD5 a file must have (for datasets without known checksums).")
-@click.option("--timeout", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
-              help="Seconds to wait on a silent server.")
-@click.option("--retries", type=click.IntRange(min=1), default=3, show_default=True, help="Attempts per mirror.")
-def data_download(dataset, dest, mirrors, md5_pairs, timeout, retries):
-    """Fetch the four IDX files, verify their checksums, and move them into place."""
-    from shared.data import DEFAULT_DATA_DIR, load_dataset
-    from shared.download import DATASETS, DownloadError, download_file, files_for, verify_file
-    from shared.idx import DataError
-
-    md5s = {}
-    for pair in md5_pairs:
-        name, _, digest = pair.partition("=")
-        if not name or len(digest) != 32:
-            raise click.BadParameter(f"expected FILE=HASH with a 32-digit MD5; got {pair!r}", param_hint="'--md5'")
-        md5s[name] = digest.lower()
-    if dataset not in DATASETS and not mirrors:
-        raise click.BadParameter(f"{dataset!r} is not a known dataset ({', '.join(DATASETS)}): give --mirror URL",
-                                 param_hint="'--dataset'")
-    mirrors = list(mirrors) or DATASETS[dataset][0]
-    dest = dest or DEFAULT_DATA_DIR.parent / dataset
-    files = files_for(dataset, md5s)
-    for remote in files:
-        path = dest / remote.name
-        if path.exists() and remote.verifiable and verify_file(path, remote) is None:
-            click.echo(f"{path}: already there, verified")
-            continue
-        if not remote.verifiable:
-            click.echo(f"{remote.name}: no checksum known: it will be unverified (give --md5 {remote.name}=HASH)")
-        click.echo(f"{remote.name}: downloading")
-        try:
-            download_file(remote, mirrors, dest, timeout=timeout, retries=retries, echo=click.echo,
-                          progress_factory=download_progress)
-        except DownloadError as error:
-            raise click.ClickException(str(error)) from None
-        click.echo(f"{path}: {'verified' if remote.verifiable else 'UNVERIFIED'}")
-    try:
-        loaded = load_dataset(dest)
-    except DataError as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(describe_dataset(loaded))
-
-
-def download_progress(name: str):
-    """A tqdm bar for one file (silent off a terminal)."""
-    from tqdm import tqdm
-
-    bar = tqdm(desc=f"  {name}", unit="B", unit_scale=True, leave=False, disable=None)
-
-    def update(done: int, total: int | None) -> None:
-        if total and bar.total != total:
-            bar.total = total
-        bar.update(done - bar.n)
-        if total and done >= total:
-            bar.close()
-
-    return update
-
-
-def describe_dataset(dataset) -> str:
-    rows, cols = dataset.train_images.shape[1:]
-    state = f"{dataset.name}, checksums verified" if dataset.verified else "no known checksums (unverified)"
-    return (f"{dataset.directory}: {state}: {len(dataset.train_labels):,} training and {len(dataset.test_labels):,} "
-            f"test images of {rows}x{cols}, {dataset.num_classes} classes")
-
-
-@data.command("verify", epilog=EXIT_CODES)
-@click.argument("directory", required=False, type=click.Path(path_type=Path))
-def data_verify(directory):
-    """Check a data directory (default: the bundled MNIST) and say what is wrong."""
-    from shared.data import load_dataset
-    from shared.idx import DataError
-
-    try:
-        click.echo(describe_dataset(load_dataset(directory)))
-    except DataError as error:
-        raise click.ClickException(str(error)) from None
-
-
 @main.command()
 def presets():
     """List the named configs that `compare run --preset NAME` starts from."""
@@ -561,6 +253,10 @@ def gradcheck(impl_text, data_dir, samples, coordinates, json_path, **options):
 def describe_network(config: cfg.Config) -> str:
     sizes = "-".join(map(str, config.sizes))
     return f"{sizes} {config.activation}, {config.output_activation} output, {config.loss}"
+
+
+for command in (evaluate_command, predict, data):
+    main.add_command(command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,7 +17,7 @@ from conftest import available_impls
 from click.testing import CliRunner
 
 from compare.cli import main
-from impls import NAMES, build
+from impls import build
 from shared.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from shared.config import Config
 from shared.params import init_params

@@ -7,7 +7,6 @@ import json
 import struct
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

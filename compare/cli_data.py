@@ -1,0 +1,101 @@
+"""`compare data download` and `compare data verify`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from compare.options import EXIT_CODES
+
+
+@click.group()
+def data():
+    """Download and check datasets (the bundled MNIST needs neither)."""
+
+
+@data.command("download", epilog=EXIT_CODES)
+@click.option("--dataset", default="mnist", show_default=True, metavar="NAME",
+              help="mnist, fashion-mnist, or any name with --mirror (and --md5 to verify).")
+@click.option("--dest", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Directory for the four files. Default: data/NAME in this project.")
+@click.option("--mirror", "mirrors", multiple=True, metavar="URL",
+              help="A base URL holding the four .gz files; repeat to try several in order. Default: the known mirrors.")
+@click.option("--md5", "md5_pairs", multiple=True, metavar="FILE=HASH",
+              help="The MD5 a file must have (for datasets without known checksums).")
+@click.option("--timeout", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
+              help="Seconds to wait on a silent server.")
+@click.option("--retries", type=click.IntRange(min=1), default=3, show_default=True, help="Attempts per mirror.")
+def data_download(dataset, dest, mirrors, md5_pairs, timeout, retries):
+    """Fetch the four IDX files, verify their checksums, and move them into place."""
+    from shared.data import DEFAULT_DATA_DIR, load_dataset
+    from shared.download import DATASETS, DownloadError, download_file, files_for, verify_file
+    from shared.idx import DataError
+
+    md5s = {}
+    for pair in md5_pairs:
+        name, _, digest = pair.partition("=")
+        if not name or len(digest) != 32:
+            raise click.BadParameter(f"expected FILE=HASH with a 32-digit MD5; got {pair!r}", param_hint="'--md5'")
+        md5s[name] = digest.lower()
+    if dataset not in DATASETS and not mirrors:
+        raise click.BadParameter(f"{dataset!r} is not a known dataset ({', '.join(DATASETS)}): give --mirror URL",
+                                 param_hint="'--dataset'")
+    mirrors = list(mirrors) or DATASETS[dataset][0]
+    dest = dest or DEFAULT_DATA_DIR.parent / dataset
+    files = files_for(dataset, md5s)
+    for remote in files:
+        path = dest / remote.name
+        if path.exists() and remote.verifiable and verify_file(path, remote) is None:
+            click.echo(f"{path}: already there, verified")
+            continue
+        if not remote.verifiable:
+            click.echo(f"{remote.name}: no checksum known: it will be unverified (give --md5 {remote.name}=HASH)")
+        click.echo(f"{remote.name}: downloading")
+        try:
+            download_file(remote, mirrors, dest, timeout=timeout, retries=retries, echo=click.echo,
+                          progress_factory=download_progress)
+        except DownloadError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"{path}: {'verified' if remote.verifiable else 'UNVERIFIED'}")
+    try:
+        loaded = load_dataset(dest)
+    except DataError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(describe_dataset(loaded))
+
+
+def download_progress(name: str):
+    """A tqdm bar for one file (silent off a terminal)."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=f"  {name}", unit="B", unit_scale=True, leave=False, disable=None)
+
+    def update(done: int, total: int | None) -> None:
+        if total and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+        if total and done >= total:
+            bar.close()
+
+    return update
+
+
+def describe_dataset(dataset) -> str:
+    rows, cols = dataset.train_images.shape[1:]
+    state = f"{dataset.name}, checksums verified" if dataset.verified else "no known checksums (unverified)"
+    return (f"{dataset.directory}: {state}: {len(dataset.train_labels):,} training and {len(dataset.test_labels):,} "
+            f"test images of {rows}x{cols}, {dataset.num_classes} classes")
+
+
+@data.command("verify", epilog=EXIT_CODES)
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+def data_verify(directory):
+    """Check a data directory (default: the bundled MNIST) and say what is wrong."""
+    from shared.data import load_dataset
+    from shared.idx import DataError
+
+    try:
+        click.echo(describe_dataset(load_dataset(directory)))
+    except DataError as error:
+        raise click.ClickException(str(error)) from None
