@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compare.cli import main
-from compare.gradcheck import check_gradients, format_agreement
+from compare.gradcheck import PAIR_TOLERANCE, check_gradients, format_agreement
 from conftest import available_impls, idx_bytes
 from shared.config import ACTIVATIONS, LOSSES, Config
 from shared.data import batch_order, minibatches
@@ -63,7 +63,12 @@ def test_random_networks_keep_the_gradient_agreement(sizes, activation, loss, ba
     x = rng.random((batch, sizes[0])) * (rng.random((batch, sizes[0])) > 0.3)
     y = rng.integers(0, sizes[-1], batch)
     result = check_gradients(config, params, x, y, available_impls(), coordinates=4, seed=seed)
-    assert result.passed, format_agreement(result)
+    # The implementations must agree as closely as anywhere. Finite differences get a looser
+    # bound here: in random deep, narrow sigmoid chains the first layer's gradient can vanish to
+    # ~1e-6, where the rounding of C(theta +- h) alone is 1e-6 of it (found by hypothesis:
+    # 2-1-1-1-1, sigmoid, mse). A wrong formula is off by far more than 1e-4.
+    assert result.worst_pair <= PAIR_TOLERANCE, format_agreement(result)
+    assert result.worst_finite_difference <= 1e-4, format_agreement(result)
 
 
 @settings(max_examples=100, deadline=None)
