@@ -9,6 +9,7 @@ labels (1 dimension) 2049.
 from __future__ import annotations
 
 import gzip
+import math
 import hashlib
 import struct
 import zlib
@@ -72,7 +73,7 @@ def parse_idx(content: bytes, path: Path, expected_magic: int) -> np.ndarray:
     if len(content) < header_size:
         raise DataError(path, f"header ends early: {ndim} dimensions need {header_size} bytes")
     shape = struct.unpack(f">{ndim}I", content[4:header_size])
-    expected_size = header_size + int(np.prod(shape, dtype=np.int64))
+    expected_size = header_size + math.prod(shape)  # Python ints: no overflow for absurd headers
     if len(content) != expected_size:
         problem = "truncated" if len(content) < expected_size else "has trailing bytes"
         raise DataError(
