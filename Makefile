@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test gradcheck setup clean
+.PHONY: run test gradcheck bench setup clean
 
 run: $(STAMP)
 	$(BIN)/compare run --impl all $(ARGS)
@@ -18,6 +18,9 @@ test: $(STAMP)
 
 gradcheck: $(STAMP)
 	$(BIN)/compare gradcheck $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/compare bench $(ARGS)
 
 setup: $(STAMP)
 
