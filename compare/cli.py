@@ -16,10 +16,10 @@ from compare.cli_data import data
 from compare.cli_models import evaluate_command, predict
 from compare.options import (
     EXIT_CODES,
+    InterruptibleGroup,
     build_config,
     check_device,
     config_options,
-    handle_interrupt,
     load_data,
     parse_impls,
     read_checkpoint,
@@ -29,7 +29,7 @@ from compare.options import (
 from shared import config as cfg
 
 
-@click.group(epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=InterruptibleGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
 def main():
     """One multilayer perceptron for MNIST, written three ways (pure Python, NumPy,
     PyTorch), trained side by side and checked to compute the same gradients."""
@@ -85,7 +85,6 @@ def run_directory(reports_dir: Path, name: str | None, force: bool) -> tuple[str
               help="Continue training from a checkpoint; its epochs go on counting, options typed override its config.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results document (JSON) instead of text.")
-@handle_interrupt
 def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume_path, quiet, as_json, **options):
     """Train each implementation from the same initial parameters and compare them.
 
@@ -173,7 +172,6 @@ def report(results, out_dir):
               help="Directory for bench.json and bench.md. Default: reports/bench-TIMESTAMP.")
 @click.option("--markdown", "markdown_copy", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write the Markdown table here (e.g. docs/BENCHMARKS.md).")
-@handle_interrupt
 def bench(quick, accuracy, threads, out_dir, markdown_copy):
     """Measure training throughput of every implementation and baseline, and the targets.
 
@@ -216,7 +214,6 @@ def presets():
               help="Entries per tensor checked by finite differences.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write the table as JSON to this file ('-' for standard output).")
-@handle_interrupt
 def gradcheck(impl_text, data_dir, samples, coordinates, json_path, **options):
     """Check that the implementations compute the same gradients (float64).
 

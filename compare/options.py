@@ -6,7 +6,6 @@ Only click and the NumPy-free config are imported here; heavy modules load insid
 
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 
@@ -150,15 +149,16 @@ def check_device(config: cfg.Config, impls: list[str]) -> None:
             raise click.BadParameter("cuda was asked for, but PyTorch sees no CUDA device here", param_hint="'--device'")
 
 
-def handle_interrupt(function):
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
+class InterruptibleGroup(click.Group):
+    """Ctrl-C in any command ends with one line and exit code 130 (click's own handling
+    would say "Aborted!" and exit 1)."""
+
+    def invoke(self, ctx):
         try:
-            return function(*args, **kwargs)
+            return super().invoke(ctx)
         except KeyboardInterrupt:
             click.echo("\ninterrupted", err=True)
             sys.exit(130)
-    return wrapper
 
 
 def read_checkpoint(path: Path):
