@@ -34,6 +34,27 @@ def test_arbitrary_bytes_raise_only_data_errors(content, magic):
         assert values.dtype == np.uint8 and values.ndim == magic & 0xFF
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.booleans(), st.integers(0, 40))
+def test_arbitrary_files_gzipped_or_not_raise_only_data_errors(content, gzipped, cut):
+    """The whole reading path, gzip detection and decompression included."""
+    import gzip
+    import tempfile
+    from pathlib import Path
+
+    from shared.idx import read_idx
+
+    data = gzip.compress(content) if gzipped else content
+    data = data[: max(0, len(data) - cut)]  # often a truncated .gz
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "fuzz.gz"
+        path.write_bytes(data)
+        try:
+            read_idx(path, LABELS_MAGIC)
+        except DataError as error:
+            assert str(error).startswith(str(path)) and "\n" not in str(error)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.integers(0, len(VALID_IMAGES) - 1), st.integers(0, 255), st.integers(0, 8))
 def test_mutated_headers_raise_only_data_errors(position, value, cut):
