@@ -119,10 +119,11 @@ def agreement_sentence(document: dict) -> str:
     if after:
         worst = max(after, key=lambda p: p["max_abs_difference"])
         same = min(p["same_predictions"] for p in after)
+        agreement = "for every test image" if same == 1.0 else f"for at least {same:.2%} of the test images"
         text += (
             f" After training, the largest difference between two implementations' parameters is "
             f"{worst['max_abs_difference']:.1e} ({worst['a']} vs {worst['b']}), and they give the same "
-            f"prediction for at least {same:.2%} of the test images."
+            f"prediction {agreement}."
         )
     return text
 
