@@ -155,9 +155,10 @@ def help_seconds(repeats: int = 5) -> float:
     command = [str(script), "--help"] if script.exists() else [sys.executable, "-m", "compare", "--help"]
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
+        clock = Stopwatch()
+        with clock:
+            subprocess.run(command, check=True, capture_output=True)
+        times.append(clock.seconds)
     return statistics.median(times)
 
 

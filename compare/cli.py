@@ -221,24 +221,20 @@ def gradcheck(impl_text, data_dir, samples, coordinates, json_path, **options):
     implementations, and each against central finite differences of its own loss.
     Exits with 1 when any relative error is above its tolerance.
     """
-    from compare.gradcheck import check_gradients, format_agreement
+    from compare.gradcheck import check_on_training_images, format_agreement
     from shared.atomic import atomic_write_text
-    from shared.data import scale_pixels
     from shared.params import init_params
 
     config = build_config(options)
     impls = parse_impls(impl_text)
     dataset = load_data(data_dir, config)
-    samples = min(samples, len(dataset.train_labels))
-    x = scale_pixels(dataset.train_images[:samples], "float64")
-    y = dataset.train_labels[:samples].astype("int64")
     params = init_params(config.sizes, config.init, config.seed)
-    result = check_gradients(config, params, x, y, impls, coordinates=coordinates, seed=config.seed)
+    result = check_on_training_images(config, params, dataset, impls, samples, coordinates)
     document = json.dumps(result.to_dict(), indent=2) + "\n"
     if json_path is not None and str(json_path) == "-":
         click.echo(document, nl=False)
     else:
-        click.echo(f"Gradients of {describe_network(config)} on {samples} {dataset.name} training images, float64")
+        click.echo(f"Gradients of {describe_network(config)} on {result.batch_size} {dataset.name} training images, float64")
         click.echo("relative error = max|a - b| / max(max|a|, max|b|) per tensor\n")
         click.echo(format_agreement(result))
         if json_path is not None:

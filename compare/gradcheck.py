@@ -179,6 +179,18 @@ def check_gradients(
     )
 
 
+def check_on_training_images(
+    config: Config, params: Params, dataset, impls: list[str], samples: int, coordinates: int
+) -> GradientAgreement:
+    """check_gradients on the dataset's first `samples` training images (as many as there are)."""
+    from shared.data import scale_pixels
+
+    count = min(samples, len(dataset.train_labels))
+    x = scale_pixels(dataset.train_images[:count], "float64")
+    y = dataset.train_labels[:count].astype(np.int64)
+    return check_gradients(config, params, x, y, impls, coordinates=coordinates, seed=config.seed)
+
+
 def format_agreement(result: GradientAgreement) -> str:
     """The agreement as a plain-text table, one row per weight matrix and bias vector."""
     pair_names = list(result.tensors[0].pairs) if result.tensors else []

@@ -12,11 +12,11 @@ from typing import Callable
 
 import numpy as np
 
-from compare.gradcheck import GradientAgreement, check_gradients, format_agreement
+from compare.gradcheck import GradientAgreement, check_on_training_images, format_agreement
 from impls import REGISTRY, build
 from shared.checkpoint import Checkpoint, save_checkpoint
 from shared.config import Config
-from shared.data import Dataset, scale_pixels
+from shared.data import Dataset
 from shared.diagnostics import saturation, saturation_warning
 from shared.params import Params, init_params, max_abs_difference
 from shared.resources import PeakMemory
@@ -205,11 +205,8 @@ def run_comparison(
     if params is None:
         params = init_params(config.sizes, config.init, config.seed)
 
-    count = min(GRADCHECK_SAMPLES, len(dataset.train_labels))
-    x = scale_pixels(dataset.train_images[:count], "float64")
-    y = dataset.train_labels[:count].astype(np.int64)
-    agreement = check_gradients(config, params, x, y, impls, coordinates=GRADCHECK_COORDINATES, seed=config.seed)
-    echo(f"\nGradient check (float64, {count} training images, same initial parameters)")
+    agreement = check_on_training_images(config, params, dataset, impls, GRADCHECK_SAMPLES, GRADCHECK_COORDINATES)
+    echo(f"\nGradient check (float64, {agreement.batch_size} training images, same initial parameters)")
     echo(format_agreement(agreement))
 
     split = prepare(dataset, config)

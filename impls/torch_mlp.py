@@ -55,7 +55,6 @@ class TorchMLP:
                 {"params": [layer.weight for layer in self.linears], "weight_decay": config.weight_decay},
                 {"params": [layer.bias for layer in self.linears], "weight_decay": 0.0},
             ]
-        # foreach: one multi-tensor update for all parameters instead of a Python loop.
         self.optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum)
         self.lr = config.lr
 

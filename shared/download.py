@@ -16,12 +16,12 @@ import os
 import time
 import urllib.error
 import urllib.request
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from shared.data import FILE_STEMS, KNOWN_CHECKSUMS
+from shared.idx import DataError, read_bytes
 
 CHUNK = 1 << 16
 
@@ -86,10 +86,8 @@ def verify_file(path: Path, remote: RemoteFile) -> str | None:
         return None
     if remote.content_md5:
         try:
-            import gzip
-
-            content = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-        except (EOFError, OSError, zlib.error):
+            content = read_bytes(path)  # the loader's own gzip-or-raw reading
+        except DataError:
             return "corrupt gzip data"
         if hashlib.md5(content).hexdigest() == remote.content_md5:
             return None

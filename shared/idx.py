@@ -9,8 +9,8 @@ labels (1 dimension) 2049.
 from __future__ import annotations
 
 import gzip
-import math
 import hashlib
+import math
 import struct
 import zlib
 from dataclasses import dataclass
