@@ -50,35 +50,60 @@ def evaluate_command(checkpoint, impl, data_dir, device):
               help="The implementation to predict with. Default: the one that trained the model.")
 @click.option("--show", "show_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write a picture: each original, the 28x28 the network saw, and its probabilities.")
+@click.option("--json", "as_json", is_flag=True, help="Print the predictions and warnings as JSON instead of text.")
 @click.option("--device", type=click.Choice(cfg.DEVICES), default="auto", show_default=True)
-def predict(checkpoint, images, impl, show_path, device):
+def predict(checkpoint, images, impl, show_path, as_json, device):
     """What a saved model thinks your handwritten digits are.
 
     IMAGES are PNG or JPEG files of one digit each, any size, dark on light paper or
-    light on dark; each is prepared the way MNIST's digits were (cropped, scaled into
-    20x20, centred by mass in 28x28) before the network sees it.
+    light on dark (pen on paper, chalk on a board, photos under uneven light); each is
+    prepared the way MNIST's digits were (the paper taken away, cropped, scaled into
+    20x20, centred by mass in 28x28) before the network sees it. A warning follows an
+    image with no ink, with ink covering most of it, or whose answer is a guess.
     """
+    import json
+
     import numpy as np
 
-    from shared.images import ImageError, load_digit
+    from shared.images import ImageError, digit_warnings, read_digit
 
     saved, model = model_from_checkpoint(checkpoint, impl, device)
     if saved.config.sizes[0] != 784:
         raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs, not 28x28 images")
     try:
-        digits = [load_digit(path) for path in images]
+        digits = [read_digit(path) for path in images]
     except ImageError as error:
         raise click.ClickException(str(error)) from None
-    inputs = np.stack([digit.reshape(-1) for _, digit in digits]).astype(model.config.dtype)
+    inputs = np.stack([digit.seen.reshape(-1) for digit in digits]).astype(model.config.dtype)
     outputs = model.predict_proba(inputs)
     if saved.config.loss == "mse":  # sigmoid scores: normalized so they read as shares
         outputs = outputs / outputs.sum(axis=1, keepdims=True)
-    for path, probabilities in zip(images, outputs):
+    answers = []
+    for path, digit, probabilities in zip(images, digits, outputs):
+        found = digit.seen.any()
         best = int(probabilities.argmax())
-        click.echo(f"{path}: {best} ({probabilities[best]:.1%})")
-        click.echo("  " + "  ".join(f"{digit}: {p:5.1%}" for digit, p in enumerate(probabilities)))
+        answers.append({
+            "image": str(path),
+            "prediction": best if found else None,
+            "probability": float(probabilities[best]) if found else None,
+            "probabilities": [float(p) for p in probabilities] if found else None,
+            "ink_share": digit.ink_share,
+            "warnings": digit_warnings(digit, float(probabilities[best]) if found else None),
+        })
+    if as_json:
+        click.echo(json.dumps({"model": str(checkpoint), "impl": model.name, "images": answers}, indent=1))
+    else:
+        for answer in answers:
+            if answer["prediction"] is None:
+                click.echo(f"{answer['image']}: no digit found")
+            else:
+                click.echo(f"{answer['image']}: {answer['prediction']} ({answer['probability']:.1%})")
+                click.echo("  " + "  ".join(f"{d}: {p:5.1%}" for d, p in enumerate(answer["probabilities"])))
+            for warning in answer["warnings"]:
+                click.echo(f"  warning: {warning}")
     if show_path is not None:
         from compare.plots import plot_predictions
 
-        plot_predictions([str(p) for p in images], digits, outputs, show_path)
-        click.echo(f"wrote {show_path}")
+        plot_predictions(answers, digits, show_path)
+        if not as_json:
+            click.echo(f"wrote {show_path}")

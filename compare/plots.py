@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,8 @@ def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
+    # Names (files, runs) are drawn as typed: a "$" must not start mathtext.
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
 
     return plt
@@ -219,24 +222,35 @@ def plot_misclassified(document: dict, path: Path) -> Path | None:
     return save(figure, path)
 
 
-def plot_predictions(names: list[str], digits, probabilities: np.ndarray, path: Path) -> Path:
-    """Per image: the original, the 28x28 the network saw, and a bar chart of its probabilities."""
+def plot_predictions(answers: list[dict], digits, path: Path) -> Path:
+    """Per image: the original, the 28x28 the network saw, and a bar chart of its
+    probabilities, with the warnings that say when not to trust it."""
     plt = pyplot()
-    rows = len(names)
+    rows = len(answers)
     figure, axes = plt.subplots(rows, 3, figsize=(10, 2.6 * rows), dpi=DPI, layout="constrained", squeeze=False,
                                 gridspec_kw={"width_ratios": [1, 1, 2.2]})
-    for (original_axis, seen_axis, bar_axis), name, (original, seen), p in zip(axes, names, digits, probabilities):
-        original_axis.imshow(original, cmap="gray", vmin=0, vmax=1)
-        original_axis.set_title(Path(name).name, fontsize=9)
-        seen_axis.imshow(seen, cmap="gray", vmin=0, vmax=1)
+    for (original_axis, seen_axis, bar_axis), answer, digit in zip(axes, answers, digits):
+        original_axis.imshow(digit.original, cmap="gray", vmin=0, vmax=1)
+        original_axis.set_title(Path(answer["image"]).name, fontsize=9)
+        seen_axis.imshow(digit.seen, cmap="gray", vmin=0, vmax=1)
         seen_axis.set_title("what the network sees (28x28)", fontsize=9)
         for axis in (original_axis, seen_axis):
             axis.set_xticks([])
             axis.set_yticks([])
-        best = int(np.argmax(p))
-        colours = ["#0072B2" if digit == best else "#BBBBBB" for digit in range(len(p))]
-        bar_axis.bar(range(len(p)), 100 * p, color=colours)
-        bar_axis.set_xticks(range(len(p)))
         bar_axis.set_ylim(0, 100)
-        bar_axis.set(ylabel="probability (%)", title=f"prediction: {best} ({p[best]:.1%})")
+        bar_axis.set_xlim(-0.6, 9.6)
+        bar_axis.set_xticks(range(10))
+        if answer["prediction"] is None:
+            bar_axis.set(ylabel="probability (%)", title="no digit found")
+        else:
+            p, best = answer["probabilities"], answer["prediction"]
+            colours = ["#0072B2" if d == best else "#BBBBBB" for d in range(len(p))]
+            bar_axis.bar(range(len(p)), [100 * v for v in p], color=colours)
+            bar_axis.set_xticks(range(len(p)))
+            bar_axis.set(ylabel="probability (%)", title=f"prediction: {best} ({p[best]:.1%})")
+        if answer["warnings"]:
+            lines = [line for w in answer["warnings"] for line in textwrap.wrap(f"warning: {w}", 70)]
+            bar_axis.text(0.5, 0.95, "\n".join(lines), transform=bar_axis.transAxes,
+                          ha="center", va="top", fontsize=8, color="#CC3311",
+                          bbox=dict(facecolor="white", alpha=0.85, edgecolor="#CC3311"))
     return save(figure, path)
