@@ -134,7 +134,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     document = build_results(name, outcome, dataset)
     document["initial_parameters"]["resumed_from"] = str(resume_path) if resume_path else None
     save_results(directory / "results.json", document)
-    written = write_report([document], directory)
+    written = write_report([document], directory, progress=not silent)
     if as_json:
         click.echo(json.dumps(document, indent=1))
     else:
@@ -160,7 +160,7 @@ def report(results, out_dir):
         raise click.ClickException(str(error)) from None
     if out_dir is None:
         out_dir = results[0].parent if len(results) == 1 else Path("reports") / datetime.now().strftime("compare-%Y%m%d-%H%M%S")
-    written = write_report(documents, out_dir)
+    written = write_report(documents, out_dir, progress=True)
     click.echo(f"Wrote {written[1]} and {written[0]} with {len(written) - 2} figures")
 
 
@@ -221,7 +221,8 @@ def gradcheck(impl_text, data_dir, samples, coordinates, json_path, **options):
     implementations, and each against central finite differences of its own loss.
     Exits with 1 when any relative error is above its tolerance.
     """
-    from compare.gradcheck import check_on_training_images, format_agreement
+    from compare.gradcheck import check_on_training_images, format_agreement, step_count
+    from compare.progress import Progress
     from shared.atomic import atomic_write_text
     from shared.params import init_params
 
@@ -229,7 +230,10 @@ def gradcheck(impl_text, data_dir, samples, coordinates, json_path, **options):
     impls = parse_impls(impl_text)
     dataset = load_data(data_dir, config)
     params = init_params(config.sizes, config.init, config.seed)
-    result = check_on_training_images(config, params, dataset, impls, samples, coordinates)
+    to_stdout = json_path is not None and str(json_path) == "-"
+    with Progress("checking gradients", step_count(params, impls), enabled=not to_stdout) as progress:
+        result = check_on_training_images(config, params, dataset, impls, samples, coordinates,
+                                          on_step=lambda note: progress.update(1, note))
     document = json.dumps(result.to_dict(), indent=2) + "\n"
     if json_path is not None and str(json_path) == "-":
         click.echo(document, nl=False)

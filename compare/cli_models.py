@@ -31,15 +31,19 @@ def model_from_checkpoint(path: Path, impl: str | None, device: str):
 @click.option("--device", type=click.Choice(cfg.DEVICES), default="auto", show_default=True)
 def evaluate_command(checkpoint, impl, data_dir, device):
     """Test accuracy and loss of a saved model, in any implementation."""
-    from shared.training import evaluate
+    from compare.progress import Progress
+    from compare.wording import plural
     from shared.data import scale_pixels
+    from shared.training import evaluate
 
     saved, model = model_from_checkpoint(checkpoint, impl, device)
     dataset = load_data(data_dir, saved.config.with_changes(train_limit=None, test_limit=None))
     x = scale_pixels(dataset.test_images, model.config.dtype)
-    loss, accuracy, _ = evaluate(model, x, dataset.test_labels.astype("int64"))
+    with Progress(f"evaluating with {model.name}", len(x), unit="image") as progress:
+        loss, accuracy, _ = evaluate(model, x, dataset.test_labels.astype("int64"),
+                                     on_progress=lambda done, total: progress.update(done - progress.done))
     click.echo(f"{checkpoint}: {'-'.join(map(str, saved.config.sizes))} {saved.config.activation}, trained by "
-               f"{saved.impl} for {saved.epoch} epochs; evaluated by {model.name} on {len(x):,} {dataset.name} "
+               f"{saved.impl} for {plural(saved.epoch, 'epoch')}; evaluated by {model.name} on {len(x):,} {dataset.name} "
                f"test images: accuracy {accuracy:.2%}, loss {loss:.4f}")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Callable
 
 import numpy as np
 
@@ -129,10 +130,16 @@ def check_gradients(
     impls: list[str],
     coordinates: int = 10,
     seed: int = 0,
+    on_step: Callable[[str], None] | None = None,
 ) -> GradientAgreement:
-    """Compare the gradients of `impls` on one batch, all started from `params`."""
+    """Compare the gradients of `impls` on one batch, all started from `params`.
+    on_step is called after each of step_count(params, impls) steps, with what was done."""
     config = config.with_changes(dtype="float64")
-    results = {name: build(name, config, params).loss_and_gradients(x, y) for name in impls}
+    step = on_step or (lambda note: None)
+    results = {}
+    for name in impls:
+        results[name] = build(name, config, params).loss_and_gradients(x, y)
+        step(f"{name} gradients")
     tensors = [
         TensorAgreement(name=name, shape=params[l][i].shape) for l, i, name in tensor_names(params)
     ]
@@ -169,6 +176,7 @@ def check_gradients(
             scale = max(float(np.max(np.abs(gradient), initial=0.0)), float(np.max(np.abs(numeric), initial=0.0)), 1e-12)
             difference = float(np.max(np.abs(np.subtract(numeric, analytic)), initial=0.0))
             tensor.finite_differences[name] = difference / scale
+            step(f"{name} {tensor.name} finite differences")
 
     return GradientAgreement(
         config=config,
@@ -179,8 +187,15 @@ def check_gradients(
     )
 
 
+def step_count(params: Params, impls: list[str]) -> int:
+    """How many times check_gradients calls on_step: each implementation's gradients, then
+    its finite differences per tensor."""
+    return len(impls) * (1 + 2 * len(params))
+
+
 def check_on_training_images(
-    config: Config, params: Params, dataset, impls: list[str], samples: int, coordinates: int
+    config: Config, params: Params, dataset, impls: list[str], samples: int, coordinates: int,
+    on_step: Callable[[str], None] | None = None,
 ) -> GradientAgreement:
     """check_gradients on the dataset's first `samples` training images (as many as there are)."""
     from shared.data import scale_pixels
@@ -188,7 +203,7 @@ def check_on_training_images(
     count = min(samples, len(dataset.train_labels))
     x = scale_pixels(dataset.train_images[:count], "float64")
     y = dataset.train_labels[:count].astype(np.int64)
-    return check_gradients(config, params, x, y, impls, coordinates=coordinates, seed=config.seed)
+    return check_gradients(config, params, x, y, impls, coordinates=coordinates, seed=config.seed, on_step=on_step)
 
 
 def format_agreement(result: GradientAgreement) -> str:
@@ -208,10 +223,12 @@ def format_agreement(result: GradientAgreement) -> str:
     kinks = sum(sum(t.kinks_skipped.values()) for t in result.tensors)
     losses = ", ".join(f"{name} {loss:.12f}" for name, loss in result.losses.items())
     verdict = "PASS" if result.passed else "FAIL"
+    pairs = (f"worst pair {result.worst_pair:.1e} (tolerance {PAIR_TOLERANCE:.0e})" if pair_names
+             else "no pairs to compare (one implementation)")
     summary = [
         f"loss on the batch: {losses}",
-        f"worst pair {result.worst_pair:.1e} (tolerance {PAIR_TOLERANCE:.0e}), worst against "
-        f"finite differences {result.worst_finite_difference:.1e} (tolerance {FD_TOLERANCE:.0e}): {verdict}",
+        f"{pairs}, worst against finite differences {result.worst_finite_difference:.1e} "
+        f"(tolerance {FD_TOLERANCE:.0e}): {verdict}",
     ]
     if kinks:
         summary.append(f"{kinks} finite-difference entries skipped: a ReLU kink lay within the step")

@@ -1,7 +1,8 @@
 """The report's figures, drawn from results documents (compare.results) with matplotlib.
 
 Every figure has a fixed size in pixels (FIGURES) and each implementation keeps one
-colour and line style in every figure. matplotlib is imported here only, on the Agg
+colour in every figure (and, in a single run, one line style); runs side by side differ
+in line style and marker. matplotlib is imported here only, on the Agg
 backend, so nothing needs a display.
 """
 
@@ -26,33 +27,77 @@ FIGURES = {
     "weights": (8.0, 8.0),
     "misclassified": (10.0, 7.0),
 }
-# Okabe-Ito colours (readable with colour blindness); styles so overlaid lines stay visible.
-STYLE = {
-    "scratch": dict(color="#E69F00", linestyle="-", linewidth=5.0, alpha=0.55),
-    "numpy": dict(color="#0072B2", linestyle="--", linewidth=2.5),
-    "torch": dict(color="#009E73", linestyle=":", linewidth=2.5),
-}
+# Okabe-Ito colours (readable with colour blindness), then line styles so that overlaid
+# lines stay visible: the first drawn wide and pale, the others thin on top of it.
+PALETTE = ["#E69F00", "#0072B2", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#F0E442"]
+LINESTYLES = ["-", "--", ":", "-."]
+KNOWN = ["scratch", "numpy", "torch", "autograd"]  # fixed places, so a colour means the same in every report
 RUN_MARKERS = ["o", "s", "^", "D", "v", "P"]
+RUN_LINESTYLES = ["-", "--", ":", "-."]
+RUN_HATCHES = [None, "//", "..", "xx", "\\\\", "++"]
 ZERO_FLOOR = 1e-18  # where an exact 0 is drawn on a log axis
+MIN_ACCURACY_SPAN = 1.0  # percentage points: closer accuracies are not stretched into a peak
 
 
 def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
-    # Names (files, runs) are drawn as typed: a "$" must not start mathtext.
-    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
 
     return plt
 
 
-def style(name: str) -> dict:
-    return STYLE.get(name, dict(color="#555555", linestyle="-", linewidth=2.0))
+def style(name: str, order: list[str] | None = None) -> dict:
+    """Colour and line style of an implementation: known names keep their place, others
+    take the next free places in `order` (every implementation in the figure), so any
+    number of implementations stay distinct."""
+    if name in KNOWN:
+        index = KNOWN.index(name)
+    else:
+        others = [n for n in (order or [name]) if n not in KNOWN]
+        index = len(KNOWN) + (others.index(name) if name in others else 0)
+    base = dict(color=PALETTE[index % len(PALETTE)], linestyle=LINESTYLES[index % len(LINESTYLES)])
+    return base | (dict(linewidth=5.0, alpha=0.55) if index == 0 else dict(linewidth=2.5))
+
+
+def run_style(name: str, run: int, runs: int, order: list[str]) -> dict:
+    """An implementation's style in run `run` of `runs` side by side: its colour, and the
+    run's own line style and marker, so float32 and float64 runs of one implementation differ."""
+    own = style(name, order)
+    if runs == 1:
+        return own | dict(marker=RUN_MARKERS[0])
+    return own | dict(linestyle=RUN_LINESTYLES[run % len(RUN_LINESTYLES)], marker=RUN_MARKERS[run % len(RUN_MARKERS)])
+
+
+def impl_names(documents: list[dict]) -> list[str]:
+    return list(dict.fromkeys(i["name"] for d in documents for i in d["implementations"]))
+
+
+def accuracy_limits(values: list[float], span: float = MIN_ACCURACY_SPAN) -> tuple[float, float]:
+    """Limits of a percentage axis holding `values` that span at least `span` points
+    (within 0..100), so a 0.03% wobble is not drawn as a peak."""
+    low, high = min(values), max(values)
+    margin = max(0.1 * (high - low), 0.0)
+    low, high = low - margin, high + margin
+    if high - low < span:
+        middle = (low + high) / 2
+        low, high = middle - span / 2, middle + span / 2
+    if low < 0:
+        low, high = 0.0, high - low
+    if high > 100:
+        low, high = max(0.0, low - (high - 100)), 100.0
+    return low, high
+
+
+def plain(text: str) -> str:
+    """A name (a file, a run) drawn as typed: its dollar signs escaped, so they do not start
+    matplotlib's mathtext (which would garble the name or fail on it)."""
+    return text.replace("$", r"\$")
 
 
 def label(document: dict, impl: str, runs: int) -> str:
-    return impl if runs == 1 else f"{document['name']}: {impl}"
+    return impl if runs == 1 else plain(f"{document['name']}: {impl}")
 
 
 def save(figure, path: Path) -> Path:
@@ -88,16 +133,21 @@ def curves_coincide(document: dict, tolerance: float = 1e-9) -> bool:
 
 def plot_curves(documents: list[dict], path: Path) -> Path:
     figure, (accuracy_axis, loss_axis) = new_figure("curves", ncols=2)
+    order, accuracies = impl_names(documents), []
     for run, document in enumerate(documents):
         for impl in document["implementations"]:
             epochs = impl["epochs"]
             lab = label(document, impl["name"], len(documents))
-            marker = RUN_MARKERS[run % len(RUN_MARKERS)]
-            accuracy_axis.plot([e["epoch"] for e in epochs], [100 * e["test_accuracy"] for e in epochs],
-                               marker=marker, label=lab, **style(impl["name"]))
+            look = run_style(impl["name"], run, len(documents), order)
+            values = [100 * e["test_accuracy"] for e in epochs]
+            accuracies += values
+            accuracy_axis.plot([e["epoch"] for e in epochs], values, label=lab, **look)
             points = [p for e in epochs for p in e["loss_curve"] if np.isfinite(p[1])]
-            loss_axis.plot([p[0] for p in points], [p[1] for p in points], label=lab, **style(impl["name"]))
+            loss_axis.plot([p[0] for p in points], [p[1] for p in points], label=lab,
+                           **{k: v for k, v in look.items() if k != "marker"})
     accuracy_axis.set(title="Test accuracy after each epoch", xlabel="epoch", ylabel="test accuracy (%)")
+    if accuracies:
+        accuracy_axis.set_ylim(*accuracy_limits(accuracies))
     accuracy_axis.xaxis.get_major_locator().set_params(integer=True)
     loss_axis.set(title="Training loss (mean over each 1/50 of an epoch)", xlabel="epochs", ylabel="loss", yscale="log")
     for axis in (accuracy_axis, loss_axis):
@@ -111,18 +161,24 @@ def plot_curves(documents: list[dict], path: Path) -> Path:
 
 
 def plot_throughput(documents: list[dict], path: Path) -> Path:
+    """Bars from zero on a linear axis (their lengths mean something), each labelled with its
+    value and how many times slower than the fastest it is, as the console says it."""
+    from compare.wording import vs_fastest
+
     figure, axis = new_figure("throughput")
-    rows = [(label(d, i["name"], len(documents)), i["name"], i["final"]["samples_per_second"])
-            for d in documents for i in d["implementations"]]
-    slowest = min(r[2] for r in rows)
+    order = impl_names(documents)
+    rows = [(label(d, i["name"], len(documents)), i["name"], i["final"]["samples_per_second"], run)
+            for run, d in enumerate(documents) for i in d["implementations"]]
+    fastest = max(r[2] for r in rows)
     positions = np.arange(len(rows))[::-1]
-    axis.barh(positions, [r[2] for r in rows], color=[style(r[1])["color"] for r in rows])
-    for y, (_, _, speed) in zip(positions, rows):
-        axis.text(speed, y, f"  {speed:,.0f}/s  ({speed / slowest:,.1f}x)", va="center", fontsize=10)
+    for y, (_, name, speed, run) in zip(positions, rows):
+        axis.barh(y, speed, color=style(name, order)["color"], hatch=RUN_HATCHES[run % len(RUN_HATCHES)],
+                  edgecolor="white")
+        axis.text(speed + fastest * 0.01, y, f"{speed:,.0f}/s ({vs_fastest(speed, fastest)})", va="center", fontsize=10)
     axis.set_yticks(positions, [r[0] for r in rows])
-    axis.set_xscale("log")
-    axis.set_xlim(slowest / 3, max(r[2] for r in rows) * 30)
-    axis.set(title="Training throughput (samples per second, log scale; ratio to the slowest)",
+    axis.set_xlim(0, fastest * 1.45)
+    axis.xaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")
+    axis.set(title="Training throughput (samples per second; times slower than the fastest)",
              xlabel="training samples per second")
     axis.grid(True, axis="x", alpha=0.3)
     return save(figure, path)
@@ -142,7 +198,7 @@ def plot_gradients(document: dict, path: Path) -> Path:
         for s, name in enumerate(series):
             # Drawn between ZERO_FLOOR and 1: a NaN or infinite error (a diverged network) shows as 1.
             values = np.clip(np.nan_to_num([t[key][name] for t in tensors], nan=1.0, posinf=1.0), ZERO_FLOOR, 1.0)
-            colour = style(name.split("~")[-1] if key == "pairs" else name)["color"]
+            colour = style(name.split("~")[-1] if key == "pairs" else name, gradients["impls"])["color"]
             hatch = "//" if key == "pairs" and s % 3 == 1 else ("..." if key == "pairs" and s % 3 == 2 else None)
             x = np.arange(len(tensors)) + (s - (len(series) - 1) / 2) * width
             axis.bar(x, values, width, label=name.replace("~", " vs "), color=colour, hatch=hatch, edgecolor="white")
@@ -162,7 +218,8 @@ def plot_confusion(document: dict, path: Path) -> Path:
     confusion = np.array(visuals["confusion"])
     figure, axis = new_figure("confusion")
     rates = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
-    axis.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    image = axis.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    figure.colorbar(image, ax=axis, shrink=0.8, label="share of the true digit's test images")
     classes = len(confusion)
     for i in range(classes):
         for j in range(classes):
@@ -172,8 +229,11 @@ def plot_confusion(document: dict, path: Path) -> Path:
     axis.set_xticks(range(classes))
     axis.set_yticks(range(classes))
     accuracy = np.trace(confusion) / max(confusion.sum(), 1)
-    axis.set(title=f"Confusion matrix of {visuals['impl']} ({accuracy:.2%} correct)",
-             xlabel="predicted digit", ylabel="true digit")
+    impls = [i["name"] for i in document["implementations"]]
+    agreement = document.get("parameter_agreement") or []
+    same = len(impls) > 1 and agreement and min(p["same_predictions"] for p in agreement) == 1.0
+    shown = f"{', '.join(impls)}: the same predictions" if same else f"{visuals['impl']}, the most accurate"
+    axis.set(title=f"Confusion matrix, {accuracy:.2%} correct\n({shown})", xlabel="predicted digit", ylabel="true digit")
     return save(figure, path)
 
 
@@ -231,7 +291,7 @@ def plot_predictions(answers: list[dict], digits, path: Path) -> Path:
                                 gridspec_kw={"width_ratios": [1, 1, 2.2]})
     for (original_axis, seen_axis, bar_axis), answer, digit in zip(axes, answers, digits):
         original_axis.imshow(digit.original, cmap="gray", vmin=0, vmax=1)
-        original_axis.set_title(Path(answer["image"]).name, fontsize=9)
+        original_axis.set_title(plain(Path(answer["image"]).name), fontsize=9)
         seen_axis.imshow(digit.seen, cmap="gray", vmin=0, vmax=1)
         seen_axis.set_title("what the network sees (28x28)", fontsize=9)
         for axis in (original_axis, seen_axis):

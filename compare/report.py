@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compare import plots
+from compare.progress import Progress
+from compare.wording import vs_fastest
 from shared.atomic import atomic_write_text
 
 
@@ -45,9 +47,9 @@ def mebibytes(count: int) -> str:
 def summary_table(documents: list[dict]) -> Table:
     several = len(documents) > 1
     entries = [(d, i) for d in documents for i in d["implementations"]]
-    slowest = min(i["final"]["samples_per_second"] for _, i in entries)
+    fastest = max(i["final"]["samples_per_second"] for _, i in entries)
     headers = (["run"] if several else []) + [
-        "implementation", "test accuracy", "train s/epoch", "samples/s", "speed-up vs slowest", "peak memory (RSS)",
+        "implementation", "test accuracy", "train s/epoch", "samples/s", "vs fastest", "peak memory (RSS)",
     ]
     rows = []
     for document, impl in entries:
@@ -57,7 +59,7 @@ def summary_table(documents: list[dict]) -> Table:
             f"{final['test_accuracy']:.2%}",
             f"{final['train_seconds_per_epoch']:.2f}",
             f"{final['samples_per_second']:,.0f}",
-            f"{final['samples_per_second'] / slowest:,.1f}x",
+            vs_fastest(final["samples_per_second"], fastest),
             mebibytes(impl["peak_rss_bytes"]),
         ])
     return Table(headers, rows)
@@ -109,10 +111,11 @@ def epoch_table(document: dict) -> Table:
 def agreement_sentence(document: dict) -> str:
     gradients = document["gradients"]
     verdict = "pass" if gradients["passed"] else "**FAIL**"
+    pairs = (f"the largest relative error between two implementations' gradients is {gradients['worst_pair']:.1e} "
+             f"(tolerance {gradients['tolerances']['pairs']:.0e}) and" if len(gradients["impls"]) > 1
+             else "with one implementation there is no pair to compare; the largest relative error of its gradients is")
     text = (
-        f"From the same parameters and batch, in float64, the largest relative error between two "
-        f"implementations' gradients is {gradients['worst_pair']:.1e} (tolerance "
-        f"{gradients['tolerances']['pairs']:.0e}) and against central finite differences "
+        f"From the same parameters and batch, in float64, {pairs} against central finite differences "
         f"{gradients['worst_finite_difference']:.1e} (tolerance {gradients['tolerances']['finite_differences']:.0e}): {verdict}."
     )
     after = document["parameter_agreement"]
@@ -128,7 +131,31 @@ def agreement_sentence(document: dict) -> str:
     return text
 
 
-def build_blocks(documents: list[dict], directory: Path) -> list:
+def warning_blocks(documents: list[dict]) -> list:
+    """Every warning the runs printed, so a report never looks cleaner than its run."""
+    rows = [[d["name"], w] if len(documents) > 1 else [w] for d in documents for w in d.get("warnings", [])]
+    if not rows:
+        return []
+    return [Heading("Warnings"), Table((["run"] if len(documents) > 1 else []) + ["warning"], rows)]
+
+
+def confusion_caption(document: dict) -> str:
+    impls = [i["name"] for i in document["implementations"]]
+    shown = document["visuals"]["impl"]
+    text = f"Confusion matrix of {shown} on the test set: rows are the true digit, columns the prediction."
+    agreement = document["parameter_agreement"]
+    if len(impls) > 1 and agreement and min(p["same_predictions"] for p in agreement) == 1.0:
+        text += f" The same for {', '.join(impls)}: they make the same prediction for every test image."
+    elif len(impls) > 1:
+        text += f" {shown} is the most accurate; the others' predictions differ on some images."
+    return text
+
+
+def figure_count(documents: list[dict]) -> int:
+    return 2 + 3 * len(documents)  # curves, throughput; per run gradients and confusion, weights, misclassified
+
+
+def build_blocks(documents: list[dict], directory: Path, tick=lambda name: None) -> list:
     first = documents[0]
     title = first["name"] if len(documents) == 1 else " vs ".join(d["name"] for d in documents)
     blocks: list = [Heading(f"MNIST three ways: {title}", 1)]
@@ -140,8 +167,10 @@ def build_blocks(documents: list[dict], directory: Path) -> list:
         "Peak memory is the resident size of the whole process, sampled while that implementation trained: it "
         "includes the training images as floats and every library loaded so far (torch, once any run used it), "
         "so the differences between rows say more than the numbers themselves.")]
+    blocks += warning_blocks(documents)
 
     figure = plots.plot_curves(documents, directory / "curves.png")
+    tick("curves.png")
     coincide = len(documents) == 1 and plots.curves_coincide(first)
     blocks += [Heading("Learning"), Figure(figure, "Test accuracy per epoch and training loss, every implementation.")]
     if coincide:
@@ -149,7 +178,9 @@ def build_blocks(documents: list[dict], directory: Path) -> list:
             "The curves lie on top of each other: trained from the same parameters on the same batches, "
             "the implementations compute the same numbers (up to rounding), so only one line shows."))
     blocks += [Heading("Speed"), Figure(plots.plot_throughput(documents, directory / "throughput.png"),
-                                        "Training samples per second, log scale, with the ratio to the slowest.")]
+                                        "Training samples per second, each bar labelled with its value and how "
+                                        "many times slower than the fastest it is.")]
+    tick("throughput.png")
 
     for index, document in enumerate(documents):
         suffix = "" if len(documents) == 1 else f"-{index + 1}"
@@ -161,13 +192,15 @@ def build_blocks(documents: list[dict], directory: Path) -> list:
             Figure(plots.plot_gradients(document, directory / f"gradients{suffix}.png"),
                    "Maximum relative error per weight matrix and bias vector, log scale, against the tolerance."),
             Heading(f"What the network learned{heading}"),
-            Figure(plots.plot_confusion(document, directory / f"confusion{suffix}.png"),
-                   "Confusion matrix on the test set: rows are the true digit, columns the prediction."),
+            Figure(plots.plot_confusion(document, directory / f"confusion{suffix}.png"), confusion_caption(document)),
         ]
+        tick(f"gradients{suffix}.png, confusion{suffix}.png")
         weights = plots.plot_weights(document, directory / f"weights{suffix}.png")
+        tick(f"weights{suffix}.png")
         if weights:
             blocks.append(Figure(weights, "First-layer weights, one image per hidden unit: the pattern each neuron responds to."))
         wrong = plots.plot_misclassified(document, directory / f"misclassified{suffix}.png")
+        tick(f"misclassified{suffix}.png")
         if wrong:
             blocks.append(Figure(wrong, "Test digits the network got wrong, most confident first, with the probability it gave."))
         blocks += [Heading(f"Every epoch{heading}", 3), epoch_table(document)]
@@ -234,10 +267,11 @@ def to_html(blocks: list) -> str:
     return "\n".join(out)
 
 
-def write_report(documents: list[dict], directory: Path) -> list[Path]:
+def write_report(documents: list[dict], directory: Path, progress: bool = False) -> list[Path]:
     """Draw the figures and write report.md and report.html into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
-    blocks = build_blocks(documents, directory)
+    with Progress("drawing the report", figure_count(documents), unit="figure", enabled=progress) as bar:
+        blocks = build_blocks(documents, directory, tick=lambda name: bar.update(1, name))
     atomic_write_text(directory / "report.md", to_markdown(blocks, directory))
     atomic_write_text(directory / "report.html", to_html(blocks))
     figures = [b.path for b in blocks if isinstance(b, Figure)]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from compare.wording import shown_path
 from shared.atomic import atomic_write_text
 from shared.params import max_abs_difference
 
@@ -118,7 +119,7 @@ def build_results(name: str, outcome, dataset) -> dict:
         "data": {
             "name": dataset.name,
             "verified": dataset.verified,
-            "directory": str(dataset.directory),
+            "directory": shown_path(dataset.directory),
             "train_images": int(min(config.train_limit or 10**12, len(dataset.train_labels))),
             "test_images": int(min(config.test_limit or 10**12, len(dataset.test_labels))),
         },
@@ -152,6 +153,7 @@ def build_results(name: str, outcome, dataset) -> dict:
         ],
         "gradients": outcome.agreement.to_dict(),
         "visuals": visuals(best.name, best.params, best.outputs, dataset),
+        "warnings": list(getattr(outcome, "warnings", [])),
     }
 
 

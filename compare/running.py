@@ -5,19 +5,21 @@ Orchestration and printing only; the training itself is shared.training.train.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from compare.gradcheck import GradientAgreement, check_on_training_images, format_agreement
+from compare.gradcheck import GradientAgreement, check_on_training_images, format_agreement, step_count
+from compare.progress import Progress
+from compare.wording import plural, shown_path, vs_fastest
 from impls import REGISTRY, build
 from shared.checkpoint import Checkpoint, save_checkpoint
 from shared.config import Config
 from shared.data import Dataset
-from shared.diagnostics import saturation, saturation_warning
+from shared.diagnostics import health_warnings
 from shared.params import Params, init_params, max_abs_difference
 from shared.resources import PeakMemory
 from shared.training import EpochStats, prepare, train
@@ -65,6 +67,7 @@ class Comparison:
     command: str
     agreement: GradientAgreement
     results: list[ImplResult]
+    warnings: list[str] = field(default_factory=list)  # every warning printed during the run
 
 
 def format_epoch(stats: EpochStats) -> str:
@@ -80,7 +83,7 @@ def describe(config: Config, dataset: Dataset) -> list[str]:
     verified = "checksums verified" if dataset.verified else "unverified: no known checksums"
     return [
         f"data      {dataset.name} ({verified}): {len(data.train_labels):,} training and "
-        f"{len(data.test_labels):,} test images from {dataset.directory}",
+        f"{len(data.test_labels):,} test images from {shown_path(dataset.directory)}",
         f"network   {'-'.join(map(str, config.sizes))}, {config.activation} hidden layers, "
         f"{config.output_activation} output, {config.loss} loss, {config.init} initialization",
         f"training  {config.epochs} epochs of mini-batch SGD, batch {config.batch_size}, "
@@ -108,7 +111,7 @@ def summary_table(results: list[ImplResult]) -> list[str]:
             f"{r.train_seconds_per_epoch:.2f}",
             f"{r.eval_seconds_per_epoch:.2f}",
             f"{r.samples_per_second:,.0f}",
-            "fastest" if r.samples_per_second == fastest else f"{fastest / r.samples_per_second:.1f}x slower",
+            vs_fastest(r.samples_per_second, fastest),
         ]
         for r in results
     ]
@@ -155,7 +158,7 @@ class ProgressBar:
 
 
 def train_one(name: str, config: Config, params: Params, split, echo, progress: bool,
-              start_epoch: int = 1, save_path: Path | None = None) -> ImplResult:
+              start_epoch: int = 1, save_path: Path | None = None, warnings: list[str] | None = None) -> ImplResult:
     model = build(name, config, params)
     bar = ProgressBar(name, progress)
 
@@ -164,9 +167,10 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
     def after_epoch(stats: EpochStats) -> None:
         echo(format_epoch(stats))
         params_now = model.parameters()
-        warning = saturation_warning(saturation(params_now, probe, config.activation), stats.epoch, name)
-        if warning:
+        for warning in health_warnings(params_now, probe, config, stats.epoch, name):
             echo("  " + warning)
+            if warnings is not None:
+                warnings.append(warning.removeprefix("warning: "))
         if save_path is not None:  # after every epoch: Ctrl-C loses at most the epoch under way
             save_checkpoint(save_path, Checkpoint(params_now, config, name, stats.epoch, stats.test_accuracy))
 
@@ -205,19 +209,22 @@ def run_comparison(
     if params is None:
         params = init_params(config.sizes, config.init, config.seed)
 
-    agreement = check_on_training_images(config, params, dataset, impls, GRADCHECK_SAMPLES, GRADCHECK_COORDINATES)
+    with Progress("checking gradients", step_count(params, impls), enabled=progress) as bar:
+        agreement = check_on_training_images(config, params, dataset, impls, GRADCHECK_SAMPLES, GRADCHECK_COORDINATES,
+                                             on_step=lambda note: bar.update(1, note))
     echo(f"\nGradient check (float64, {agreement.batch_size} training images, same initial parameters)")
     echo(format_agreement(agreement))
 
     split = prepare(dataset, config)
-    results = []
+    results, warnings = [], []
     for name in impls:
         note = " (Python floats: float64 whatever --dtype says)" if name == "scratch" and config.dtype != "float64" else ""
         echo(f"\n[{name}] {REGISTRY[name][2]}{note}")
         results.append(train_one(name, config, params, split, echo, progress, start_epoch,
-                                 (save_paths or {}).get(name)))
+                                 (save_paths or {}).get(name), warnings))
 
-    echo(f"\nAfter {results[0].final.epoch if results else config.epochs} epochs on {len(split.y_train):,} images (same initial parameters, same batches):")
+    epochs = results[0].final.epoch if results else config.epochs
+    echo(f"\nAfter {plural(epochs, 'epoch')} on {len(split.y_train):,} images (same initial parameters, same batches):")
     for line in summary_table(results):
         echo("  " + line)
     if len(results) > 1:
@@ -226,4 +233,5 @@ def run_comparison(
             echo(line)
     if not agreement.passed:
         echo("\nFAILED: the gradient check above found implementations that disagree.")
-    return Comparison(config=config, command=command, agreement=agreement, results=results)
+        warnings.append("the gradient check found implementations that disagree")
+    return Comparison(config=config, command=command, agreement=agreement, results=results, warnings=warnings)

@@ -77,11 +77,17 @@ def mean_loss(outputs: np.ndarray, labels: np.ndarray, loss: str) -> float:
     return float(0.5 * np.square(outputs - target).sum() / n)
 
 
-def evaluate(model: MLP, x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """Test loss, accuracy and the outputs (batch, classes) on (x, y)."""
-    outputs = np.concatenate(
-        [model.predict_proba(x[start : start + EVAL_CHUNK]) for start in range(0, len(x), EVAL_CHUNK)]
-    )
+def evaluate(
+    model: MLP, x: np.ndarray, y: np.ndarray, on_progress: Callable[[int, int], None] | None = None
+) -> tuple[float, float, np.ndarray]:
+    """Test loss, accuracy and the outputs (batch, classes) on (x, y); on_progress(done, total)
+    after each chunk of images."""
+    chunks = []
+    for start in range(0, len(x), EVAL_CHUNK):
+        chunks.append(model.predict_proba(x[start : start + EVAL_CHUNK]))
+        if on_progress is not None:
+            on_progress(min(start + EVAL_CHUNK, len(x)), len(x))
+    outputs = np.concatenate(chunks)
     accuracy = float(np.mean(outputs.argmax(axis=1) == y))
     return mean_loss(outputs, y, model.config.loss), accuracy, outputs
 

@@ -134,8 +134,9 @@ def test_saturation_is_measured_and_warned_about(mnist):
     blown = [(W * 100, b * 100) for W, b in healthy]
     share = saturation(blown, x, "sigmoid")
     assert share > 0.9
-    assert "saturated" in saturation_warning(share, 3, "numpy") and "epoch 3" in saturation_warning(share, 3, "numpy")
-    assert saturation(healthy, x, "relu") is None and saturation_warning(None, 1, "numpy") is None
+    warning = saturation_warning(share, 3, "numpy", Config())
+    assert "saturated" in warning and "epoch 3" in warning
+    assert saturation(healthy, x, "relu") is None and saturation_warning(None, 1, "numpy", Config()) is None
 
 
 def test_run_warns_when_sigmoids_saturate(tmp_path, monkeypatch):

@@ -1,0 +1,154 @@
+"""Output that never leaves the user guessing: progress for long steps, no fake numbers,
+one speed convention, warnings with advice that fits the run and that reach the report,
+and figures whose axes do not exaggerate."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from compare import plots
+from compare.cli import main
+from compare.report import summary_table
+from compare.running import summary_table as console_table
+from compare.wording import plural, shown_path, vs_fastest
+from shared.config import Config
+from shared.diagnostics import dead_unit_warning, dead_units, health_warnings, saturation_warning
+from shared.params import init_params
+
+TINY = ["--sizes", "784,6,10", "--train-limit", "300", "--test-limit", "200"]
+SHIPPED = __import__("pathlib").Path(__file__).resolve().parent.parent / "models" / "mnist-mlp.npz"
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_gradcheck_says_what_it_is_doing_and_has_no_fake_pair():
+    result = invoke("gradcheck", "--impl", "numpy", "--sizes", "784,5,10")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("checking gradients (5 steps) ...")
+    assert "no pairs to compare (one implementation)" in result.output
+    assert "worst pair" not in result.output
+    both = invoke("gradcheck", "--impl", "scratch,numpy", "--sizes", "784,5,10")
+    assert "worst pair" in both.output and "checking gradients (10 steps)" in both.stderr
+
+
+def test_gradcheck_json_to_stdout_stays_quiet():
+    result = invoke("gradcheck", "--impl", "numpy", "--sizes", "784,5,10", "--json", "-")
+    assert result.stderr == "" and json.loads(result.stdout)["impls"] == ["numpy"]
+
+
+def test_eval_shows_progress_and_grammar(tmp_path):
+    result = invoke("eval", SHIPPED, "--impl", "numpy")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("evaluating with numpy (10,000 images) ...")
+    assert "for 1 epochs" not in result.output
+
+
+def test_run_and_report_say_what_they_are_doing(tmp_path):
+    reports = tmp_path / "reports"
+    result = invoke("run", "--impl", "numpy", *TINY, "--epochs", "1", "--name", "one", "--reports-dir", reports)
+    assert result.exit_code == 0, result.output
+    assert "checking gradients (" in result.stderr and "drawing the report (5 figures) ..." in result.stderr
+    assert "After 1 epoch on 300 images" in result.output
+    quiet = invoke("run", "--impl", "numpy", *TINY, "--epochs", "1", "--name", "two", "--reports-dir", reports, "-q")
+    assert quiet.output == ""
+    rebuilt = invoke("report", reports / "one" / "results.json", "--out", tmp_path / "again")
+    assert "drawing the report (5 figures) ..." in rebuilt.stderr
+
+
+def test_plural():
+    assert plural(1, "epoch") == "1 epoch" and plural(3, "epoch") == "3 epochs" and plural(2, "entry", "entries") == "2 entries"
+
+
+def test_one_speed_convention_in_the_console_the_report_and_the_figure(tmp_path):
+    class Run:  # the little of running.ImplResult the console table reads
+        def __init__(self, name, speed):
+            self.name, self.samples_per_second = name, speed
+            self.final = type("F", (), {"test_accuracy": 0.95, "test_loss": 0.17})()
+            self.train_seconds_per_epoch = self.eval_seconds_per_epoch = 1.0
+
+    speeds = {"scratch": 1_000.0, "numpy": 94_000.0, "torch": 23_000.0}
+    console = "\n".join(console_table([Run(n, s) for n, s in speeds.items()]))
+    document = {"name": "r", "implementations": [
+        {"name": n, "dtype": "float64", "device": "cpu", "peak_rss_bytes": 2**20,
+         "final": {"test_accuracy": 0.95, "train_seconds_per_epoch": 1.0, "samples_per_second": s}}
+        for n, s in speeds.items()]}
+    table = summary_table([document])
+    assert "vs fastest" in table.headers
+    report_cells = [row[table.headers.index("vs fastest")] for row in table.rows]
+    assert report_cells == ["94.0x slower", "fastest", "4.1x slower"]
+    for cell in report_cells:
+        assert cell in console
+    assert vs_fastest(23_000, 94_000) == "4.1x slower"
+
+
+def test_saturation_advice_fits_the_config(mnist):
+    x = mnist.train_images[:100].reshape(100, -1) / 255.0
+    blown = [(W * 100, b * 100) for W, b in init_params((784, 20, 10), "nielsen")]
+    sigmoid = health_warnings(blown, x, Config(init="nielsen", lr=3.0), 2, "numpy")[0]
+    assert "near 0 or 1" in sigmoid and "--init" not in sigmoid and "lower learning rate than 3" in sigmoid
+    large = saturation_warning(0.99, 2, "numpy", Config(init="nielsen-large"))
+    assert "--init nielsen or xavier" in large
+    tanh = health_warnings(blown, x, Config(activation="tanh"), 1, "torch")[0]
+    assert "near -1 or 1" in tanh and "near 0 or 1" not in tanh
+
+
+def test_dead_relu_units_are_found_and_warned_about(mnist):
+    x = mnist.train_images[:100].reshape(100, -1) / 255.0
+    params = init_params((784, 20, 10), "he")
+    assert dead_units(params, x) < 0.5
+    dead = [(W, b - 1e3 * (np.arange(len(b)) < 15)) if l == 0 else (W, b) for l, (W, b) in enumerate(params)]
+    assert dead_units(dead, x) == pytest.approx(0.75)
+    warning = health_warnings(dead, x, Config(activation="relu", init="he", lr=0.1), 4, "numpy")[0]
+    assert "75% of numpy's hidden ReLU units are dead" in warning and "--init he" not in warning
+    assert "--init he" in dead_unit_warning(0.8, 1, "numpy", Config(activation="relu", init="xavier"))
+
+
+def test_run_warnings_reach_results_and_report(tmp_path):
+    reports = tmp_path / "reports"
+    result = invoke("run", "--impl", "numpy", *TINY, "--epochs", "1", "--init", "nielsen-large", "--lr", "30",
+                    "--name", "hot", "--reports-dir", reports)
+    assert "warning: after epoch 1" in result.output and "saturated" in result.output
+    document = json.loads((reports / "hot" / "results.json").read_text())
+    assert document["warnings"] and document["warnings"][0].startswith("after epoch 1,")
+    for name in ("report.md", "report.html"):
+        text = (reports / "hot" / name).read_text()
+        assert "Warnings" in text and "saturated" in text
+
+
+@pytest.mark.parametrize("values,span", [([95.07, 95.10, 95.08], 1.0), ([99.9, 100.0], 1.0), ([0.0, 0.02], 1.0),
+                                         ([60.0, 90.0], 36.0)])
+def test_the_accuracy_axis_has_a_sensible_span(values, span):
+    low, high = plots.accuracy_limits(values)
+    assert high - low == pytest.approx(span) and 0 <= low <= min(values) and max(values) <= high <= 100
+
+
+def test_the_drawn_accuracy_axis_uses_it(monkeypatch, tmp_path):
+    seen = {}
+    original = plots.accuracy_limits
+    monkeypatch.setattr(plots, "accuracy_limits", lambda values: seen.setdefault("limits", original(values)))
+    document = {"name": "a", "implementations": [{"name": "numpy", "epochs": [
+        {"epoch": e, "test_accuracy": a, "loss_curve": [[e - 0.5, 0.2], [e, 0.19]]}
+        for e, a in [(1, 0.9507), (2, 0.9510), (3, 0.9508)]]}]}
+    plots.plot_curves([document], tmp_path / "c.png")
+    assert seen["limits"][1] - seen["limits"][0] >= 1.0
+
+
+def test_every_implementation_and_run_gets_its_own_look():
+    names = ["scratch", "numpy", "torch", "autograd", "jax", "cupy"]
+    looks = {(plots.style(n, names)["color"], plots.style(n, names)["linestyle"]) for n in names}
+    assert len(looks) == len(names)
+    float64, float32 = (plots.run_style("numpy", run, 2, names) for run in (0, 1))
+    assert (float64["linestyle"], float64["marker"]) != (float32["linestyle"], float32["marker"])
+
+
+def test_paths_are_shown_relative(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    assert shown_path(tmp_path / "data") == "data"
+    assert shown_path("/elsewhere/mnist") == "/elsewhere/mnist"
