@@ -69,13 +69,19 @@ def predict(checkpoint, images, impl, show_path, as_json, device):
 
     import numpy as np
 
+    from compare.progress import Progress
     from shared.images import ImageError, digit_warnings, read_digit
 
     saved, model = model_from_checkpoint(checkpoint, impl, device)
     if saved.config.sizes[0] != 784:
         raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs, not 28x28 images")
     try:
-        digits = [read_digit(path) for path in images]
+        # Many images take seconds (each is a few tens of milliseconds): say so then.
+        with Progress("reading images", len(images), unit="image", enabled=len(images) >= 20 and not as_json) as bar:
+            digits = []
+            for path in images:
+                digits.append(read_digit(path))
+                bar.update(1)
     except ImageError as error:
         raise click.ClickException(str(error)) from None
     inputs = np.stack([digit.seen.reshape(-1) for digit in digits]).astype(model.config.dtype)

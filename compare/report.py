@@ -13,7 +13,7 @@ from pathlib import Path
 
 from compare import plots
 from compare.progress import Progress
-from compare.wording import vs_fastest
+from compare.wording import plural, vs_fastest
 from shared.atomic import atomic_write_text
 
 
@@ -74,7 +74,7 @@ def setup_lines(document: dict) -> str:
     return (
         f"**Network** {'-'.join(map(str, config['sizes']))}, {config['activation']} hidden layers, "
         f"{config['loss']} loss, {config['init']} initialization (seed {config['seed']}). "
-        f"**Training** {config['epochs']} epochs of mini-batch SGD, batch {config['batch_size']}, "
+        f"**Training** {plural(config['epochs'], 'epoch')} of mini-batch SGD, batch {config['batch_size']}, "
         f"learning rate {config['lr']:g}, {config['dtype']}, on {data['train_images']:,} {data['name']} "
         f"training images ({verified}), tested on {data['test_images']:,}. "
         f"**Machine** {env['cpu']}, {env['cores']} cores, Python {env['python']}, NumPy {env['numpy']} "
