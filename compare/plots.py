@@ -202,6 +202,10 @@ def plot_gradients(document: dict, path: Path) -> Path:
             hatch = "//" if key == "pairs" and s % 3 == 1 else ("..." if key == "pairs" and s % 3 == 2 else None)
             x = np.arange(len(tensors)) + (s - (len(series) - 1) / 2) * width
             axis.bar(x, values, width, label=name.replace("~", " vs "), color=colour, hatch=hatch, edgecolor="white")
+        if not series:
+            axis.text(0.5, 0.7, "no pairs to compare (one implementation)", transform=axis.transAxes,
+                      ha="center", va="center", fontsize=11, color="#555555")
+            axis.set_xlim(-0.5, len(tensors) - 0.5)
         axis.axhline(tolerance, color="#CC3311", linewidth=1.5, linestyle="--", label=f"tolerance {tolerance:.0e}")
         axis.set_xticks(np.arange(len(tensors)), [t["name"] for t in tensors])
         axis.set_yscale("log")
