@@ -148,8 +148,8 @@ class ProgressBar:
                             dynamic_ncols=True, unit_scale=True)
         self.bar.update(done - self.bar.n)
         self.bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
-        if done == total:
-            self.close()
+        if done == total:  # the bar stays, saying so, while the test set is evaluated (seconds for scratch)
+            self.bar.set_postfix_str(f"loss {loss:.4f}, evaluating on the test set")
 
     def close(self) -> None:
         if self.bar is not None:
@@ -165,6 +165,7 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
     probe = split.x_train[:SATURATION_PROBE]
 
     def after_epoch(stats: EpochStats) -> None:
+        bar.close()
         echo(format_epoch(stats))
         params_now = model.parameters()
         for warning in health_warnings(params_now, probe, config, stats.epoch, name):
