@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from compare import plots
 from compare.cli import main
 from compare.report import summary_table
+from compare.results import schema_problem
 from compare.running import summary_table as console_table
 from compare.wording import plural, shown_path, vs_fastest
 from shared.config import Config
@@ -117,6 +118,7 @@ def test_run_warnings_reach_results_and_report(tmp_path):
     assert "warning: after epoch 1" in result.output and "saturated" in result.output
     document = json.loads((reports / "hot" / "results.json").read_text())
     assert document["warnings"] and document["warnings"][0].startswith("after epoch 1,")
+    assert schema_problem(document) is None
     for name in ("report.md", "report.html"):
         text = (reports / "hot" / name).read_text()
         assert "Warnings" in text and "saturated" in text
