@@ -75,7 +75,7 @@ class GradientAgreement:
             "fd_step": FD_STEP,
             "losses": self.losses,
             "tensors": [t.to_dict() for t in self.tensors],
-            "worst_pair": self.worst_pair,
+            "worst_pair": self.worst_pair if len(self.impls) > 1 else None,  # no pairs: no number
             "worst_finite_difference": self.worst_finite_difference,
             "passed": self.passed,
         }
