@@ -72,7 +72,7 @@ def open_reduced(path: Path):
 
 def to_gray_array(image) -> np.ndarray:
     """Pixels as floats in [0, 1]: 16-bit and 32-bit grayscale scaled (not clipped) to it."""
-    from PIL import Image, ImageOps
+    from PIL import Image
 
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
         values = np.asarray(image, dtype=np.float64)
@@ -84,7 +84,6 @@ def to_gray_array(image) -> np.ndarray:
         background = Image.new("RGBA", image.size, "white")
         background.alpha_composite(image.convert("RGBA"))
         image = background
-    image = ImageOps.exif_transpose(image) if image.mode != "RGBA" else image
     return np.asarray(image.convert("L"), dtype=np.float64) / 255.0
 
 
