@@ -389,7 +389,7 @@ function startPage() {
   const drawing = new Drawing(GRID);
   const pad = $("pad"), net = $("net");
   const state = { input: new Float64Array(SIDE * SIDE), exact: null, result: null, shares: null, answer: null,
-                  selected: 0, sample: null, layout: null, pending: false };
+                  selected: 0, sample: null, layout: null, pending: false, pointerType: null };
   const hidden = model.sizes.length > 2;
 
   function update() {
@@ -448,8 +448,13 @@ function startPage() {
     event.preventDefault();
     pad.setPointerCapture(event.pointerId);
     stroke = { id: event.pointerId, rect: pad.getBoundingClientRect() };
+    state.pointerType = event.pointerType; // mouse, pen or touch: what drew last
     stroke.last = gridPoint(event);
-    if (state.exact) { state.exact = null; } // drawing on a sample: from now on it is a drawing
+    if (state.exact) { // a sample is shown: drawing starts a digit of your own
+      drawing.clear();
+      state.exact = null;
+      state.sample = null;
+    }
     drawing.segment(stroke.last, stroke.last);
     schedule();
   });
@@ -476,7 +481,7 @@ function startPage() {
   $("clear").addEventListener("click", clear);
 
   // Real MNIST test digits: shown exactly as stored (not re-prepared), so the network
-  // answers here what it answered on the test set. Drawing on one turns it into a drawing.
+  // answers here what it answered on the test set.
   const { pixels, labels, indices } = model.samples;
   function showSample(s) {
     const x = Float64Array.from(pixels.subarray(s * SIDE * SIDE, (s + 1) * SIDE * SIDE), (v) => v / 255);
@@ -484,7 +489,7 @@ function startPage() {
     drawing.image(x, SIDE, SIDE);
     state.exact = x;
     state.sample = s;
-    $("status").textContent = `MNIST test image #${indices[s]}, labelled ${labels[s]}: the network sees it exactly as stored. Draw on it to change it.`;
+    $("status").textContent = `MNIST test image #${indices[s]}, labelled ${labels[s]}: the network sees it exactly as stored. Draw to start your own.`;
     update();
   }
   labels.forEach((label, s) => {
