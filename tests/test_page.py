@@ -256,12 +256,21 @@ def open_page(browser, path, width=1280, height=800, **options):
     return page
 
 
-@pytest.fixture
-def desktop(browser, page_path):
+@pytest.fixture(scope="module")
+def desktop_page(browser, page_path):
     page = open_page(browser, page_path)
     yield page
-    assert page.errors == []
     page.context.close()
+
+
+@pytest.fixture
+def desktop(desktop_page):
+    """The page at 1280x800, cleared, the first neuron selected; no error may happen."""
+    desktop_page.click("#clear")
+    desktop_page.evaluate("() => { window.mnistPage.state.selected = 0; }")
+    settled(desktop_page)
+    yield desktop_page
+    assert desktop_page.errors == []
 
 
 def settled(page):
@@ -280,7 +289,7 @@ def draw(page, strokes, box=(0.15, 0.1, 0.7, 0.8)):
         page.mouse.move(*at(*stroke[0]))
         page.mouse.down()
         for point in stroke[1:]:
-            page.mouse.move(*at(*point), steps=2)
+            page.mouse.move(*at(*point))
         page.mouse.up()
     return settled(page)
 
@@ -297,6 +306,10 @@ DIGITS = {
     "4": [[(0.55, 0.0), (0.1, 0.65), (0.9, 0.65)], [(0.7, 0.3), (0.7, 1.0)]],
     "2": [ellipse(0.5, 0.28, 0.35, 0.26, start=-1.4, turn=0.55, count=16) + [(0.1, 1.0), (0.9, 1.0)]],
     "3": [ellipse(0.45, 0.25, 0.35, 0.24, start=-1.3, turn=0.62, count=16) + ellipse(0.45, 0.74, 0.38, 0.26, start=0.0, turn=0.62, count=16)[1:]],
+    "5": [[(0.85, 0.02), (0.2, 0.02), (0.15, 0.45)] + ellipse(0.5, 0.7, 0.38, 0.3, start=-1.2, turn=0.7, count=16)],
+    "6": [[(0.7, 0.0), (0.3, 0.4)] + ellipse(0.5, 0.72, 0.3, 0.28, start=-2.2, turn=1.05, count=20)],
+    "8": [ellipse(0.5, 0.25, 0.28, 0.24, start=3.14, turn=1.0, count=20) + ellipse(0.5, 0.74, 0.34, 0.26, start=0.0, turn=-1.0, count=20)],
+    "9": [ellipse(0.5, 0.28, 0.32, 0.26, start=1.57, turn=-1.0, count=20) + [(0.82, 0.3), (0.75, 1.0)]],
 }
 
 
@@ -537,10 +550,10 @@ def test_preparation_of_200_test_digits_drawn_large(desktop, shipped, mnist):
 
 def test_load_time_and_size(browser, page_path):
     page = open_page(browser, page_path)
-    ready = page.evaluate("() => performance.now()")
-    print(f"\npage: {page_path.stat().st_size / 1024:.0f} KiB, ready {page.load_seconds * 1000:.0f} ms after goto "
-          f"({ready:.0f} ms of page time)")
-    assert page.load_seconds < 5
+    ready = page.evaluate("() => window.mnistPage.readyMs")  # from the start of navigation
+    print(f"\npage: {page_path.stat().st_size / 1024:.0f} KiB, drawn and ready {ready:.0f} ms after navigation "
+          f"started ({page.load_seconds * 1000:.0f} ms seen from the test)")
+    assert ready < 3000
     page.context.close()
 
 

@@ -7,7 +7,7 @@
 "use strict";
 
 const GRID = 280; // the drawing grid in pixels, whatever its size on screen
-const PEN_RADIUS = 10; // of the round pen, in grid pixels
+const PEN_RADIUS = 12; // of the round pen, in grid pixels: MNIST-like strokes for a digit filling the pad
 // As shared/images.py: ink fainter than this is paper; the longer side becomes BOX
 // pixels; the centre of mass goes to pixel CENTRE of a SIDE x SIDE image.
 const INK_THRESHOLD = 0.2, BOX = 20, SIDE = 28, CENTRE = 14;
@@ -365,6 +365,7 @@ function drawNetwork(canvas, model, result, shares, selected) {
 // ---------------------------------------------------------------- the page
 
 const $ = (id) => document.getElementById(id);
+const DRAW_HINT = "Draw one digit with your mouse, pen or finger, as large as you like: it is cropped, scaled and centred like MNIST's.";
 const format = (v, digits = 2) => (v >= 0 ? "+" : "\u2212") + Math.abs(v).toFixed(digits);
 
 function legendItems(model, linesDrawn) {
@@ -454,6 +455,7 @@ function startPage() {
       drawing.clear();
       state.exact = null;
       state.sample = null;
+      $("status").textContent = DRAW_HINT;
     }
     drawing.segment(stroke.last, stroke.last);
     schedule();
@@ -475,7 +477,7 @@ function startPage() {
     drawing.clear();
     state.exact = null;
     state.sample = null;
-    $("status").textContent = "Draw one digit with your mouse, pen or finger.";
+    $("status").textContent = DRAW_HINT;
     update();
   }
   $("clear").addEventListener("click", clear);
@@ -535,7 +537,8 @@ function startPage() {
 
   if (labels.length) showSample(0); else update();
   // What the tests (and the curious, from the console) use.
-  window.mnistPage = { model, drawing, state, forward: (x) => forward(model, x), prepare, update, clear, showSample, GRID };
+  window.mnistPage = { model, drawing, state, forward: (x) => forward(model, x), prepare, update, clear, showSample, GRID,
+                       readyMs: performance.now() };
   document.documentElement.dataset.ready = "yes";
 }
 
