@@ -561,7 +561,15 @@ def test_load_time_and_size(browser, page_path):
 def test_screenshots_phone_and_desktop(browser, page_path, tmp_path, width, height):
     page = open_page(browser, page_path, width, height)
     try:
-        draw(page, DIGITS["4"])
+        assert draw(page, DIGITS["3"]) == 3
+        # In use: the most active first-layer neuron selected, by a click on its square.
+        active = int(np.argmax(page.evaluate("() => Array.from(window.mnistPage.state.result.activations[1])")))
+        cell = page.evaluate("(i) => window.mnistPage.state.layout.layers[0].cells[i]", active)
+        net = page.locator("#net")
+        net.scroll_into_view_if_needed()
+        net.click(position={"x": cell["x"] + cell["size"] / 2, "y": cell["y"] + cell["size"] / 2})
+        assert page.evaluate("() => window.mnistPage.state.selected") == active
+        page.evaluate("window.scrollTo(0, 0)")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         # The pad and the answer are on the first screen, side by side.
         for selector in ("#pad", "#answer", "#clear"):
