@@ -548,6 +548,16 @@ def test_preparation_of_200_test_digits_drawn_large(desktop, shipped, mnist):
     assert np.mean(agreement) >= 0.95
 
 
+def test_the_page_of_compare_run_works_in_the_browser(browser, run_directory):
+    page = open_page(browser, run_directory / "page.html", 375, 667)
+    try:
+        assert draw(page, DIGITS["1"]) is not None
+        assert page.inner_text("#answer").strip().isdigit()
+        assert page.requests.blocked == [] and page.errors == []
+    finally:
+        page.context.close()
+
+
 def test_load_time_and_size(browser, page_path):
     page = open_page(browser, page_path)
     ready = page.evaluate("() => window.mnistPage.readyMs")  # from the start of navigation
