@@ -146,11 +146,15 @@ def write_run_page(directory: Path, outcome, dataset, name: str) -> Path | None:
         return None
     first = outcome.results[0]
     test = dataset.limit(test_limit=len(first.outputs))
-    source = f"the final parameters of {first.name} after {first.final.epoch} epochs of the run {name}"
+    source = f"the final parameters of {first.name} after {epochs(first.final.epoch)} of the run {name}"
     path = directory / "page.html"
     write_page(path, first.params, outcome.config, test.test_images, test.test_labels, first.predictions, source,
                dataset_label(dataset.name))
     return path
+
+
+def epochs(count: int) -> str:
+    return f"{count} epoch{'' if count == 1 else 's'}"
 
 
 def dataset_label(name: str) -> str:

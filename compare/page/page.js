@@ -245,8 +245,8 @@ const signedPixel = (v) => (v >= 0 ? BLUE : ORANGE).map((c) => Math.round(c * Ma
 // ---------------------------------------------------------------- the network, drawn
 
 function columnLayout(n, maxWidth, height) {
-  // A layer as a column of cells, or a near-square grid when it is large.
-  const columns = n <= 24 ? 1 : Math.ceil(Math.sqrt((n * maxWidth) / height));
+  // A layer as a column of cells while they stay 9 pixels apart, else a near-square grid.
+  const columns = height / n >= 9 ? 1 : Math.ceil(Math.sqrt((n * maxWidth) / height));
   const rows = Math.ceil(n / columns);
   const pitch = Math.min(26, height / rows, maxWidth / columns);
   return { columns, rows, pitch, cell: Math.max(1, pitch * (pitch > 8 ? 0.8 : 0.9)), width: columns * pitch, height: rows * pitch };
