@@ -558,6 +558,55 @@ def test_the_page_of_compare_run_works_in_the_browser(browser, run_directory):
         page.context.close()
 
 
+def area_matrix(n: int, m: int) -> np.ndarray:
+    """(m, n): row i holds the share of new pixel i's span that each old pixel covers."""
+    step = n / m
+    starts, ends = np.arange(m)[:, None] * step, (np.arange(m)[:, None] + 1) * step
+    overlap = np.minimum(ends, np.arange(n)[None, :] + 1) - np.maximum(starts, np.arange(n)[None, :])
+    return np.clip(overlap, 0, None) / step
+
+
+def reference_preparation(ink: np.ndarray) -> np.ndarray:
+    """shared/images.to_mnist's steps with a true area average in place of Lanczos, in NumPy."""
+    from shared.images import BOX, INK_THRESHOLD, SIDE
+
+    ink = (ink - ink.min()) / (ink.max() - ink.min())
+    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
+    cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
+    ink = np.where(ink > INK_THRESHOLD, ink, 0.0)[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+    height, width = ink.shape
+    scale = BOX / max(height, width)
+    new_height, new_width = max(1, round(height * scale)), max(1, round(width * scale))
+    digit = area_matrix(height, new_height) @ ink @ area_matrix(width, new_width).T
+    canvas = np.zeros((SIDE, SIDE))
+    top, left = (SIDE - new_height) // 2, (SIDE - new_width) // 2
+    canvas[top: top + new_height, left: left + new_width] = digit
+    mass = canvas.sum()
+    shift_row = int(round(SIDE / 2 - canvas.sum(axis=1) @ np.arange(SIDE) / mass))
+    shift_col = int(round(SIDE / 2 - canvas.sum(axis=0) @ np.arange(SIDE) / mass))
+    shifted = np.zeros_like(canvas)
+    shifted[max(0, shift_row): SIDE + min(0, shift_row), max(0, shift_col): SIDE + min(0, shift_col)] = \
+        canvas[max(0, -shift_row): SIDE - max(0, shift_row), max(0, -shift_col): SIDE - max(0, shift_col)]
+    return np.clip(shifted, 0, 1).reshape(-1)
+
+
+def test_preparation_is_a_true_area_average_of_the_drawn_grid(desktop):
+    """Drawn digits, in many sizes and places, prepared by the page and by the same steps in
+    NumPy: the same 28x28 to rounding, so no browser smoothing is involved. (Not a perfectly
+    vertical 1: its centre of mass lies exactly on a half pixel, where the last bit of a sum
+    decides the whole-pixel shift.)"""
+    worst = 0.0
+    for digit, box in [("2", (0.1, 0.1, 0.8, 0.8)), ("5", (0.6, 0.0, 0.33, 0.37)), ("8", (0.0, 0.5, 0.45, 0.5)),
+                       ("7", (0.2, 0.3, 0.3, 0.6)), ("0", (0.03, 0.02, 0.9, 0.95))]:
+        desktop.click("#clear")
+        draw(desktop, DIGITS[digit], box=box)
+        grid = np.array(desktop.evaluate("() => Array.from(window.mnistPage.drawing.ink)")).reshape(280, 280)
+        prepared = np.array(desktop.evaluate("() => Array.from(window.mnistPage.state.input)"))
+        worst = max(worst, float(np.abs(prepared - reference_preparation(grid)).max()))
+    print(f"\npage: preparation vs the same steps in NumPy (true area average), max |difference| {worst:.1e}")
+    assert worst <= 1e-12
+
+
 def test_load_time_and_size(browser, page_path):
     page = open_page(browser, page_path)
     ready = page.evaluate("() => window.mnistPage.readyMs")  # from the start of navigation
