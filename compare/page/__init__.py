@@ -114,7 +114,7 @@ def describe(config: Config, source: str, accuracy: float | None, test_count: in
     text = f"A {sizes} network ({config.activation} hidden layers, {config.output_activation} output), {source}"
     if accuracy is not None:
         text += f"; {accuracy:.2%} right on {test_count:,} {dataset} test images"
-    return text + ". Everything runs in this page, offline."
+    return text + "."
 
 
 def write_page(path: Path | str, params: Params, config: Config, test_images: np.ndarray, test_labels: np.ndarray,

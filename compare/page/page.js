@@ -255,7 +255,7 @@ function columnLayout(n, maxWidth, height) {
 function networkLayout(model, width) {
   // Input image on the left, outputs with their bars on the right, hidden layers between.
   const clamp = (v, low, high) => Math.min(high, Math.max(low, v));
-  const top = 20, height = Math.round(clamp(width * 0.72, 280, 400));
+  const top = 20, height = Math.round(clamp(width * 0.65, 230, 400));
   const hidden = model.sizes.slice(1, -1);
   const inputSide = Math.round(clamp(width * 0.18, 52, 112));
   const outputWidth = Math.round(clamp(width * 0.3, 104, 180));
@@ -365,7 +365,7 @@ function drawNetwork(canvas, model, result, shares, selected) {
 // ---------------------------------------------------------------- the page
 
 const $ = (id) => document.getElementById(id);
-const DRAW_HINT = "Draw one digit with your mouse, pen or finger, as large as you like: it is cropped, scaled and centred like MNIST's.";
+const DRAW_HINT = "Draw one digit, any size, anywhere: it is cropped, scaled and centred like MNIST's.";
 const format = (v, digits = 2) => (v >= 0 ? "+" : "\u2212") + Math.abs(v).toFixed(digits);
 
 function legendItems(model, linesDrawn) {
@@ -491,7 +491,7 @@ function startPage() {
     drawing.image(x, SIDE, SIDE);
     state.exact = x;
     state.sample = s;
-    $("status").textContent = `MNIST test image #${indices[s]}, labelled ${labels[s]}: the network sees it exactly as stored. Draw to start your own.`;
+    $("status").textContent = `MNIST test image #${indices[s]}, labelled ${labels[s]}, exactly as stored. Draw to start your own.`;
     update();
   }
   labels.forEach((label, s) => {
