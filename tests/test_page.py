@@ -135,6 +135,12 @@ def test_page_command_writes_and_refuses_to_overwrite(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))
 
 
+def test_the_shipped_page_is_up_to_date(page_path):
+    """docs/page.html is what `compare page models/3b1b.npz` writes now: remade with the code."""
+    assert (ROOT / "docs" / "page.html").read_text() == page_path.read_text(), \
+        "run: compare page models/3b1b.npz --out docs/page.html --force"
+
+
 def test_page_command_bad_checkpoint_is_one_line(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")

@@ -274,7 +274,7 @@ function networkLayout(model, width) {
     }
     return { ...column, left, cells };
   });
-  return { width, outputWidth, height: top + height + 4, top, input: { x: 0, y: top + (height - inputSide) / 2, side: inputSide }, layers };
+  return { width, height: top + height + 4, input: { x: 0, y: top + (height - inputSide) / 2, side: inputSide }, layers };
 }
 
 function drawConnections(context, model, result, layout) {
@@ -381,7 +381,7 @@ function legendItems(model, linesDrawn) {
     `Each square is a neuron; its brightness is its ${activation}.`,
     outputs,
     linesDrawn ? `Lines: the ${LINES_PER_NEURON} strongest pushes <i>w&middot;a</i> into each neuron from the layer before: <span class="swatch blue"></span> blue raises it, <span class="swatch orange"></span> orange lowers it; thicker is stronger.` : "",
-    'Click or tap a neuron of the first hidden layer (<span class="swatch yellow"></span> framed) to see its weights: <span class="swatch blue"></span> positive, <span class="swatch orange"></span> negative, <span class="swatch black"></span> near zero (full colour from the largest 2% on).',
+    model.sizes.length > 2 ? 'Click or tap a neuron of the first hidden layer (<span class="swatch yellow"></span> framed) to see its weights: <span class="swatch blue"></span> positive, <span class="swatch orange"></span> negative, <span class="swatch black"></span> near zero (full colour from the largest 2% on).' : "",
   ].filter(Boolean);
 }
 
