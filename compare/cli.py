@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from compare.cli_data import data
-from compare.cli_models import evaluate_command, predict
+from compare.cli_models import evaluate_command, page_command, predict
 from compare.options import (
     EXIT_CODES,
     InterruptibleGroup,
@@ -90,8 +90,10 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
 
     Before training, the implementations' gradients are checked against each other
     on one batch; after it, their accuracy, speed and final parameters. Writes
-    results.json, report.md, report.html and the figures to REPORTS_DIR/NAME.
+    results.json, report.md, report.html, the figures and page.html (draw a digit,
+    watch the first implementation's trained network answer) to REPORTS_DIR/NAME.
     """
+    from compare.page import write_run_page
     from compare.report import write_report
     from compare.results import build_results, save_results
     from compare.running import run_comparison
@@ -134,6 +136,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     document = build_results(name, outcome, dataset)
     document["initial_parameters"]["resumed_from"] = str(resume_path) if resume_path else None
     save_results(directory / "results.json", document)
+    write_run_page(directory, outcome, dataset, name)  # before the report, which links to it
     written = write_report([document], directory, progress=not silent)
     if as_json:
         click.echo(json.dumps(document, indent=1))
@@ -252,7 +255,7 @@ def describe_network(config: cfg.Config) -> str:
     return f"{sizes} {config.activation}, {config.output_activation} output, {config.loss}"
 
 
-for command in (evaluate_command, predict, data):
+for command in (evaluate_command, predict, page_command, data):
     main.add_command(command)
 
 

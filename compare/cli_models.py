@@ -117,3 +117,35 @@ def predict(checkpoint, images, impl, show_path, as_json, device):
         plot_predictions(answers, digits, show_path)
         if not as_json:
             click.echo(f"wrote {show_path}")
+
+
+@click.command("page", epilog=EXIT_CODES)
+@click.argument("checkpoint", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The HTML file to write. Default: the checkpoint's name with .html, in the current directory.")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Where the sample test digits come from (default: the bundled MNIST).")
+def page_command(checkpoint, out_path, force, data_dir):
+    """Write a page where you draw a digit and watch this model answer, layer by layer.
+
+    One self-contained HTML file: the exact weights, the drawing pad, the preparation
+    MNIST's digits had, the forward pass and every neuron drawn. It makes no network
+    request; open it from disk, offline, or put it on any static host.
+    """
+    from compare.page import dataset_label, epochs, model_predictions, write_page
+
+    out_path = out_path or Path(checkpoint.with_suffix(".html").name)
+    if out_path.exists() and not force:
+        raise click.BadParameter(f"{out_path} exists; choose another file or add --force to overwrite it",
+                                 param_hint="'--out'")
+    saved = read_checkpoint(checkpoint)
+    if saved.config.sizes[0] != 784:
+        raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs; "
+                                   f"the page draws 28x28 digits (784)")
+    dataset = load_data(data_dir, saved.config.with_changes(train_limit=None, test_limit=None, batch_size=1))
+    predictions = model_predictions(saved.params, saved.config, dataset.test_images)
+    source = f"trained by {saved.impl} for {epochs(saved.epoch)} ({checkpoint.name})"
+    size = write_page(out_path, saved.params, saved.config, dataset.test_images, dataset.test_labels, predictions,
+                      source, dataset_label(dataset.name))
+    click.echo(f"wrote {out_path} ({size / 1024:,.0f} KiB): open it in a browser, draw a digit")

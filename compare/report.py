@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,6 +164,10 @@ def build_blocks(documents: list[dict], directory: Path, tick=lambda name: None)
         if len(documents) > 1:
             blocks.append(Paragraph(f"**{document['name']}**"))
         blocks.append(Paragraph(setup_lines(document)))
+    if (directory / "page.html").is_file():  # written by `compare run` before its report
+        blocks.append(Paragraph(
+            "**Draw a digit** and watch this run's trained network answer, layer by layer: [page.html](page.html) "
+            "(the first implementation's final parameters; one self-contained page that works offline)."))
     blocks += [Heading("Summary"), summary_table(documents), Paragraph(
         "Peak memory is the resident size of the whole process, sampled while that implementation trained: it "
         "includes the training images as floats and every library loaded so far (torch, once any run used it), "
@@ -225,12 +230,13 @@ def to_markdown(blocks: list, directory: Path) -> str:
 
 
 def inline_markdown(text: str) -> str:
-    """The little Markdown the paragraphs use (**bold**, `code`) as HTML."""
+    """The little Markdown the paragraphs use (**bold**, `code`, [links](to)) as HTML."""
     escaped = html.escape(text)
     parts = escaped.split("**")
     escaped = "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
     parts = escaped.split("`")
-    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+    escaped = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+    return re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', escaped)
 
 
 CSS = """

@@ -1,0 +1,161 @@
+"""The drawing page: one self-contained HTML file where you draw a digit and watch the
+network answer, layer by layer.
+
+The page is page.html with page.css and page.js put inside it, and the model as JSON:
+the exact float64 parameters (base64 of little-endian bytes, decoded in the page into
+Float64Arrays) and a few real test digits. It makes no request of any kind; a
+Content-Security-Policy allowing only this page's own script and style says so to the
+browser too. The JavaScript is a real file beside this one, not a Python string.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from shared.atomic import atomic_write_text
+from shared.config import Config
+from shared.params import Params
+
+HERE = Path(__file__).parent
+SIDE = 28  # the page draws 28x28 digits: models with 784 inputs
+RIGHT_SAMPLES = 10  # test digits the model gets right, one per class where there are
+WRONG_SAMPLES = 4  # and some it gets wrong
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Real test digits shown under the pad: uint8 pixels (n, 28, 28), labels, indices."""
+
+    pixels: np.ndarray
+    labels: list[int]
+    indices: list[int]
+
+
+def choose_samples(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray,
+                   right: int = RIGHT_SAMPLES, wrong: int = WRONG_SAMPLES) -> Samples:
+    """The first test digit of each class that the model gets right, then the first few it
+    gets wrong: something to click for every class, and a look at where it fails."""
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    chosen: list[int] = []
+    for label in np.unique(labels)[:right]:
+        hits = np.flatnonzero((labels == label) & (predictions == label))
+        if len(hits):
+            chosen.append(int(hits[0]))
+    chosen += [int(i) for i in np.flatnonzero(predictions != labels)[:wrong]]
+    pixels = np.asarray(images, dtype=np.uint8)[chosen].reshape(len(chosen), SIDE, SIDE)
+    return Samples(pixels, [int(labels[i]) for i in chosen], chosen)
+
+
+def float64_base64(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array, dtype="<f8").tobytes()).decode("ascii")
+
+
+def model_document(params: Params, config: Config, samples: Samples) -> dict:
+    """What page.js reads: the network, its exact parameters, the sample digits."""
+    return {
+        "sizes": list(config.sizes),
+        "activation": config.activation,
+        "output": config.output_activation,  # softmax or sigmoid
+        "layers": [{"W": float64_base64(W), "b": float64_base64(b)} for W, b in params],
+        "samples": {
+            "pixels": base64.b64encode(samples.pixels.astype(np.uint8).tobytes()).decode("ascii"),
+            "labels": samples.labels,
+            "indices": samples.indices,
+        },
+    }
+
+
+def script_json(document: dict) -> str:
+    """JSON safe inside <script>: no '<', '>' or '&' that could end or confuse the element."""
+    text = json.dumps(document, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def csp_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def build_page(params: Params, config: Config, samples: Samples, about: str) -> str:
+    """The whole page as one HTML string."""
+    if config.sizes[0] != SIDE * SIDE:
+        raise ValueError(f"the page draws 28x28 digits; this network takes {config.sizes[0]} inputs")
+    template = (HERE / "page.html").read_text(encoding="utf-8")
+    style = (HERE / "page.css").read_text(encoding="utf-8")
+    script = (HERE / "page.js").read_text(encoding="utf-8")
+    assert "</script" not in script.lower() and "</style" not in style.lower()
+    output_text = ("then softmax turns the last layer into ten probabilities" if config.output_activation == "softmax"
+                   else "the ten outputs through the sigmoid too")
+    values = {
+        # Only this page's own script and style may run; nothing may be fetched.
+        "csp": f"default-src 'none'; script-src {csp_hash(script)}; style-src {csp_hash(style)}; "
+               "img-src data:; base-uri 'none'; form-action 'none'",
+        "title": f"Draw a digit: {'-'.join(map(str, config.sizes))} {config.activation} network",
+        "about": html.escape(about),
+        "output_text": output_text,
+        "style": style,
+        "script": script,
+        "model": script_json(model_document(params, config, samples)),
+    }
+    # One pass, so that nothing inserted is itself read as a placeholder.
+    return re.sub(r"\{\{(\w+)\}\}", lambda match: values[match.group(1)], template)
+
+
+def describe(config: Config, source: str, accuracy: float | None, test_count: int, dataset: str) -> str:
+    """The line under the page's title: which network, how trained, how good."""
+    sizes = "-".join(map(str, config.sizes))
+    text = f"A {sizes} network ({config.activation} hidden layers, {config.output_activation} output), {source}"
+    if accuracy is not None:
+        text += f"; {accuracy:.2%} right on {test_count:,} {dataset} test images"
+    return text + "."
+
+
+def write_page(path: Path | str, params: Params, config: Config, test_images: np.ndarray, test_labels: np.ndarray,
+               predictions: np.ndarray, source: str, dataset: str = "MNIST") -> int:
+    """Write the page (atomically); returns its size in bytes. `predictions` are the model's
+    answers on `test_images`, which pick the right and wrong samples and the accuracy."""
+    predictions = np.asarray(predictions)
+    labels = np.asarray(test_labels)[: len(predictions)]
+    samples = choose_samples(np.asarray(test_images)[: len(predictions)], labels, predictions)
+    accuracy = float(np.mean(predictions == labels)) if len(predictions) else None
+    text = build_page(params, config, samples, describe(config, source, accuracy, len(predictions), dataset))
+    atomic_write_text(path, text)
+    return len(text.encode("utf-8"))
+
+
+def model_predictions(params: Params, config: Config, test_images: np.ndarray) -> np.ndarray:
+    """The model's answers on the test images, computed by the numpy implementation in float64."""
+    from impls import build
+    from shared.data import scale_pixels
+
+    model = build("numpy", config.with_changes(dtype="float64", device="cpu"), params)
+    return model.predict_proba(scale_pixels(test_images)).argmax(axis=1)
+
+
+def write_run_page(directory: Path, outcome, dataset, name: str) -> Path | None:
+    """`compare run`'s page, beside its report: the first implementation's final parameters.
+    None (and no page) when the images are not 28x28."""
+    if not outcome.results or dataset.test_images.shape[1:] != (SIDE, SIDE):
+        return None
+    first = outcome.results[0]
+    test = dataset.limit(test_limit=len(first.outputs))
+    source = f"the final parameters of {first.name} after {epochs(first.final.epoch)} of the run {name}"
+    path = directory / "page.html"
+    write_page(path, first.params, outcome.config, test.test_images, test.test_labels, first.predictions, source,
+               dataset_label(dataset.name))
+    return path
+
+
+def epochs(count: int) -> str:
+    return f"{count} epoch{'' if count == 1 else 's'}"
+
+
+def dataset_label(name: str) -> str:
+    return {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}.get(name, name)
