@@ -124,16 +124,19 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
                                  previous_accuracy=checkpoint.test_accuracy if resume_path else None)
     except TrainingDiverged as error:
         claimed.abandon()
-        raise click.ClickException(f"{error}{saves_note(saved, save_paths, resume_path)}") from None
+        raise click.ClickException(
+            f"{error}{saves_note(saved, save_paths, resume_path, 'the last good epoch')}") from None
     except RunInterrupted as interrupt:
         written = None
         if interrupt.comparison is not None:
-            written = write_run(interrupt.comparison, name, directory, dataset, resume_path, quiet=True)
+            written = write_run(interrupt.comparison, name, directory, dataset, resume_path)
             claimed.release()
         else:
             claimed.abandon()
+        where = interrupt.where
+        saves = saves_note(saved, save_paths, resume_path, "the last completed epoch")
         report = f"; the report of the completed epochs is in {directory}" if written else ""
-        click.echo(f"\ninterrupted{report}{saves_note(saved, save_paths, resume_path)}", err=True)
+        click.echo(f"\n{where}{saves}{report}", err=True)
         sys.exit(130)
     except BaseException:
         claimed.abandon()  # removes the directory only if it is still empty
@@ -152,7 +155,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     sys.exit(0 if outcome.agreement.passed else 1)
 
 
-def write_run(outcome, name: str, directory: Path, dataset, resume_path: Path | None, quiet: bool = False) -> dict:
+def write_run(outcome, name: str, directory: Path, dataset, resume_path: Path | None) -> dict:
     """results.json and the report of a run (or of the completed epochs of an interrupted one)."""
     from compare.report import write_report
     from compare.results import build_results, save_results
@@ -164,19 +167,17 @@ def write_run(outcome, name: str, directory: Path, dataset, resume_path: Path | 
     return document
 
 
-def saves_note(saved: dict[Path, int], save_paths: dict[str, Path], resume_path: Path | None) -> str:
+def saves_note(saved: dict[Path, int], save_paths: dict[str, Path], resume_path: Path | None, what: str) -> str:
     """What the checkpoints hold now: only saves that happened are claimed."""
-    if not save_paths:
-        return ""
     notes = []
     for path in save_paths.values():
         if path in saved:
-            notes.append(f"{path} holds the last completed epoch ({saved[path]})")
+            notes.append(f"{what} ({saved[path]}) is saved in {path}")
         elif resume_path is not None and path.exists() and os.path.samefile(path, resume_path):
             notes.append(f"{path} is unchanged")
         else:
             notes.append(f"nothing was saved in {path}")
-    return "; " + "; ".join(notes)
+    return "".join(f"; {note}" for note in notes)
 
 
 @main.command(epilog=EXIT_CODES)

@@ -136,6 +136,9 @@ def build_blocks(documents: list[dict], directory: Path) -> list:
         if len(documents) > 1:
             blocks.append(Paragraph(f"**{document['name']}**"))
         blocks.append(Paragraph(setup_lines(document)))
+        if document.get("interrupted"):
+            blocks.append(Paragraph(f"**Interrupted** ({document['interrupted']}): this report holds only the "
+                                    f"epochs completed before Ctrl-C."))
     blocks += [Heading("Summary"), summary_table(documents), Paragraph(
         "Peak memory is the resident size of the whole process, sampled while that implementation trained: it "
         "includes the training images as floats and every library loaded so far (torch, once any run used it), "

@@ -152,6 +152,7 @@ def build_results(name: str, outcome, dataset) -> dict:
         ],
         "gradients": outcome.agreement.to_dict(),
         "visuals": visuals(best.name, best.params, best.outputs, dataset),
+        "interrupted": getattr(outcome, "interrupted", None),
     }
 
 

@@ -79,9 +79,9 @@ class ImplInterrupted(KeyboardInterrupt):
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C during a run; `comparison` holds the completed epochs (None when there are none)."""
 
-    def __init__(self, comparison: Comparison | None):
-        super().__init__()
-        self.comparison = comparison
+    def __init__(self, comparison: Comparison | None, where: str):
+        super().__init__(where)
+        self.comparison, self.where = comparison, where
 
 
 def format_epoch(stats: EpochStats) -> str:
@@ -258,7 +258,8 @@ def run_comparison(
         except ImplInterrupted as interrupt:
             done = results + ([interrupt.result] if interrupt.result is not None else [])
             raise RunInterrupted(Comparison(config=config, command=command, agreement=agreement, results=done,
-                                            interrupted=interrupt.where) if done else None) from None
+                                            interrupted=interrupt.where) if done else None,
+                                 interrupt.where) from None
 
     echo(f"\nAfter {results[0].final.epoch if results else config.epochs} epochs on {len(split.y_train):,} images (same initial parameters, same batches):")
     for line in summary_table(results):

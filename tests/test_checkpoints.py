@@ -192,9 +192,20 @@ def test_ctrl_c_keeps_the_last_completed_epoch(tmp_path):
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
-    assert "the last completed epoch is saved in" in stderr and "Traceback" not in stderr
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interrupted during scratch's epoch"), stderr  # said once
     checkpoint = load_checkpoint(path)  # valid, not half-written
     assert 1 <= checkpoint.epoch < 50
+    assert f"the last completed epoch ({checkpoint.epoch}) is saved in {path}" in lines[0]
+    # The completed epochs are not lost: their report is written, marked as interrupted.
+    [directory] = [d for d in tmp_path.iterdir() if d.is_dir()]
+    document = json.loads((directory / "results.json").read_text())
+    assert document["interrupted"].startswith("interrupted during scratch's epoch")
+    assert [e["epoch"] for e in document["implementations"][0]["epochs"]] == list(range(1, checkpoint.epoch + 1))
+    assert "**Interrupted**" in (directory / "report.md").read_text()
+    assert f"the report of the completed epochs is in {directory}" in lines[0]
+    assert not (directory / ".compare-run.lock").exists()
     assert not list(tmp_path.glob(".interrupted.npz.*"))
 
 
