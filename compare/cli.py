@@ -189,6 +189,7 @@ def report(results, out_dir):
     (e.g. float32 against float64, or two machines)."""
     from datetime import datetime
 
+    from compare.outputs import check_directory
     from compare.report import write_report
     from compare.results import ResultsError, load_results
 
@@ -198,6 +199,7 @@ def report(results, out_dir):
         raise click.ClickException(str(error)) from None
     if out_dir is None:
         out_dir = results[0].parent if len(results) == 1 else Path("reports") / datetime.now().strftime("compare-%Y%m%d-%H%M%S")
+    check_directory(out_dir, "--out")
     written = write_report(documents, out_dir)
     click.echo(f"Wrote {written[1]} and {written[0]} with {len(written) - 2} figures")
 

@@ -194,6 +194,10 @@ class InterruptibleGroup(click.Group):
     would say "Aborted!" and exit 1)."""
 
     def invoke(self, ctx):
+        import signal
+
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # from here on, Ctrl-C unwinds (and saves)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:

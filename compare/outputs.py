@@ -41,27 +41,30 @@ def nearest_existing(path: Path) -> Path:
     return path
 
 
-def check_directory(directory: Path, option: str) -> None:
-    """`directory` exists as a writable directory, or can be created (nothing is created here)."""
+def check_directory(directory: Path, option: str, shown: Path | None = None) -> None:
+    """`directory` exists as a writable directory, or can be created (nothing is created here).
+    `shown`: the path the user gave, named in the message (a file's, when checking its directory)."""
     directory = Path(directory)
+    shown = directory if shown is None else shown
     try:
         name_max = os.pathconf(nearest_existing(directory), "PC_NAME_MAX")
     except (OSError, ValueError):
         name_max = 255
     for part in Path(os.path.abspath(directory)).parts:
         if len(os.fsencode(part)) > name_max:
-            raise OutputError(f"{directory}: a name in it is longer than the {name_max} characters the file system "
+            raise OutputError(f"{shown}: a name in it is longer than the {name_max} characters the file system "
                               f"allows", option)
     existing = nearest_existing(directory)
     if not existing.is_dir():
-        where = "is a file" if existing == Path(os.path.abspath(directory)) else f"is under {existing}, which is a file"
-        raise OutputError(f"{directory} {where}, not a directory", option)
+        if existing == Path(os.path.abspath(shown)):
+            raise OutputError(f"{shown} is a file, not a directory", option)
+        raise OutputError(f"{shown} is under {existing}, which is a file", option)
     try:  # the only sure test of permission (root, read-only mounts, /proc): make a file and remove it
         handle, probe = tempfile.mkstemp(dir=existing, prefix=".compare-probe-")
         os.close(handle)
         os.unlink(probe)
     except OSError as error:
-        raise OutputError(f"{directory}: cannot write in {existing} ({reason(error)})", option) from None
+        raise OutputError(f"{shown}: cannot write in {existing} ({reason(error)})", option) from None
 
 
 def check_file(path: Path, option: str, force: bool = False, may_replace: Path | None = None) -> None:
@@ -70,7 +73,7 @@ def check_file(path: Path, option: str, force: bool = False, may_replace: Path |
     path = Path(path)
     if path.is_dir():
         raise OutputError(f"{path} is a directory; give a file name", option)
-    check_directory(path.parent, option)
+    check_directory(path.parent, option, shown=path)
     try:
         name_max = os.pathconf(nearest_existing(path.parent), "PC_NAME_MAX")
     except (OSError, ValueError):
