@@ -125,6 +125,9 @@ def load_data(data_dir: Path | None, config: cfg.Config):
         raise click.BadParameter(
             f"the first layer has {config.sizes[0]} neurons but the images have "
             f"{dataset.input_size} pixels", param_hint="'--sizes'")
+    stray = stray_label(dataset, config.sizes[-1])
+    if stray:
+        raise click.ClickException(stray)
     if config.sizes[-1] != dataset.num_classes:
         raise click.BadParameter(
             f"the last layer has {config.sizes[-1]} neurons but the labels have "
@@ -178,6 +181,31 @@ def check_memory(config: cfg.Config, impls: list[str]) -> None:
 
 def gibibytes(count: int) -> str:
     return f"{count / 2**30:,.1f} GiB" if count < 2**40 else f"{count / 2**40:,.1f} TiB"
+
+
+STRAY_SHARE = 0.01  # labels beyond the network's outputs this rare are damage, not more classes
+
+
+def stray_label(dataset, outputs: int) -> str | None:
+    """A label outside 0..outputs-1 that almost no other label shares (a 255 or a 10 among MNIST's
+    digits) is bad data, named by file and position; many of them mean the network is too small."""
+    import numpy as np
+
+    from shared.data import FILE_STEMS
+
+    labels = {"train_labels": dataset.train_labels, "test_labels": dataset.test_labels}
+    outside = {key: np.flatnonzero(values >= outputs) for key, values in labels.items()}
+    count = sum(len(where) for where in outside.values())
+    total = sum(len(values) for values in labels.values())
+    if count == 0 or count > STRAY_SHARE * total:
+        return None
+    key = next(key for key, where in outside.items() if len(where))
+    index = int(outside[key][0])
+    path = next((p for p in (dataset.directory / f"{FILE_STEMS[key]}.gz", dataset.directory / FILE_STEMS[key])
+                 if p.exists()), dataset.directory / FILE_STEMS[key])
+    others = f" ({count - 1:,} more like it)" if count > 1 else ""
+    return (f"{path}: label {int(labels[key][index])} at index {index:,} is not one of the classes 0-{outputs - 1} "
+            f"that {total - count:,} of the {total:,} labels use{others}: the file is damaged")
 
 
 def check_device(config: cfg.Config, impls: list[str]) -> None:

@@ -40,7 +40,8 @@ class IdxArray:
 
 
 MAX_IDX_BYTES = 2 << 30  # 2 GiB: over 2.7 million 28x28 images; a larger declared size is refused unread
-GZIP_CHUNK = 1 << 20
+GZIP_CHUNK = 1 << 16
+HEADER_MAX = 4 + 4 * 255  # magic and up to 255 dimensions
 
 
 def file_kind(path: Path) -> str | None:
@@ -90,11 +91,11 @@ def read_bytes(path: Path) -> bytes:
             start = file.read(2)
             file.seek(0)
             if start != b"\x1f\x8b":
-                size = declared_size(file.read(1028))
+                size = declared_size(file.read(HEADER_MAX))
                 file.seek(0)
                 if size is not None and size > MAX_IDX_BYTES:
                     raise too_large(path, size)
-                return file.read(MAX_IDX_BYTES + 1)
+                return file.read(size + 1 if size is not None and size >= 0 else HEADER_MAX + 1)
             return inflate(file, path)
     except FileNotFoundError:
         raise DataError(path, "file not found") from None
@@ -116,14 +117,19 @@ def inflate(file, path: Path) -> bytes:
                 break
             decompressor = decompressor or zlib.decompressobj(16 + zlib.MAX_WBITS)
             while data:
-                out += decompressor.decompress(data, max(1, limit - len(out)))
+                known = limit != MAX_IDX_BYTES + 1
+                # Until the header is known, inflate just enough to read it (at most 1028 bytes).
+                cap = limit - len(out) if known else max(1, HEADER_MAX - len(out))
+                out += decompressor.decompress(data, cap)
                 data = decompressor.unconsumed_tail
-                if limit == MAX_IDX_BYTES + 1:
-                    size = declared_size(bytes(out[:1028]))
+                if not known:
+                    size = declared_size(bytes(out[:HEADER_MAX]))
                     if size is not None and size > MAX_IDX_BYTES:
                         raise too_large(path, size)
                     if size is not None and size >= 0:
                         limit = size + 1
+                    elif size == -1:
+                        limit = HEADER_MAX + 1  # not an IDX header: parse_idx will say why
                 if len(out) >= limit:
                     return bytes(out[:limit])  # parse_idx reports the trailing bytes
                 if decompressor.eof:  # another gzip member may follow
