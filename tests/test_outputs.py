@@ -227,3 +227,24 @@ def test_ctrl_c_soon_after_start_is_one_line_and_130(tmp_path, delay):
     assert process.returncode == 130, (process.returncode, stderr)
     assert len(stderr.strip().splitlines()) == 1, stderr
     assert not list((tmp_path / "reports").glob("*")) if (tmp_path / "reports").exists() else True
+
+
+def test_ctrl_c_before_the_first_save_claims_no_save(tmp_path):
+    """The issue's case: Ctrl-C before epoch 1 printed "the last completed epoch is saved in X.npz"
+    while X.npz was an older, unrelated model (replaced here with --force, so allowed to be)."""
+    assert invoke("run", *TINY, "--save", "old.npz", "-q").exit_code == 0
+    before = (tmp_path / "old.npz").read_bytes()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "compare", "run", "--impl", "scratch", "--sizes", "784,12,10",
+                                "--train-limit", "30000", "--epochs", "1", "--save", "old.npz", "--force"],
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.startswith("[scratch]"):
+            break
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines() == ["interrupted during scratch's epoch 1; nothing was saved in old.npz"]
+    assert (tmp_path / "old.npz").read_bytes() == before
+    assert not list((tmp_path / "reports").iterdir())[1:]  # the first run's report only: nothing half-made
