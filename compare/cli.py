@@ -129,7 +129,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     except RunInterrupted as interrupt:
         written = None
         if interrupt.comparison is not None:
-            written = write_run(interrupt.comparison, name, directory, dataset, resume_path)
+            written = write_run(interrupt.comparison, name, directory, dataset, resume_path)[1]
             claimed.release()
         else:
             claimed.abandon()
@@ -144,10 +144,9 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     for impl, path in save_paths.items():
         echo(f"saved the model trained by {impl} in {path}")
     try:
-        document = write_run(outcome, name, directory, dataset, resume_path)
+        document, written = write_run(outcome, name, directory, dataset, resume_path)
     finally:
         claimed.release()
-    written = [directory / "report.md", directory / "report.html"]
     if as_json:
         click.echo(json.dumps(document, indent=1))
     else:
@@ -155,7 +154,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     sys.exit(0 if outcome.agreement.passed else 1)
 
 
-def write_run(outcome, name: str, directory: Path, dataset, resume_path: Path | None) -> dict:
+def write_run(outcome, name: str, directory: Path, dataset, resume_path: Path | None) -> tuple[dict, list[Path]]:
     """results.json and the report of a run (or of the completed epochs of an interrupted one)."""
     from compare.report import write_report
     from compare.results import build_results, save_results
@@ -163,8 +162,7 @@ def write_run(outcome, name: str, directory: Path, dataset, resume_path: Path | 
     document = build_results(name, outcome, dataset)
     document["initial_parameters"]["resumed_from"] = str(resume_path) if resume_path else None
     save_results(directory / "results.json", document)
-    write_report([document], directory)
-    return document
+    return document, write_report([document], directory)
 
 
 def saves_note(saved: dict[Path, int], save_paths: dict[str, Path], resume_path: Path | None, what: str) -> str:

@@ -224,8 +224,11 @@ class InterruptibleGroup(click.Group):
     def invoke(self, ctx):
         import signal
 
-        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # from here on, Ctrl-C unwinds (and saves)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # from here on, Ctrl-C unwinds (and saves)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+        except ValueError:  # not the main thread (an embedding program): its handlers stay as they are
+            pass
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:

@@ -1,7 +1,7 @@
 """Claiming output places before any work starts, so no result is lost at the end.
 
-A run's directory is claimed atomically: a lock file created exclusively (O_CREAT | O_EXCL)
-inside it, holding the process id. Two runs started together with no --name get different
+A run's directory is claimed atomically: an exclusive flock on a lock file inside it, held
+for the life of the run (the kernel releases it when the process ends, even by kill -9). Two runs started together with no --name get different
 directories (the timestamp, then -2, -3, ...); two with the same --name never write into one
 directory: the second is refused while the first runs, and --force replaces only a finished
 run. Files named on the command line (--save, --json, --show) are checked to be creatable
@@ -95,28 +95,21 @@ def same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class RunDirectory:
     """A claimed reports/NAME directory; release() when the run has written its files."""
 
-    def __init__(self, name: str, path: Path, created: bool):
-        self.name, self.path, self.created = name, path, created
+    def __init__(self, name: str, path: Path, created: bool, lock_handle: int):
+        self.name, self.path, self.created, self.lock_handle = name, path, created, lock_handle
 
     @property
     def lock(self) -> Path:
         return self.path / LOCK
 
     def release(self) -> None:
-        self.lock.unlink(missing_ok=True)
+        if self.lock_handle is not None:
+            self.lock.unlink(missing_ok=True)  # before closing: a waiting run then sees a new file
+            os.close(self.lock_handle)
+            self.lock_handle = None
 
     def abandon(self) -> None:
         """Nothing was written: give the place back as it was."""
@@ -128,26 +121,30 @@ class RunDirectory:
                 pass
 
 
-def try_lock(directory: Path) -> bool:
-    """Create the lock exclusively; False when another run holds it (a lock left by a process
-    that no longer exists is taken over)."""
+def try_lock(directory: Path) -> int | None:
+    """Hold the directory's lock: an exclusive flock on its lock file, kept while the run lives
+    (the kernel lets go when the process ends, however it ends, so no lock is ever stale).
+    None when another run holds it."""
+    import fcntl
+
     lock = directory / LOCK
-    for _ in range(2):
+    for _ in range(10):
+        handle = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
         try:
-            handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and pid_alive(pid):
-                return False
-            lock.unlink(missing_ok=True)  # stale: its run was killed
-            continue
-        with os.fdopen(handle, "w") as file:
-            file.write(f"{os.getpid()}\n")
-        return True
-    return False
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(handle)
+            return None
+        try:  # the holder before may have removed the file between our open and our lock
+            current = os.fstat(handle).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            os.ftruncate(handle, 0)
+            os.write(handle, f"{os.getpid()}\n".encode())
+            return handle
+        os.close(handle)
+    return None
 
 
 def holds_a_run(directory: Path) -> bool:
@@ -181,16 +178,17 @@ def claim_run_directory(reports_dir: Path, name: str | None, force: bool) -> Run
                 raise OutputError(f"{directory} exists and is not a directory", "--name") from None
         except OSError as error:
             raise OutputError(f"{directory}: {reason(error)}", "--name" if name else "--reports-dir") from None
-        if not try_lock(directory):
+        handle = try_lock(directory)
+        if handle is None:
             if name is None:
                 continue
             raise OutputError(f"{directory} is being written by another compare run right now; "
                               f"choose another --name", "--name")
         if not created and holds_a_run(directory) and not force:
-            (directory / LOCK).unlink(missing_ok=True)
+            RunDirectory(candidate, directory, False, handle).release()
             if name is None:
                 continue
             raise OutputError(f"{directory} already holds a run; choose another --name or add --force to "
                               f"overwrite it", "--name")
-        return RunDirectory(candidate, directory, created)
+        return RunDirectory(candidate, directory, created, handle)
     raise OutputError(f"no free run directory under {reports_dir} for {stamp}", "--reports-dir")

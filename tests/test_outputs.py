@@ -88,10 +88,30 @@ def test_claiming_is_exclusive_and_timestamps_get_a_suffix(tmp_path):
 def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
     directory = tmp_path / "old"
     directory.mkdir()
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    (directory / LOCK).write_text(f"{dead.pid}\n")
+    (directory / LOCK).write_text("12345\n")  # its run was killed: the file stayed, its flock did not
     assert claim_run_directory(tmp_path, "old", False).path == directory
+
+
+def test_claims_race_from_many_threads_and_one_wins(tmp_path):
+    """Many claims of one name at the same moment: exactly one gets it (the lock's content is
+    never read half-written, which once let a second run in)."""
+    import threading
+
+    barrier, winners, refused = threading.Barrier(8), [], []
+
+    def claim():
+        barrier.wait()
+        try:
+            winners.append(claim_run_directory(tmp_path, "same", False))
+        except OutputError:
+            refused.append(1)
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1 and len(refused) == 7
 
 
 def test_a_run_that_fails_leaves_no_empty_directory(tmp_path):
