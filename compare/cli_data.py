@@ -36,6 +36,9 @@ def data_download(dataset, dest, mirrors, md5_pairs, timeout, deadline, retries)
     from shared.idx import DataError
 
     md5s = parse_md5s(md5_pairs)
+    if md5s and dataset in DATASETS:
+        raise click.BadParameter(f"{dataset}'s checksums are built in; --md5 is for datasets without them",
+                                 param_hint="'--md5'")
     for mirror in mirrors:
         check_mirror(mirror)
     if dataset not in DATASETS and not mirrors:
