@@ -7,6 +7,7 @@ implementations load inside the command that needs them, so `compare --help` is 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from compare.options import (
     InterruptibleGroup,
     build_config,
     check_device,
+    check_memory,
     config_options,
     load_data,
     parse_impls,
@@ -54,19 +56,13 @@ def checkpoint_paths(save_path: Path | None, impls: list[str]) -> dict[str, Path
     return {impl: save_path.with_name(f"{save_path.stem}-{impl}{suffix}") for impl in impls}
 
 
-def run_directory(reports_dir: Path, name: str | None, force: bool) -> tuple[str, Path]:
-    """Where this run's files go; checked before training, so no time is lost."""
-    from datetime import datetime
+def check_save_paths(save_paths: dict[str, Path], resume_path: Path | None, force: bool) -> None:
+    """Every checkpoint this run will write can be written, and replaces no other model unless
+    --force: the file resumed from is the only one a run may update on its own."""
+    from compare.outputs import check_file
 
-    name = name or datetime.now().strftime("%Y%m%d-%H%M%S")
-    if not name.strip() or "/" in name or "\\" in name or name in (".", ".."):
-        raise click.BadParameter(f"{name!r} cannot be a directory name", param_hint="'--name'")
-    directory = reports_dir / name
-    if directory.exists() and any(directory.iterdir()) and not force:
-        raise click.BadParameter(
-            f"{directory} already holds a run; choose another --name or add --force to overwrite it",
-            param_hint="'--name'")
-    return name, directory
+    for path in save_paths.values():
+        check_file(path, "--save", force=force, may_replace=resume_path)
 
 
 @main.command(epilog=EXIT_CODES)
@@ -77,7 +73,7 @@ def run_directory(reports_dir: Path, name: str | None, force: bool) -> tuple[str
 @click.option("--name", default=None, help="Name of the run: its files go to REPORTS_DIR/NAME. Default: a timestamp.")
 @click.option("--reports-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("reports"),
               show_default=True, help="Where runs are written.")
-@click.option("--force", is_flag=True, help="Overwrite a run of the same name.")
+@click.option("--force", is_flag=True, help="Overwrite a finished run of the same name, and an existing --save file.")
 @click.option("--save", "save_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Save the trained model here (.npz) after every epoch; with several implementations, "
                    "one file each, named PATH-IMPL.npz.")
@@ -93,10 +89,8 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     results.json, report.md, report.html, the figures and page.html (draw a digit,
     watch the first implementation's trained network answer) to REPORTS_DIR/NAME.
     """
-    from compare.page import write_run_page
-    from compare.report import write_report
-    from compare.results import build_results, save_results
-    from compare.running import run_comparison
+    from compare.outputs import claim_run_directory
+    from compare.running import RunInterrupted, run_comparison
     from shared.training import TrainingDiverged
 
     if preset and resume_path:
@@ -114,35 +108,79 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     if resume_path:
         check_resumable(config, checkpoint, resume_path)
     impls = parse_impls(impl_text)
+    check_memory(config, impls)
     dataset = load_data(data_dir, config)
     check_device(config, impls)
-    name, directory = run_directory(reports_dir, name, force)
     save_paths = checkpoint_paths(save_path, impls)
+    check_save_paths(save_paths, resume_path, force)
+    claimed = claim_run_directory(reports_dir, name, force)  # last: nothing to undo if a check above fails
+    name, directory = claimed.name, claimed.path
     silent = quiet or as_json
     echo = (lambda line: None) if silent else click.echo
+    saved: dict[Path, int] = {}  # checkpoints this run really wrote, with their epoch
     try:
         outcome = run_comparison(config, impls, dataset, echo=echo, progress=not silent,
                                  command=" ".join(["compare", *sys.argv[1:]]), params=params,
-                                 start_epoch=start_epoch, save_paths=save_paths)
+                                 start_epoch=start_epoch, save_paths=save_paths, saved=saved,
+                                 previous_accuracy=checkpoint.test_accuracy if resume_path else None)
     except TrainingDiverged as error:
-        raise click.ClickException(str(error)) from None
-    except KeyboardInterrupt:
-        saved = [str(path) for path in save_paths.values() if path.exists()]
-        if saved:
-            click.echo(f"\ninterrupted; the last completed epoch is saved in {', '.join(saved)}", err=True)
+        claimed.abandon()
+        raise click.ClickException(
+            f"{error}{saves_note(saved, save_paths, resume_path, 'the last good epoch')}") from None
+    except RunInterrupted as interrupt:
+        written = None
+        if interrupt.comparison is not None:
+            written = write_run(interrupt.comparison, name, directory, dataset, resume_path, not silent)[1]
+            claimed.release()
+        else:
+            claimed.abandon()
+        where = interrupt.where
+        saves = saves_note(saved, save_paths, resume_path, "the last completed epoch")
+        report = f"; the report of the completed epochs is in {directory}" if written else ""
+        click.echo(f"\n{where}{saves}{report}", err=True)
+        sys.exit(130)
+    except BaseException:
+        claimed.abandon()  # removes the directory only if it is still empty
         raise
     for impl, path in save_paths.items():
         echo(f"saved the model trained by {impl} in {path}")
-    document = build_results(name, outcome, dataset)
-    document["initial_parameters"]["resumed_from"] = str(resume_path) if resume_path else None
-    save_results(directory / "results.json", document)
-    write_run_page(directory, outcome, dataset, name)  # before the report, which links to it
-    written = write_report([document], directory, progress=not silent)
+    try:
+        document, written = write_run(outcome, name, directory, dataset, resume_path, not silent)
+    finally:
+        claimed.release()
     if as_json:
         click.echo(json.dumps(document, indent=1))
     else:
         echo(f"\nWrote {directory / 'results.json'} and the report: {written[1]} ({written[0].name} beside it)")
     sys.exit(0 if outcome.agreement.passed else 1)
+
+
+def write_run(outcome, name: str, directory: Path, dataset, resume_path: Path | None,
+              progress: bool = True) -> tuple[dict, list[Path]]:
+    """results.json, page.html and the report of a run (or of the completed epochs of an
+    interrupted one)."""
+    from compare.page import write_run_page
+    from compare.report import write_report
+    from compare.results import build_results, save_results
+
+    document = build_results(name, outcome, dataset)
+    document["initial_parameters"]["resumed_from"] = str(resume_path) if resume_path else None
+    save_results(directory / "results.json", document)
+    write_run_page(directory, outcome, dataset, name)  # before the report, which links to it
+    return document, write_report([document], directory, progress=progress)
+
+
+def saves_note(saved: dict[Path, int], save_paths: dict[str, Path], resume_path: Path | None, what: str) -> str:
+    """What the checkpoints hold now: only saves that happened are claimed."""
+    notes = []
+    for path in save_paths.values():
+        if path in saved:
+            notes.append(f"{what} ({saved[path]}) is saved in {path}")
+        elif resume_path is not None and path.exists() and os.path.samefile(path, resume_path):
+            notes.append(f"{path} is unchanged")
+        else:
+            notes.append(f"nothing was saved in {path}")
+    return "".join(f"; {note}" for note in notes)
 
 
 @main.command(epilog=EXIT_CODES)
@@ -154,6 +192,7 @@ def report(results, out_dir):
     (e.g. float32 against float64, or two machines)."""
     from datetime import datetime
 
+    from compare.outputs import check_directory
     from compare.report import write_report
     from compare.results import ResultsError, load_results
 
@@ -163,6 +202,7 @@ def report(results, out_dir):
         raise click.ClickException(str(error)) from None
     if out_dir is None:
         out_dir = results[0].parent if len(results) == 1 else Path("reports") / datetime.now().strftime("compare-%Y%m%d-%H%M%S")
+    check_directory(out_dir, "--out")
     written = write_report(documents, out_dir, progress=True)
     click.echo(f"Wrote {written[1]} and {written[0]} with {len(written) - 2} figures")
 
@@ -231,6 +271,11 @@ def gradcheck(impl_text, data_dir, samples, coordinates, json_path, **options):
 
     config = build_config(options)
     impls = parse_impls(impl_text)
+    check_memory(config, impls)
+    if json_path is not None and str(json_path) != "-":
+        from compare.outputs import check_file
+
+        check_file(json_path, "--json", force=True)  # a table file is meant to be rewritten
     dataset = load_data(data_dir, config)
     params = init_params(config.sizes, config.init, config.seed)
     to_stdout = json_path is not None and str(json_path) == "-"

@@ -25,24 +25,28 @@ def data():
               help="The MD5 a file must have (for datasets without known checksums).")
 @click.option("--timeout", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
               help="Seconds to wait on a silent server.")
+@click.option("--deadline", type=click.FloatRange(min=0.01), default=600.0, show_default=True,
+              help="Seconds one file's transfer may take in all, however slowly the bytes come.")
 @click.option("--retries", type=click.IntRange(min=1), default=3, show_default=True, help="Attempts per mirror.")
-def data_download(dataset, dest, mirrors, md5_pairs, timeout, retries):
+def data_download(dataset, dest, mirrors, md5_pairs, timeout, deadline, retries):
     """Fetch the four IDX files, verify their checksums, and move them into place."""
     from shared.data import DEFAULT_DATA_DIR, load_dataset
+    from compare.outputs import check_directory
     from shared.download import DATASETS, DownloadError, download_file, files_for, verify_file
     from shared.idx import DataError
 
-    md5s = {}
-    for pair in md5_pairs:
-        name, _, digest = pair.partition("=")
-        if not name or len(digest) != 32:
-            raise click.BadParameter(f"expected FILE=HASH with a 32-digit MD5; got {pair!r}", param_hint="'--md5'")
-        md5s[name] = digest.lower()
+    md5s = parse_md5s(md5_pairs)
+    if md5s and dataset in DATASETS:
+        raise click.BadParameter(f"{dataset}'s checksums are built in; --md5 is for datasets without them",
+                                 param_hint="'--md5'")
+    for mirror in mirrors:
+        check_mirror(mirror)
     if dataset not in DATASETS and not mirrors:
         raise click.BadParameter(f"{dataset!r} is not a known dataset ({', '.join(DATASETS)}): give --mirror URL",
                                  param_hint="'--dataset'")
     mirrors = list(mirrors) or DATASETS[dataset][0]
     dest = dest or DEFAULT_DATA_DIR.parent / dataset
+    check_directory(dest, "--dest")
     files = files_for(dataset, md5s)
     for remote in files:
         path = dest / remote.name
@@ -54,15 +58,44 @@ def data_download(dataset, dest, mirrors, md5_pairs, timeout, retries):
         click.echo(f"{remote.name}: downloading")
         try:
             download_file(remote, mirrors, dest, timeout=timeout, retries=retries, echo=click.echo,
-                          progress_factory=download_progress)
+                          progress_factory=download_progress, deadline=deadline)
         except DownloadError as error:
             raise click.ClickException(str(error)) from None
-        click.echo(f"{path}: {'verified' if remote.verifiable else 'UNVERIFIED'}")
+        click.echo(f"{path}: {'verified' if remote.verifiable else 'UNVERIFIED: a complete IDX file, but nothing says it is the right one'}")
     try:
         loaded = load_dataset(dest)
     except DataError as error:
         raise click.ClickException(str(error)) from None
     click.echo(describe_dataset(loaded))
+
+
+def parse_md5s(pairs) -> dict[str, str]:
+    """--md5 FILE=HASH: FILE one of the four file names, HASH 32 hexadecimal digits."""
+    from shared.data import FILE_STEMS
+
+    names = [f"{stem}.gz" for stem in FILE_STEMS.values()]
+    md5s = {}
+    for pair in pairs:
+        name, _, digest = pair.partition("=")
+        if name not in names:
+            raise click.BadParameter(f"{name!r} is not one of the files: {', '.join(names)}", param_hint="'--md5'")
+        if len(digest) != 32 or any(c not in "0123456789abcdefABCDEF" for c in digest):
+            raise click.BadParameter(f"expected FILE=HASH with an MD5 of 32 hexadecimal digits; got {pair!r}",
+                                     param_hint="'--md5'")
+        md5s[name] = digest.lower()
+    return md5s
+
+
+def check_mirror(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError as error:
+        raise click.BadParameter(f"{url!r} is not a URL ({error})", param_hint="'--mirror'") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"{url!r} is not an http:// or https:// URL", param_hint="'--mirror'")
 
 
 def download_progress(name: str):

@@ -72,6 +72,10 @@ def predict(checkpoint, images, impl, show_path, as_json, device):
     from compare.progress import Progress
     from shared.images import ImageError, digit_warnings, read_digit
 
+    if show_path is not None:
+        from compare.outputs import check_file
+
+        check_file(show_path, "--show", force=True)  # a picture is meant to be redrawn
     saved, model = model_from_checkpoint(checkpoint, impl, device)
     if saved.config.sizes[0] != 784:
         raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs, not 28x28 images")

@@ -125,6 +125,9 @@ def load_data(data_dir: Path | None, config: cfg.Config):
         raise click.BadParameter(
             f"the first layer has {config.sizes[0]} neurons but the images have "
             f"{dataset.input_size} pixels", param_hint="'--sizes'")
+    stray = stray_label(dataset, config.sizes[-1])
+    if stray:
+        raise click.ClickException(stray)
     if config.sizes[-1] != dataset.num_classes:
         raise click.BadParameter(
             f"the last layer has {config.sizes[-1]} neurons but the labels have "
@@ -138,6 +141,71 @@ def load_data(data_dir: Path | None, config: cfg.Config):
         raise click.BadParameter(
             f"{config.batch_size:,} is larger than the {train_count:,} training images", param_hint="'--batch-size'")
     return dataset
+
+
+# Bytes of memory per network parameter while an implementation trains: its own copy, gradients and
+# momentum, in its dtype, plus the float64 copies the loop makes (the initial parameters, the gradient
+# check, the per-epoch checks and checkpoints). Python floats in lists cost 32 bytes each (object and
+# pointer). Measured: numpy 784-2000-10 float64 ~45 B, torch ~55 B; rounded up.
+BYTES_PER_PARAMETER = {"scratch": 3 * 32 + 4 * 8, "numpy": 3 * 8 + 4 * 8, "torch": 4 * 8 + 4 * 8}
+ACTIVATION_COPIES = 4  # per hidden unit per image in a batch: z, a, delta, and a temporary
+
+
+def memory_needed(config: cfg.Config, impl: str) -> int:
+    """A generous estimate of the bytes training `impl` on `config` takes, beyond the data."""
+    parameters = sum(n_out * n_in + n_out for n_in, n_out in zip(config.sizes[:-1], config.sizes[1:]))
+    per_parameter = BYTES_PER_PARAMETER.get(impl, BYTES_PER_PARAMETER["scratch"])
+    if config.dtype == "float32" and impl != "scratch":
+        per_parameter -= per_parameter // 4
+    images = max(config.batch_size, 2000)  # the test set is evaluated 2000 images at a time
+    return parameters * per_parameter + images * sum(config.sizes[1:]) * 8 * ACTIVATION_COPIES
+
+
+def check_memory(config: cfg.Config, impls: list[str]) -> None:
+    """Absurd --sizes are refused before anything is allocated (the implementations train one
+    after another, so the largest need counts)."""
+    from shared.resources import available_memory
+
+    available = available_memory()
+    if available is None:
+        return
+    impl = max(impls, key=lambda name: memory_needed(config, name))
+    needed = memory_needed(config, impl)
+    if needed > available:
+        parameters = sum(n_out * n_in + n_out for n_in, n_out in zip(config.sizes[:-1], config.sizes[1:]))
+        raise click.BadParameter(
+            f"a {'-'.join(map(str, config.sizes))} network has {parameters:,} parameters; training it with {impl} "
+            f"needs about {gibibytes(needed)} of memory, more than the {gibibytes(available)} available here",
+            param_hint="'--sizes'")
+
+
+def gibibytes(count: int) -> str:
+    return f"{count / 2**30:,.1f} GiB" if count < 2**40 else f"{count / 2**40:,.1f} TiB"
+
+
+STRAY_SHARE = 0.01  # labels beyond the network's outputs this rare are damage, not more classes
+
+
+def stray_label(dataset, outputs: int) -> str | None:
+    """A label outside 0..outputs-1 that almost no other label shares (a 255 or a 10 among MNIST's
+    digits) is bad data, named by file and position; many of them mean the network is too small."""
+    import numpy as np
+
+    from shared.data import FILE_STEMS
+
+    labels = {"train_labels": dataset.train_labels, "test_labels": dataset.test_labels}
+    outside = {key: np.flatnonzero(values >= outputs) for key, values in labels.items()}
+    count = sum(len(where) for where in outside.values())
+    total = sum(len(values) for values in labels.values())
+    if count == 0 or count > STRAY_SHARE * total:
+        return None
+    key = next(key for key, where in outside.items() if len(where))
+    index = int(outside[key][0])
+    path = next((p for p in (dataset.directory / f"{FILE_STEMS[key]}.gz", dataset.directory / FILE_STEMS[key])
+                 if p.exists()), dataset.directory / FILE_STEMS[key])
+    others = f" ({count - 1:,} more like it)" if count > 1 else ""
+    return (f"{path}: label {int(labels[key][index])} at index {index:,} is not one of the classes 0-{outputs - 1} "
+            f"that {total - count:,} of the {total:,} labels use{others}: the file is damaged")
 
 
 def check_device(config: cfg.Config, impls: list[str]) -> None:
@@ -154,6 +222,13 @@ class InterruptibleGroup(click.Group):
     would say "Aborted!" and exit 1)."""
 
     def invoke(self, ctx):
+        import signal
+
+        try:
+            if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # from here on, Ctrl-C unwinds (and saves)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+        except ValueError:  # not the main thread (an embedding program): its handlers stay as they are
+            pass
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:

@@ -164,6 +164,9 @@ def build_blocks(documents: list[dict], directory: Path, tick=lambda name: None)
         if len(documents) > 1:
             blocks.append(Paragraph(f"**{document['name']}**"))
         blocks.append(Paragraph(setup_lines(document)))
+        if document.get("interrupted"):
+            blocks.append(Paragraph(f"**Interrupted** ({document['interrupted']}): this report holds only the "
+                                    f"epochs completed before Ctrl-C."))
     if (directory / "page.html").is_file():  # written by `compare run` before its report
         blocks.append(Paragraph(
             "**Draw a digit** and watch this run's trained network answer, layer by layer: [page.html](page.html) "

@@ -7,6 +7,7 @@ report, or put several runs side by side, without the data or the models.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import sys
@@ -154,6 +155,7 @@ def build_results(name: str, outcome, dataset) -> dict:
         "gradients": outcome.agreement.to_dict(),
         "visuals": visuals(best.name, best.params, best.outputs, dataset),
         "warnings": list(getattr(outcome, "warnings", [])),
+        "interrupted": getattr(outcome, "interrupted", None),
     }
 
 
@@ -169,10 +171,104 @@ def load_results(path: Path) -> dict:
         raise ResultsError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ResultsError(f"{path}: not a results file ({error})") from None
-    problem = schema_problem(document)
+    problem = size_problem(document) or schema_problem(document) or meaning_problem(document)
     if problem:
         raise ResultsError(f"{path}: not a valid results file: {problem}")
     return document
+
+
+MAX_CLASSES = 256  # IDX labels are unsigned bytes
+
+
+def non_finite(value, where: str = "") -> str | None:
+    """The path of the first NaN or infinite number in a parsed JSON value (Python's json reads
+    NaN and Infinity, which JSON itself does not have)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{where or 'top level'} is {value}"
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = non_finite(item, f"{where}/{key}" if where else str(key))
+        if found:
+            return found
+    return None
+
+
+def size_problem(document) -> str | None:
+    """Checked before the schema, whose validator walks every number: a confusion matrix of
+    thousands of classes (millions of entries) is refused at once."""
+    visuals = document.get("visuals") if isinstance(document, dict) else None
+    confusion = visuals.get("confusion") if isinstance(visuals, dict) else None
+    if isinstance(confusion, list) and len(confusion) > MAX_CLASSES:
+        return f"visuals/confusion has {len(confusion):,} classes; IDX labels allow at most {MAX_CLASSES}"
+    return None
+
+
+def meaning_problem(document: dict) -> str | None:
+    """What the schema cannot say: numbers that are finite, speeds above zero, names that refer to
+    implementations of the run, shapes that fit each other. The first problem found, or None."""
+    found = non_finite(document)
+    if found:
+        return f"{found}, not a number a run can measure"
+    impls = [impl["name"] for impl in document["implementations"]]
+    for index, impl in enumerate(document["implementations"]):
+        if impl["final"]["samples_per_second"] <= 0:
+            return f"implementations/{index}/final/samples_per_second is 0: no run trains at zero speed"
+        for number, epoch in enumerate(impl["epochs"]):
+            if epoch["samples_per_second"] <= 0:
+                return f"implementations/{index}/epochs/{number}/samples_per_second is 0"
+    for pair in document["parameter_agreement"]:
+        for side in ("a", "b"):
+            if pair[side] not in impls:
+                return f"parameter_agreement names {pair[side]!r}, which is not one of the implementations {impls}"
+    gradients = document["gradients"]
+    checked = gradients["impls"]
+    if not isinstance(checked, list) or not all(isinstance(name, str) for name in checked):
+        return "gradients/impls must be a list of implementation names"
+    for tensor in gradients["tensors"]:
+        for pair in tensor["pairs"]:
+            names = pair.split("~")
+            if len(names) != 2 or any(name not in checked for name in names):
+                return f"gradients of {tensor['name']} name the pair {pair!r}, not two of {checked}"
+        for name in tensor["finite_differences"]:
+            if name not in checked:
+                return f"gradients of {tensor['name']} name {name!r}, not one of {checked}"
+    for index, entry in enumerate(document["environment"]["blas"]):
+        missing = [key for key in ("internal_api", "version", "num_threads") if key not in entry]
+        if missing:
+            return f"environment/blas/{index} lacks {', '.join(missing)}"
+    return visuals_problem(document, impls)
+
+
+def visuals_problem(document: dict, impls: list[str]) -> str | None:
+    visuals, sizes = document["visuals"], document["config"]["sizes"]
+    if visuals["impl"] not in impls:
+        return f"visuals/impl is {visuals['impl']!r}, not one of the implementations {impls}"
+    height, width = visuals["image_shape"]
+    if height < 1 or width < 1 or height * width != sizes[0]:
+        return f"visuals/image_shape {height}x{width} does not fit the network's {sizes[0]} inputs"
+    classes = sizes[-1]
+    if classes > MAX_CLASSES:
+        return f"config/sizes ends in {classes} classes; IDX labels allow at most {MAX_CLASSES}"
+    confusion = visuals["confusion"]
+    if len(confusion) != classes or any(len(row) != classes for row in confusion):
+        return f"visuals/confusion is not {classes}x{classes}, the network's {classes} classes"
+    if sum(map(sum, confusion)) != document["data"]["test_images"]:
+        return (f"visuals/confusion counts {sum(map(sum, confusion)):,} test images, the run tested "
+                f"{document['data']['test_images']:,}")
+    weights = visuals["first_layer_weights"]
+    if any(len(row) != height * width for row in weights) or len(weights) > sizes[1]:
+        return f"visuals/first_layer_weights are not rows of {height * width} weights for {sizes[1]} units"
+    for number, wrong in enumerate(visuals["misclassified"]):
+        if len(wrong["pixels"]) != height * width:
+            return f"visuals/misclassified/{number} has {len(wrong['pixels'])} pixels, not {height}x{width}"
+        if not (0 <= wrong["label"] < classes and 0 <= wrong["predicted"] < classes):
+            return f"visuals/misclassified/{number} has a class outside 0-{classes - 1}"
+    return None
 
 
 def schema_problem(document) -> str | None:

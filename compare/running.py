@@ -22,7 +22,7 @@ from shared.data import Dataset
 from shared.diagnostics import health_warnings
 from shared.params import Params, init_params, max_abs_difference
 from shared.resources import PeakMemory
-from shared.training import EpochStats, prepare, train
+from shared.training import EpochStats, TrainingInterrupted, prepare, train
 
 GRADCHECK_SAMPLES = 16
 GRADCHECK_COORDINATES = 6
@@ -68,6 +68,23 @@ class Comparison:
     agreement: GradientAgreement
     results: list[ImplResult]
     warnings: list[str] = field(default_factory=list)  # every warning printed during the run
+    interrupted: str | None = None  # where Ctrl-C stopped the run; the results are the completed epochs
+
+
+class ImplInterrupted(KeyboardInterrupt):
+    """Ctrl-C while one implementation trained; `result` holds its completed epochs, if any."""
+
+    def __init__(self, result: ImplResult | None, where: str):
+        super().__init__(where)
+        self.result, self.where = result, where
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; `comparison` holds the completed epochs (None when there are none)."""
+
+    def __init__(self, comparison: Comparison | None, where: str):
+        super().__init__(where)
+        self.comparison, self.where = comparison, where
 
 
 def format_epoch(stats: EpochStats) -> str:
@@ -158,7 +175,8 @@ class ProgressBar:
 
 
 def train_one(name: str, config: Config, params: Params, split, echo, progress: bool,
-              start_epoch: int = 1, save_path: Path | None = None, warnings: list[str] | None = None) -> ImplResult:
+              start_epoch: int = 1, save_path: Path | None = None, saved: dict | None = None,
+              previous_accuracy: float | None = None, warnings: list[str] | None = None) -> ImplResult:
     model = build(name, config, params)
     bar = ProgressBar(name, progress)
 
@@ -174,12 +192,27 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
                 warnings.append(warning.removeprefix("warning: "))
         if save_path is not None:  # after every epoch: Ctrl-C loses at most the epoch under way
             save_checkpoint(save_path, Checkpoint(params_now, config, name, stats.epoch, stats.test_accuracy))
+            if saved is not None:
+                saved[save_path] = stats.epoch
 
+    interrupted = None
     try:
         with PeakMemory() as memory:
-            run = train(model, split, config, start_epoch=start_epoch, on_epoch=after_epoch, on_progress=bar.update)
+            run = train(model, split, config, start_epoch=start_epoch, on_epoch=after_epoch, on_progress=bar.update,
+                        previous_accuracy=previous_accuracy)
+    except TrainingInterrupted as interrupt:
+        run, interrupted = interrupt.run, f"interrupted during {name}'s epoch {interrupt.epoch}"
     finally:
         bar.close()
+    if interrupted is not None:
+        if not run.history:
+            raise ImplInterrupted(None, interrupted)
+        model_params = run.params if run.params is not None else model.parameters()
+        raise ImplInterrupted(ImplResult(name=name, description=REGISTRY[name][2],
+                                         dtype="float64" if name == "scratch" else config.dtype,
+                                         device=str(getattr(model, "device", "cpu")), history=run.history,
+                                         params=model_params, outputs=run.test_outputs, peak_rss=memory.peak),
+                              interrupted)
     return ImplResult(
         name=name,
         description=REGISTRY[name][2],
@@ -202,9 +235,14 @@ def run_comparison(
     params: Params | None = None,
     start_epoch: int = 1,
     save_paths: dict[str, Path] | None = None,
+    saved: dict[Path, int] | None = None,
+    previous_accuracy: float | None = None,
 ) -> Comparison:
     """Check gradients, train each implementation from the same parameters (a fresh
-    initialization unless given), print as it goes, save checkpoints where asked."""
+    initialization unless given), print as it goes, save checkpoints where asked (and record
+    in `saved` each file written, with its epoch).
+
+    Ctrl-C raises RunInterrupted carrying the epochs completed so far."""
     for line in describe(config, dataset):
         echo(line)
     if params is None:
@@ -221,8 +259,15 @@ def run_comparison(
     for name in impls:
         note = " (Python floats: float64 whatever --dtype says)" if name == "scratch" and config.dtype != "float64" else ""
         echo(f"\n[{name}] {REGISTRY[name][2]}{note}")
-        results.append(train_one(name, config, params, split, echo, progress, start_epoch,
-                                 (save_paths or {}).get(name), warnings))
+        try:
+            results.append(train_one(name, config, params, split, echo, progress, start_epoch,
+                                     (save_paths or {}).get(name), saved, previous_accuracy, warnings))
+        except ImplInterrupted as interrupt:
+            done = results + ([interrupt.result] if interrupt.result is not None else [])
+            raise RunInterrupted(Comparison(config=config, command=command, agreement=agreement, results=done,
+                                            warnings=warnings,
+                                            interrupted=interrupt.where) if done else None,
+                                 interrupt.where) from None
 
     epochs = results[0].final.epoch if results else config.epochs
     echo(f"\nAfter {plural(epochs, 'epoch')} on {len(split.y_train):,} images (same initial parameters, same batches):")

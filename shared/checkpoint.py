@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +22,7 @@ import numpy as np
 from shared.atomic import atomic_write_bytes
 from shared.config import Config, ConfigError
 from shared.params import Params, check_params
+from shared.resources import available_memory
 
 FORMAT = "mnist-three-ways checkpoint"
 VERSION = 1
@@ -61,50 +64,144 @@ def save_checkpoint(path: Path | str, checkpoint: Checkpoint) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
+MAX_METADATA_BYTES = 1 << 20  # the JSON of a real checkpoint is under 1 KiB
+MAX_EPOCH = 10**6
+FLOAT_DTYPES = ("float16", "float32", "float64")
+
+
+def read_member(archive: zipfile.ZipFile, path: Path, name: str, check=None) -> np.ndarray | None:
+    """The array stored as `name`.npy, read without pickles and without trusting sizes: its
+    .npy header first, which `check(shape, dtype)` may refuse, then exactly the data that header
+    needs, after comparing it with the size the zip declares. (numpy's own np.load inflates every
+    member, used or not, and calls a short one "pickled objects".)"""
+    try:
+        info = archive.getinfo(f"{name}.npy")
+    except KeyError:
+        return None
+    try:
+        with archive.open(info) as member:
+            try:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+                else:
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+            except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError) as error:
+                raise CheckpointError(path, f"{name} is not a NumPy array ({error})") from None
+            if dtype.hasobject:  # unpickling it could run code
+                raise CheckpointError(path, "not a checkpoint: it holds pickled objects, which are never loaded")
+            if check is not None:
+                check(shape, dtype)
+            count = math.prod(shape)
+            needed = count * dtype.itemsize
+            header = member.tell() if member.seekable() else 0
+            if info.file_size > header + needed + 4096:
+                raise CheckpointError(path, f"{name} declares {info.file_size:,} bytes, more than the {needed:,} "
+                                            f"its header needs")
+            body = member.read(needed)
+    except (zipfile.BadZipFile, EOFError, zlib.error) as error:
+        raise CheckpointError(path, f"{name} is corrupt or truncated ({error})") from None
+    if len(body) < needed:
+        raise CheckpointError(path, f"{name} is truncated: its header says {needed:,} bytes of data, "
+                                    f"there are {len(body):,}")
+    return np.frombuffer(body, dtype=dtype, count=count).reshape(shape, order="F" if fortran else "C")
+
+
+def metadata_check(path: Path):
+    def check(shape, dtype):
+        if dtype.kind != "U" or shape != () or dtype.itemsize > MAX_METADATA_BYTES:
+            raise CheckpointError(path, "not a checkpoint of this project (no metadata)")
+    return check
+
+
+def weights_check(path: Path, name: str, expected: tuple[int, ...]):
+    """A weight member must be float16/32/64 of the layer's shape: refused before its data is read."""
+    def check(shape, dtype):
+        if dtype.name not in FLOAT_DTYPES:
+            raise CheckpointError(path, f"{name} holds {dtype} values; a checkpoint's weights are "
+                                        f"float16, float32 or float64")
+        if tuple(shape) != expected:
+            raise CheckpointError(path, f"layer {name[1:]}: {name[0]} has shape {tuple(shape)}, expected {expected}")
+    return check
+
+
 def load_checkpoint(path: Path | str) -> Checkpoint:
     """Read and check a checkpoint; any problem is a CheckpointError naming the file."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(path, "file not found")
-    if not zipfile.is_zipfile(path):  # an .npz is a zip file; a cut-off one has lost its index
-        raise CheckpointError(path, "not a checkpoint (.npz) or truncated")
+        raise CheckpointError(path, "file not found" if not path.exists() else "not a file")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (zipfile.BadZipFile, EOFError) as error:
+        with zipfile.ZipFile(path) as archive:
+            return read_checkpoint(archive, path)
+    except (zipfile.BadZipFile, EOFError) as error:  # an .npz is a zip file; a cut-off one has lost its index
         raise CheckpointError(path, f"not a checkpoint (.npz) or truncated ({error})") from None
-    except ValueError:  # numpy refuses object arrays: unpickling them could run code
-        raise CheckpointError(path, "not a checkpoint: it holds pickled objects, which are never loaded") from None
     except OSError as error:
-        raise CheckpointError(path, f"cannot read: {error}") from None
+        raise CheckpointError(path, f"cannot read: {error.strerror or error}") from None
 
-    if "metadata" not in arrays or arrays["metadata"].dtype.kind != "U":
+
+def read_checkpoint(archive: zipfile.ZipFile, path: Path) -> Checkpoint:
+    raw = read_member(archive, path, "metadata", metadata_check(path))
+    if raw is None:
         raise CheckpointError(path, "not a checkpoint of this project (no metadata)")
     try:
-        metadata = json.loads(str(arrays["metadata"]))
+        metadata = json.loads(str(raw))
     except json.JSONDecodeError:
         raise CheckpointError(path, "its metadata is not valid JSON") from None
+    except RecursionError:
+        raise CheckpointError(path, "its metadata is nested too deeply to be a checkpoint's") from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise CheckpointError(path, "not a checkpoint of this project")
     if metadata.get("version") != VERSION:
         raise CheckpointError(path, f"checkpoint version {metadata.get('version')!r}; this version reads {VERSION}")
-    try:
-        raw = metadata["config"]
-        config = Config(**{key: tuple(value) if key == "sizes" else value for key, value in raw.items()})
-    except (ConfigError, TypeError, KeyError) as error:
-        raise CheckpointError(path, f"its config is invalid: {error}") from None
+    config = read_config(metadata.get("config"), path)
+    epoch = metadata.get("epoch")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= MAX_EPOCH:
+        raise CheckpointError(path, f"epoch must be a whole number from 0 to {MAX_EPOCH:,}; got {shorten(epoch)}")
+    accuracy = metadata.get("test_accuracy")
+    if accuracy is not None and (isinstance(accuracy, bool) or not isinstance(accuracy, (int, float))
+                                 or not 0 <= accuracy <= 1):
+        raise CheckpointError(path, f"test_accuracy must be a fraction from 0 to 1; got {shorten(accuracy)}")
 
-    layers = len(config.sizes) - 1
-    missing = [f"{p}{i}" for i in range(1, layers + 1) for p in "Wb" if f"{p}{i}" not in arrays]
+    needed = 8 * sum(n_out * n_in + n_out for n_in, n_out in zip(config.sizes[:-1], config.sizes[1:]))
+    available = available_memory()
+    if available is not None and 2 * needed > available:  # the file's data and the float64 copy
+        raise CheckpointError(path, f"its layer sizes {'-'.join(map(str, config.sizes))} need {needed / 2**30:,.1f} GiB "
+                                    f"of parameters, more than this machine's memory allows")
+    params, missing = [], []
+    for index, (n_in, n_out) in enumerate(zip(config.sizes[:-1], config.sizes[1:]), start=1):
+        layer = []
+        for name, shape in ((f"W{index}", (n_out, n_in)), (f"b{index}", (n_out,))):
+            array = read_member(archive, path, name, weights_check(path, name, shape))
+            if array is None:
+                missing.append(name)
+                continue
+            layer.append(array.astype(np.float64))
+        params.append(tuple(layer))
     if missing:
         raise CheckpointError(path, f"missing {', '.join(missing)} for layer sizes {config.sizes}")
-    params = [(arrays[f"W{i}"].astype(np.float64), arrays[f"b{i}"].astype(np.float64)) for i in range(1, layers + 1)]
     try:
         check_params(params, config.sizes)
     except ValueError as error:
         raise CheckpointError(path, str(error)) from None
-    epoch = metadata.get("epoch")
-    if not isinstance(epoch, int) or epoch < 0:
-        raise CheckpointError(path, f"epoch must be a non-negative integer; got {epoch!r}")
-    return Checkpoint(params=params, config=config, impl=str(metadata.get("impl", "?")), epoch=epoch,
-                      test_accuracy=metadata.get("test_accuracy"), created=str(metadata.get("created", "")))
+    return Checkpoint(params=params, config=config, impl=str(metadata.get("impl", "?"))[:100], epoch=epoch,
+                      test_accuracy=accuracy, created=str(metadata.get("created", ""))[:100])
+
+
+def read_config(raw, path: Path) -> Config:
+    if not isinstance(raw, dict):
+        raise CheckpointError(path, f"its config is invalid: expected an object, got {shorten(raw)}")
+    unknown = [key for key in raw if key not in Config.__dataclass_fields__]
+    if unknown:
+        raise CheckpointError(path, f"its config is invalid: unknown field {shorten(unknown[0])}")
+    sizes = raw.get("sizes")
+    if not isinstance(sizes, list):
+        raise CheckpointError(path, f"its config is invalid: sizes must be a list of layer sizes; got {shorten(sizes)}")
+    try:
+        return Config(**{key: tuple(value) if key == "sizes" else value for key, value in raw.items()})
+    except (ConfigError, TypeError, ValueError) as error:
+        raise CheckpointError(path, f"its config is invalid: {shorten(str(error), 200)}") from None
+
+
+def shorten(value, limit: int = 60) -> str:
+    text = value if isinstance(value, str) and limit > 60 else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import numpy as np
 
-from shared.idx import IMAGES_MAGIC, LABELS_MAGIC, DataError, read_idx
+from shared.idx import IMAGES_MAGIC, LABELS_MAGIC, DataError, file_kind, read_idx
 
 # The project carries MNIST in <repo>/data/mnist, found from this file, not from the
 # working directory, so `compare` works wherever it is started.
@@ -76,6 +76,9 @@ def find_file(directory: Path, stem: str) -> Path:
     for candidate in (directory / f"{stem}.gz", directory / stem):
         if candidate.is_file():
             return candidate
+        kind = file_kind(candidate)  # a FIFO or a device would block or never end: never opened
+        if kind is not None:
+            raise DataError(candidate, f"is {kind}, not a file")
     raise DataError(directory / f"{stem}.gz", "file not found (nor an uncompressed copy)")
 
 
@@ -90,7 +93,7 @@ def load_dataset(directory: Path | str | None = None, expect: str | None = None)
         directory, expect = DEFAULT_DATA_DIR, expect or "mnist"
     directory = Path(directory)
     if not directory.is_dir():
-        raise DataError(directory, "data directory not found")
+        raise DataError(directory, "data directory not found" if not directory.exists() else "is not a directory")
 
     paths = {key: find_file(directory, stem) for key, stem in FILE_STEMS.items()}
     arrays = {

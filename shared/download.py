@@ -4,14 +4,17 @@ The original MNIST host has answered 403/503 for years, and half-downloaded .gz 
 surface later as baffling errors. So: a list of mirrors tried in order, a timeout on
 every socket operation, a few retries with back-off, a partial file resumed with an
 HTTP Range request where the server allows it (restarted where not), and a file is
-renamed into place only after its checksum matched. A file that fails its checksum is
-deleted and the next mirror is tried. The result is the verified files or an error.
+renamed into place only after its checksum matched (for a dataset without known checksums:
+only after it parsed as a complete IDX file). A file that fails its checksum is deleted and
+the next mirror is tried; 429 and 5xx answers are retried; a whole-transfer deadline stops a
+server that trickles. The result is the verified files or an error naming every mirror tried.
 """
 
 from __future__ import annotations
 
 import hashlib
 import http.client
+import math
 import os
 import time
 import urllib.error
@@ -21,9 +24,10 @@ from pathlib import Path
 from typing import Callable
 
 from shared.data import FILE_STEMS, KNOWN_CHECKSUMS
-from shared.idx import DataError, read_bytes
+from shared.idx import IMAGES_MAGIC, LABELS_MAGIC, DataError, parse_idx, read_bytes
 
 CHUNK = 1 << 16
+RETRIED_STATUS = {429, 500, 502, 503, 504}  # the server is busy or failing for now: worth another try
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,23 @@ class ChecksumMismatch(Exception):
     pass
 
 
+class IncompleteFile(Exception):
+    """The transfer ended, but what arrived is not a complete IDX file."""
+
+
+def check_complete(path: Path, name: str) -> None:
+    """Raise IncompleteFile unless `path` parses as a whole IDX file (gzipped or not): a server
+    that closes early without a Content-Length leaves a file that looks finished but is not."""
+    magic = IMAGES_MAGIC if "images" in name else LABELS_MAGIC if "labels" in name else None
+    try:
+        content = read_bytes(path)
+        if magic is None:  # a file of another name: any IDX of unsigned bytes
+            magic = int.from_bytes(content[:4], "big") if len(content) >= 4 and content[2] == 0x08 else IMAGES_MAGIC
+        parse_idx(content, path, magic)
+    except DataError as error:
+        raise IncompleteFile(f"not a complete IDX file ({error.problem})") from None
+
+
 def verify_file(path: Path, remote: RemoteFile) -> str | None:
     """None when the file matches a known checksum, else what is wrong."""
     data = path.read_bytes()
@@ -94,8 +115,13 @@ def verify_file(path: Path, remote: RemoteFile) -> str | None:
     return f"checksum mismatch (MD5 {hashlib.md5(data).hexdigest()})"
 
 
-def fetch(url: str, part: Path, timeout: float, progress: Callable[[int, int | None], None] | None) -> None:
-    """Download url into `part`, resuming from its current size when the server allows."""
+def fetch(url: str, part: Path, timeout: float, progress: Callable[[int, int | None], None] | None,
+          deadline: float = math.inf) -> None:
+    """Download url into `part`, resuming from its current size when the server allows.
+
+    `timeout` bounds each wait on the socket; `deadline` (seconds) the whole transfer, so a
+    server that trickles a byte now and then cannot keep it going for ever."""
+    stop = time.monotonic() + deadline
     have = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(url, headers={"User-Agent": "mnist-three-ways"})
     if have:
@@ -105,17 +131,19 @@ def fetch(url: str, part: Path, timeout: float, progress: Callable[[int, int | N
         if not resumed:
             have = 0  # the server sent the whole file: start over
         length = response.headers.get("Content-Length")
-        total = have + int(length) if length is not None else None
+        total = have + int(length) if length is not None and length.isdigit() else None
         with part.open("ab" if resumed else "wb") as file:
             done = have
             while True:
-                chunk = response.read(CHUNK)
+                chunk = response.read1(CHUNK)  # what has arrived, not a full CHUNK: the deadline is checked often
                 if not chunk:
                     break
                 file.write(chunk)
                 done += len(chunk)
                 if progress:
                     progress(done, total)
+                if time.monotonic() > stop:
+                    raise TimeoutError(f"the transfer took longer than the {deadline:g} s deadline")
             file.flush()
             os.fsync(file.fileno())
         if total is not None and done < total:
@@ -131,45 +159,61 @@ def download_file(
     backoff: float = 1.0,
     echo: Callable[[str], None] = lambda line: None,
     progress_factory: Callable[[str], Callable[[int, int | None], None]] | None = None,
+    deadline: float = 600.0,
 ) -> Path:
-    """Fetch one file from the first mirror that gives a verified copy; rename it into place."""
+    """Fetch one file from the first mirror that gives a verified (or, without a known checksum,
+    at least complete) copy; rename it into place."""
     dest.mkdir(parents=True, exist_ok=True)
     final = dest / remote.name
     part = dest / f".{remote.name}.part"
-    failures = []
-    for mirror in mirrors:
+    failures = {}  # mirror URL -> what it did last
+    for index, mirror in enumerate(mirrors):
         url = mirror.rstrip("/") + "/" + remote.name
+        then = "trying the next mirror" if index + 1 < len(mirrors) else "no more mirrors"
         for attempt in range(1, retries + 1):
+            retry = False
             try:
                 progress = progress_factory(remote.name) if progress_factory else None
-                fetch(url, part, timeout, progress)
-                problem = verify_file(part, remote) if remote.verifiable else None
-                if problem:
-                    raise ChecksumMismatch(problem)
+                fetch(url, part, timeout, progress, deadline)
+                if remote.verifiable:  # a file that matches its checksum is complete
+                    problem = verify_file(part, remote)
+                    if problem:
+                        raise ChecksumMismatch(problem)
+                else:
+                    check_complete(part, remote.name)
                 os.replace(part, final)  # atomic: the file is whole and verified, or absent
                 return final
             except ChecksumMismatch as error:
                 part.unlink(missing_ok=True)  # never keep or resume from a bad file
-                failures.append(f"{url}: {error}")
-                echo(f"  {url}: {error}; trying the next mirror")
+                failures[url] = str(error)
+                echo(f"  {url}: {error}; {then}")
                 break
+            except IncompleteFile as error:
+                part.unlink(missing_ok=True)  # it cannot be resumed either: nothing says where it stopped
+                failures[url], retry = str(error), True
             except urllib.error.HTTPError as error:
-                failures.append(f"{url}: HTTP {error.code} {error.reason}")
-                echo(f"  {url}: HTTP {error.code}; trying the next mirror")
+                failures[url] = f"HTTP {error.code} {error.reason}"
                 if error.code == 416:  # the partial file is bad for this server
                     part.unlink(missing_ok=True)
-                break  # the server answered: retrying will not change its mind
+                if error.code in RETRIED_STATUS:
+                    retry = True
+                else:
+                    echo(f"  {url}: HTTP {error.code}; {then}")
+                    break  # the server answered: retrying will not change its mind
             except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError, OSError) as error:
-                reason = getattr(error, "reason", None) or error.__class__.__name__
-                failures.append(f"{url}: {reason}")
+                reason = getattr(error, "reason", None) or str(error) or error.__class__.__name__
+                failures[url], retry = str(reason), True
+            if retry:
                 if attempt < retries:
                     wait = backoff * 2 ** (attempt - 1)
-                    echo(f"  {url}: {reason}; retrying in {wait:g} s ({attempt}/{retries - 1})")
+                    echo(f"  {url}: {failures[url]}; retrying in {wait:g} s ({attempt}/{retries - 1})")
                     time.sleep(wait)
                 else:
-                    echo(f"  {url}: {reason}; trying the next mirror")
+                    echo(f"  {url}: {failures[url]}; {then}")
     part.unlink(missing_ok=True)
-    raise DownloadError(f"{remote.name}: no mirror gave a verified copy ({'; '.join(failures[-3:]) or 'no mirrors'})")
+    tried = "; ".join(f"{url}: {what}" for url, what in failures.items()) or "no mirrors"
+    kind = "verified" if remote.verifiable else "complete"
+    raise DownloadError(f"{remote.name}: no mirror gave a {kind} copy ({len(failures)} tried: {tried})")
 
 
 def files_for(dataset: str, md5s: dict[str, str]) -> list[RemoteFile]:

@@ -8,7 +8,6 @@ labels (1 dimension) 2049.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import math
 import struct
@@ -40,22 +39,108 @@ class IdxArray:
     md5: str
 
 
-def read_bytes(path: Path) -> bytes:
-    """The file's uncompressed content, whether or not it is gzipped (told by its first bytes)."""
+MAX_IDX_BYTES = 2 << 30  # 2 GiB: over 2.7 million 28x28 images; a larger declared size is refused unread
+GZIP_CHUNK = 1 << 16
+HEADER_MAX = 4 + 4 * 255  # magic and up to 255 dimensions
+
+
+def file_kind(path: Path) -> str | None:
+    """What a path that exists but is not a regular file is ("a directory", "a FIFO ..."), else None."""
+    import stat
+
     try:
-        raw = path.read_bytes()
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return None
+
+
+def declared_size(header: bytes) -> int | None:
+    """The total byte length an IDX header declares, or None while `header` is too short to say
+    (or is not an unsigned-byte IDX header: parse_idx then names the problem)."""
+    if len(header) < 4 or header[:2] != b"\x00\x00" or header[2] != UNSIGNED_BYTE:
+        return None if len(header) < 4 else -1
+    ndim = header[3]
+    if len(header) < 4 + 4 * ndim:
+        return None
+    shape = struct.unpack(f">{ndim}I", header[4 : 4 + 4 * ndim])
+    return 4 + 4 * ndim + math.prod(shape)
+
+
+def too_large(path: Path, size: int) -> DataError:
+    return DataError(path, f"its IDX header declares {size:,} bytes, more than the {MAX_IDX_BYTES:,} this loader "
+                           f"reads (a damaged file, or a gzip bomb)")
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's uncompressed content, whether or not it is gzipped (told by its first bytes).
+
+    Never more than the IDX header declares (plus one byte, to tell trailing bytes), and never a
+    declared size above MAX_IDX_BYTES: a small .gz that inflates to gigabytes is refused after
+    its first kilobytes."""
+    kind = file_kind(path)
+    if kind is not None:
+        raise DataError(path, f"is {kind}, not a file")
+    try:
+        with path.open("rb") as file:
+            start = file.read(2)
+            file.seek(0)
+            if start != b"\x1f\x8b":
+                size = declared_size(file.read(HEADER_MAX))
+                file.seek(0)
+                if size is not None and size > MAX_IDX_BYTES:
+                    raise too_large(path, size)
+                return file.read(size + 1 if size is not None and size >= 0 else HEADER_MAX + 1)
+            return inflate(file, path)
     except FileNotFoundError:
         raise DataError(path, "file not found") from None
     except OSError as error:
         raise DataError(path, f"cannot read: {error.strerror or error}") from None
-    if raw[:2] != b"\x1f\x8b":
-        return raw
+
+
+def inflate(file, path: Path) -> bytes:
+    """Decompress gzip members one after another, stopping once past what the header declares."""
+    out = bytearray()
+    limit = MAX_IDX_BYTES + 1
+    decompressor = None  # the gzip member being read; None between members
+    pending = b""
     try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as error:
+        while True:
+            data = pending or file.read(GZIP_CHUNK)
+            pending = b""
+            if not data:
+                break
+            decompressor = decompressor or zlib.decompressobj(16 + zlib.MAX_WBITS)
+            while data:
+                known = limit != MAX_IDX_BYTES + 1
+                # Until the header is known, inflate just enough to read it (at most 1028 bytes).
+                cap = limit - len(out) if known else max(1, HEADER_MAX - len(out))
+                out += decompressor.decompress(data, cap)
+                data = decompressor.unconsumed_tail
+                if not known:
+                    size = declared_size(bytes(out[:HEADER_MAX]))
+                    if size is not None and size > MAX_IDX_BYTES:
+                        raise too_large(path, size)
+                    if size is not None and size >= 0:
+                        limit = size + 1
+                    elif size == -1:
+                        limit = HEADER_MAX + 1  # not an IDX header: parse_idx will say why
+                if len(out) >= limit:
+                    return bytes(out[:limit])  # parse_idx reports the trailing bytes
+                if decompressor.eof:  # another gzip member may follow
+                    pending, decompressor, data = decompressor.unused_data + data, None, b""
+        if decompressor is not None:  # a member began but never ended
+            raise EOFError
+    except (EOFError, zlib.error) as error:
         # EOFError is what a half-downloaded .gz looks like.
         reason = "ends early" if isinstance(error, EOFError) else str(error)
         raise DataError(path, f"corrupt gzip data ({reason}); the file may be truncated") from None
+    return bytes(out)
 
 
 def parse_idx(content: bytes, path: Path, expected_magic: int) -> np.ndarray:

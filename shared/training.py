@@ -14,15 +14,13 @@ import numpy as np
 
 from shared.config import Config
 from shared.data import Dataset, minibatches, scale_pixels
+from shared.divergence import DivergenceWatch, TrainingDiverged  # noqa: F401 (TrainingDiverged: re-exported)
 from shared.model import MLP
 from shared.timing import Stopwatch
 
 EVAL_CHUNK = 2000  # test images per predict_proba call: bounded memory, few calls
 CURVE_POINTS = 50  # points per epoch on the training-loss curve (each a window's mean)
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the message says where and what to try."""
+PROBE = 1000  # training images the divergence check looks at after each epoch
 
 
 @dataclass(frozen=True)
@@ -96,6 +94,15 @@ def evaluate(
 class TrainingRun:
     history: list[EpochStats]
     test_outputs: np.ndarray  # the model's outputs on the test set after the last epoch
+    params: list | None = None  # the parameters after the last completed epoch
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training; `run` holds the epochs completed before it (maybe none)."""
+
+    def __init__(self, run: TrainingRun, epoch: int):
+        super().__init__(f"interrupted in epoch {epoch}")
+        self.run, self.epoch = run, epoch
 
 
 def learning_rate(config: Config, step: int, total_steps: int) -> float:
@@ -112,8 +119,13 @@ def train(
     start_epoch: int = 1,
     on_epoch: Callable[[EpochStats], None] | None = None,
     on_progress: Callable[[int, int, float], None] | None = None,
+    previous_accuracy: float | None = None,
 ) -> TrainingRun:
     """Train for config.epochs epochs; epoch numbers continue from start_epoch.
+
+    Stops with TrainingDiverged (shared.divergence says when) before on_epoch sees a diverged
+    epoch, so a checkpoint saved there is never replaced by a blown-up model.
+    previous_accuracy: the test accuracy of the model resumed from, if any.
 
     on_progress(samples done this epoch, samples per epoch, recent mean loss) is called
     CURVE_POINTS times an epoch, so a progress bar costs the same for every implementation.
@@ -123,40 +135,48 @@ def train(
     steps = math.ceil(count / config.batch_size)
     window = max(1, steps // CURVE_POINTS)
     total_steps = steps * (start_epoch - 1 + config.epochs)  # the whole run, for the schedule
-    for epoch in range(start_epoch, start_epoch + config.epochs):
-        train_clock, eval_clock = Stopwatch(), Stopwatch()
-        loss_sum, window_sum, window_samples, done, curve = 0.0, 0.0, 0, 0, []
-        with train_clock:
-            for step, batch in enumerate(minibatches(count, config.batch_size, config.seed, epoch), 1):
-                lr = learning_rate(config, (epoch - 1) * steps + step - 1, total_steps)
-                loss = model.train_step(split.x_train[batch], split.y_train[batch], lr)
-                if not math.isfinite(loss):
-                    raise TrainingDiverged(
-                        f"{model.name}: the loss became {loss} at epoch {epoch}, step {step}; "
-                        f"try a lower learning rate than {lr:g}"
-                    )
-                loss_sum += loss * len(batch)
-                window_sum += loss * len(batch)
-                window_samples += len(batch)
-                done += len(batch)
-                if step % window == 0 or step == steps:
-                    curve.append((epoch - 1 + done / count, window_sum / window_samples))
-                    if on_progress is not None:
-                        on_progress(done, count, window_sum / window_samples)
-                    window_sum, window_samples = 0.0, 0
-        with eval_clock:
-            test_loss, accuracy, outputs = evaluate(model, split.x_test, split.y_test)
-        stats = EpochStats(
-            epoch=epoch,
-            train_loss=loss_sum / count,
-            test_loss=test_loss,
-            test_accuracy=accuracy,
-            train_seconds=train_clock.seconds,
-            eval_seconds=eval_clock.seconds,
-            train_samples=count,
-            loss_curve=tuple(curve),
-        )
-        history.append(stats)
-        if on_epoch is not None:
-            on_epoch(stats)
-    return TrainingRun(history, outputs)
+    watch = DivergenceWatch(model.name, config.loss, config.sizes[-1], split.y_test, previous_accuracy,
+                            start_epoch - 1 if previous_accuracy is not None else None)
+    probe = split.x_train[:PROBE]
+    params = None
+    epoch = start_epoch
+    try:
+        for epoch in range(start_epoch, start_epoch + config.epochs):
+            train_clock, eval_clock = Stopwatch(), Stopwatch()
+            loss_sum, window_sum, window_samples, done, curve = 0.0, 0.0, 0, 0, []
+            with train_clock:
+                for step, batch in enumerate(minibatches(count, config.batch_size, config.seed, epoch), 1):
+                    lr = learning_rate(config, (epoch - 1) * steps + step - 1, total_steps)
+                    loss = model.train_step(split.x_train[batch], split.y_train[batch], lr)
+                    watch.step(loss, epoch, step, lr)
+                    loss_sum += loss * len(batch)
+                    window_sum += loss * len(batch)
+                    window_samples += len(batch)
+                    done += len(batch)
+                    if step % window == 0 or step == steps:
+                        curve.append((epoch - 1 + done / count, window_sum / window_samples))
+                        watch.window(window_sum / window_samples, epoch, step, lr)
+                        if on_progress is not None:
+                            on_progress(done, count, window_sum / window_samples)
+                        window_sum, window_samples = 0.0, 0
+            with eval_clock:
+                test_loss, accuracy, epoch_outputs = evaluate(model, split.x_test, split.y_test)
+            epoch_params = model.parameters()
+            watch.epoch_end(epoch, test_loss, accuracy, epoch_params, probe, config.activation, lr)
+            stats = EpochStats(
+                epoch=epoch,
+                train_loss=loss_sum / count,
+                test_loss=test_loss,
+                test_accuracy=accuracy,
+                train_seconds=train_clock.seconds,
+                eval_seconds=eval_clock.seconds,
+                train_samples=count,
+                loss_curve=tuple(curve),
+            )
+            history.append(stats)
+            outputs, params = epoch_outputs, epoch_params
+            if on_epoch is not None:
+                on_epoch(stats)
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(TrainingRun(history, outputs, params), epoch) from None
+    return TrainingRun(history, outputs, params)

@@ -192,9 +192,21 @@ def test_ctrl_c_keeps_the_last_completed_epoch(tmp_path):
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
-    assert "the last completed epoch is saved in" in stderr and "Traceback" not in stderr
+    assert "Traceback" not in stderr
+    # stderr also carries the progress lines ("checking gradients ..."); the interrupt is said once
+    lines = [line for line in stderr.splitlines() if "interrupted" in line]
+    assert len(lines) == 1 and lines[0].startswith("interrupted during scratch's epoch"), stderr
     checkpoint = load_checkpoint(path)  # valid, not half-written
     assert 1 <= checkpoint.epoch < 50
+    assert f"the last completed epoch ({checkpoint.epoch}) is saved in {path}" in lines[0]
+    # The completed epochs are not lost: their report is written, marked as interrupted.
+    [directory] = [d for d in tmp_path.iterdir() if d.is_dir()]
+    document = json.loads((directory / "results.json").read_text())
+    assert document["interrupted"].startswith("interrupted during scratch's epoch")
+    assert [e["epoch"] for e in document["implementations"][0]["epochs"]] == list(range(1, checkpoint.epoch + 1))
+    assert "**Interrupted**" in (directory / "report.md").read_text()
+    assert f"the report of the completed epochs is in {directory}" in lines[0]
+    assert not (directory / ".compare-run.lock").exists()
     assert not list(tmp_path.glob(".interrupted.npz.*"))
 
 
@@ -209,3 +221,98 @@ def test_a_diverging_run_leaves_the_last_good_checkpoint_valid(tmp_path):
     assert "the loss became nan at epoch 2" in result.output and "lower learning rate" in result.output
     assert (tmp_path / "good.npz").read_bytes() == before
     assert load_checkpoint(tmp_path / "good.npz").epoch == 1
+
+
+# -- issue 9: hostile checkpoints are one-line errors ------------------------------------------------
+def with_metadata(good, tmp_path, **changes):
+    def change(arrays):
+        metadata = json.loads(str(arrays["metadata"]))
+        metadata.update(changes)
+        arrays["metadata"] = np.array(json.dumps(metadata))
+    return tamper(good, tmp_path, change)
+
+
+@pytest.mark.parametrize("config,words", [
+    ([784, 6, 10], "its config is invalid: expected an object"),
+    (None, "its config is invalid: expected an object"),
+    ("784-6-10", "its config is invalid: expected an object"),
+    ({"sizes": "784,6,10"}, "sizes must be a list"),
+    ({"sizes": [784, 6, 10], "lr": "fast"}, "its config is invalid"),
+    ({"sizes": [784, 6, 10], "colour": "red"}, "unknown field 'colour'"),
+])
+def test_metadata_config_of_the_wrong_type(good_checkpoint, tmp_path, config, words):
+    assert_one_line_error(with_metadata(good_checkpoint, tmp_path, config=config), words)
+
+
+@pytest.mark.parametrize("epoch", [True, 10**30, -1, 2.5, "3"])
+def test_epoch_must_be_a_sane_whole_number(good_checkpoint, tmp_path, epoch):
+    assert_one_line_error(with_metadata(good_checkpoint, tmp_path, epoch=epoch), "epoch must be a whole number")
+
+
+def test_metadata_nested_very_deep(good_checkpoint, tmp_path):
+    deep = "[" * 100000 + "]" * 100000
+    path = tamper(good_checkpoint, tmp_path, lambda a: a.update(metadata=np.array(deep)))
+    assert_one_line_error(path, "nested too deeply")
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool", "U5", "datetime64[s]", "complex128", [("a", "f8"), ("b", "i4")]])
+def test_weights_that_are_not_floats_are_refused(good_checkpoint, tmp_path, dtype):
+    path = tamper(good_checkpoint, tmp_path, lambda a: a.update(W1=np.zeros((6, 784), dtype=dtype)))
+    assert_one_line_error(path, "W1 holds", "float16, float32 or float64")
+
+
+def test_float32_and_float16_weights_load(good_checkpoint, tmp_path):
+    path = tamper(good_checkpoint, tmp_path, lambda a: a.update(W1=a["W1"].astype(np.float16),
+                                                                W2=a["W2"].astype(np.float32)))
+    assert load_checkpoint(path).params[0][0].dtype == np.float64
+
+
+def test_a_zip_bomb_member_is_never_inflated(good_checkpoint, tmp_path):
+    """An unused member of 300 MB of zeros (a few hundred KB compressed): np.load inflated it."""
+    import tracemalloc
+
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(good_checkpoint) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for info in source.infolist():
+            bomb.writestr(info.filename, source.read(info))
+        with bomb.open("junk.npy", "w", force_zip64=True) as member:
+            block = bytes(1 << 20)
+            for _ in range(300):
+                member.write(block)
+    assert path.stat().st_size < 2_000_000
+    tracemalloc.start()
+    checkpoint = load_checkpoint(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert checkpoint.epoch == 3 and peak < 20_000_000, peak
+
+
+def test_a_member_declaring_more_than_its_header_needs_is_refused_unread(good_checkpoint, tmp_path):
+    path = tmp_path / "padded.npz"
+    with zipfile.ZipFile(good_checkpoint) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as padded:
+        for info in source.infolist():
+            data = source.read(info)
+            padded.writestr(info.filename, data + bytes(10_000_000) if info.filename == "W1.npy" else data)
+    assert_one_line_error(path, "W1 declares", "more than the")
+
+
+def test_a_member_cut_short_is_called_truncated(good_checkpoint, tmp_path):
+    with np.load(good_checkpoint, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, arrays["W1"])
+    cut = buffer.getvalue()[: len(buffer.getvalue()) // 2]
+    path = tmp_path / "cut-member.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in arrays.items():
+            if name != "W1":
+                member = io.BytesIO()
+                np.lib.format.write_array(member, array)
+                archive.writestr(f"{name}.npy", member.getvalue())
+        archive.writestr("W1.npy", cut)
+    assert_one_line_error(path, "W1 is truncated")
+
+
+def test_a_checkpoint_declaring_absurd_layer_sizes(good_checkpoint, tmp_path):
+    config = Config(sizes=(784, 6, 10)).to_dict() | {"sizes": [784, 100_000_000, 10]}
+    assert_one_line_error(with_metadata(good_checkpoint, tmp_path, config=config), "more than this machine's memory")

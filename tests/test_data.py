@@ -177,3 +177,79 @@ def test_minibatches_cover_every_example_once_and_keep_the_remainder():
     batches = list(minibatches(103, 10, seed=0, epoch=1))
     assert [len(b) for b in batches] == [10] * 10 + [3]
     assert sorted(np.concatenate(batches).tolist()) == list(range(103))
+
+
+# -- issue 9: hostile data files --------------------------------------------------------------------
+def test_a_gzip_bomb_declaring_gigabytes_is_refused_unread(tiny_dataset_dir):
+    """A header declaring 10 million 28x28 images (7.8 GB): refused from its first bytes."""
+    import struct
+    import time
+
+    header = struct.pack(">IIII", 2051, 10_000_000, 28, 28)
+    (tiny_dataset_dir / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + bytes(1 << 20)))
+    start = time.monotonic()
+    assert_data_error(tiny_dataset_dir, "train-images-idx3-ubyte", "declares 7,840,000,016 bytes", "gzip bomb")
+    assert time.monotonic() - start < 5
+
+
+def test_a_gzip_bomb_behind_a_small_header_inflates_no_further_than_declared(tiny_dataset_dir):
+    """10 labels declared, 300 MB of zeros after them (300 KB compressed): stopped at byte 19."""
+    import tracemalloc
+    import zlib
+
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    parts = [compressor.compress(idx_bytes(np.zeros(10)))]
+    block = bytes(1 << 20)
+    parts += [compressor.compress(block) for _ in range(300)]
+    parts.append(compressor.flush())
+    (tiny_dataset_dir / "t10k-labels-idx1-ubyte.gz").write_bytes(b"".join(parts))
+    tracemalloc.start()
+    assert_data_error(tiny_dataset_dir, "t10k-labels-idx1-ubyte", "trailing bytes")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 30_000_000, peak
+
+
+@pytest.mark.parametrize("kind,words", [("fifo", "is a FIFO (named pipe), not a file"),
+                                        ("directory", "is a directory, not a file"),
+                                        ("device", "is a character device, not a file")])
+def test_a_fifo_directory_or_device_is_named_as_such(tiny_dataset_dir, kind, words):
+    import os
+
+    path = tiny_dataset_dir / "train-images-idx3-ubyte.gz"
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)  # opening it would block for ever
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        path.symlink_to("/dev/zero")  # reading it would never end
+    assert_data_error(tiny_dataset_dir, "train-images-idx3-ubyte.gz", words)
+
+
+def test_a_data_dir_that_is_a_file(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DataError, match="is not a directory"):
+        load_dataset(tmp_path / "file")
+
+
+@pytest.mark.parametrize("label,split,index", [(255, "train", 7), (10, "test", 3)])
+def test_a_stray_label_is_bad_data_named_by_file_and_position(tmp_path, label, split, index):
+    """A 255 or a 10 among labels 0-9 used to exit 2 blaming --sizes; it is a damaged file."""
+    from click.testing import CliRunner
+
+    from compare.cli import main
+
+    directory = write_dataset(tmp_path / "d", train_count=200, test_count=100, classes=10)
+    key = f"{split}_labels"
+    labels = np.arange(200 if split == "train" else 100) % 10
+    labels[index] = label
+    path = rewrite(directory, key, idx_bytes(labels))
+    result = CliRunner().invoke(main, ["run", "--impl", "numpy", "--data-dir", str(directory), "--sizes", "16,5,10"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        f"Error: {path}: label {label} at index {index} is not one of the classes 0-9 that 299 of the 300 labels use: "
+        "the file is damaged"]
+    # Many labels beyond the outputs: the network is too small, a usage error as before.
+    too_small = CliRunner().invoke(main, ["run", "--impl", "numpy", "--data-dir", str(directory), "--sizes", "16,5,3"])
+    assert too_small.exit_code == 2 and "--sizes" in too_small.output

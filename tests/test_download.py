@@ -20,6 +20,7 @@ from shared.data import DEFAULT_DATA_DIR, load_dataset
 from shared.download import DownloadError, RemoteFile, download_file
 
 SILENT_SECONDS = 2.0  # how long the silent mirror keeps a request waiting (bounded)
+TRICKLE_SECONDS = 5.0  # how long the trickling mirror keeps sending
 MAX_REQUESTS = 200
 
 
@@ -47,6 +48,33 @@ class Mirrors(BaseHTTPRequestHandler):
             return
         if kind == "silent":
             time.sleep(SILENT_SECONDS)
+            return
+        if kind == "busy" and f"busy/{name}" not in self.cut_once:  # 503 once, then the file
+            type(self).cut_once.add(f"busy/{name}")
+            self.send_error(503)
+            return
+        if kind == "nolength":  # half the file, no Content-Length, then the connection closes
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if kind == "trickle":  # one byte every 0.1 s, for at most TRICKLE_SECONDS
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            stop = time.monotonic() + TRICKLE_SECONDS
+            for byte in data:
+                if time.monotonic() > stop:
+                    break
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.1)
             return
         if kind == "corrupt":
             data = data[:100] + bytes(b ^ 0xFF for b in data[100:200]) + data[200:]
@@ -189,3 +217,75 @@ def test_verify_command(tmp_path):
     assert ok.exit_code == 0 and "mnist, checksums verified" in ok.output
     bad = CliRunner().invoke(main, ["data", "verify", str(tmp_path)])
     assert bad.exit_code == 1 and "train-images-idx3-ubyte.gz: file not found" in bad.output
+
+
+# -- issue 9: never a half file in place, retries where they help, every mirror in the error -----------
+def test_a_mirror_closing_early_without_length_never_puts_a_half_file_in_place(server, tmp_path):
+    """The issue's case: no Content-Length, no known checksum, the connection closes halfway:
+    the half-size file used to be renamed into place as UNVERIFIED."""
+    source = write_dataset(tmp_path / "source")
+    for path in source.iterdir():
+        Mirrors.files[path.name] = path.read_bytes()
+    dest = tmp_path / "dest"
+    result = CliRunner().invoke(main, ["data", "download", "--dataset", "tiny", "--dest", str(dest),
+                                       "--mirror", f"{server}/nolength", "--retries", "2"])
+    assert result.exit_code == 1, result.output
+    assert "not a complete IDX file" in result.output and "no mirror gave a complete copy" in result.output
+    assert "unverified" in result.output  # said before the download
+    assert not dest.exists() or [p.name for p in dest.iterdir()] == []
+
+
+def test_unknown_dataset_from_a_good_mirror_is_said_to_be_unverified(server, tmp_path):
+    source = write_dataset(tmp_path / "source")
+    for path in source.iterdir():
+        Mirrors.files[path.name] = path.read_bytes()
+    result = CliRunner().invoke(main, ["data", "download", "--dataset", "tiny", "--dest", str(tmp_path / "d"),
+                                       "--mirror", f"{server}/good"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("UNVERIFIED") == 4 and "no known checksums (unverified)" in result.output
+
+
+def test_503_is_retried(server, remote, tmp_path):
+    remote_file, data = remote
+    lines = []
+    assert fetch(remote_file, [f"{server}/busy"], tmp_path, echo=lines.append).read_bytes() == data
+    assert any("HTTP 503" in line and "retrying" in line for line in lines), lines
+
+
+def test_a_trickling_server_meets_the_whole_transfer_deadline(server, remote, tmp_path):
+    remote_file, _ = remote
+    start = time.monotonic()
+    with pytest.raises(DownloadError, match="deadline"):
+        fetch(remote_file, [f"{server}/trickle"], tmp_path, timeout=2, retries=1, deadline=0.8)
+    assert time.monotonic() - start < 3
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_error_lists_every_mirror_and_never_promises_one_more(server, remote, tmp_path):
+    remote_file, _ = remote
+    lines = []
+    mirrors = [f"{server}/missing", f"{server}/corrupt", "http://127.0.0.1:9"]  # 9: a closed port
+    with pytest.raises(DownloadError) as caught:
+        fetch(remote_file, mirrors, tmp_path, retries=2, echo=lines.append)
+    message = str(caught.value)
+    assert "3 tried" in message
+    for mirror in mirrors:
+        assert mirror in message
+    assert "no more mirrors" in lines[-1] and "trying the next mirror" not in lines[-1]
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--md5", "nosuchfile.gz=" + "0" * 32], "'nosuchfile.gz' is not one of the files"),
+    (["--md5", "train-images-idx3-ubyte.gz=" + "z" * 32], "32 hexadecimal digits"),
+    (["--mirror", "notaurl"], "'notaurl' is not an http:// or https:// URL"),
+    (["--mirror", "http://127.0.0.1:99999999/"], "is not a URL"),
+    (["--dataset", "mnist", "--md5", "train-images-idx3-ubyte.gz=" + "0" * 32], "checksums are built in"),
+])
+def test_bad_download_options_are_one_line(args, words, tmp_path):
+    dataset = [] if "--dataset" in args else ["--dataset", "tiny"]
+    result = CliRunner().invoke(main, ["data", "download", *dataset, "--dest", str(tmp_path / "d"),
+                                       "--mirror", "http://127.0.0.1:9/", *args])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and words in errors[0], result.output
+    assert "Traceback" not in result.output

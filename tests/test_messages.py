@@ -114,7 +114,7 @@ def test_dead_relu_units_are_found_and_warned_about(mnist):
 
 def test_run_warnings_reach_results_and_report(tmp_path):
     reports = tmp_path / "reports"
-    result = invoke("run", "--impl", "numpy", *TINY, "--epochs", "1", "--init", "nielsen-large", "--lr", "30",
+    result = invoke("run", "--impl", "numpy", *TINY, "--epochs", "1", "--init", "nielsen-large", "--lr", "10",
                     "--name", "hot", "--reports-dir", reports)
     assert "warning: after epoch 1" in result.output and "saturated" in result.output
     document = json.loads((reports / "hot" / "results.json").read_text())

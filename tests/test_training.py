@@ -69,6 +69,9 @@ class NaNAfter:
     def predict_proba(self, x):
         return np.full((len(x), 10), 0.1)
 
+    def parameters(self):
+        return init_params(self.config.sizes)
+
 
 def test_divergence_names_the_exact_epoch_and_step(mnist):
     config = Config(epochs=3, train_limit=100, batch_size=10)  # 10 steps per epoch
@@ -113,3 +116,77 @@ def test_momentum_and_weight_decay_change_the_path(mnist):
     assert not np.allclose(finals[0], finals[1]) and not np.allclose(finals[0], finals[2])
     # Weight decay pulls the weights towards zero.
     assert np.abs(finals[2]).sum() < np.abs(finals[0]).sum()
+
+
+# -- what "diverged" means (shared/divergence.py), for every activation and loss -------------------
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("activation,loss,lr,words", [
+    ("relu", "cross-entropy", 1e6, "the training loss rose to"),  # the case: loss 8e20, exit 0
+    ("sigmoid", "cross-entropy", 1e300, "the training loss rose to"),
+    ("tanh", "cross-entropy", 1e300, "the training loss rose to"),
+    ("sigmoid", "cross-entropy", 300, "the training loss rose to"),  # the README's example
+    ("sigmoid", "mse", 1e300, "the network ignores its input"),  # quadratic cost: bounded, so no blow-up shows
+    ("tanh", "mse", 300, "the network ignores its input"),
+    ("relu", "mse", 1e6, "the network ignores its input"),
+])
+def test_a_blown_up_run_is_stopped_for_every_activation_and_loss(mnist, activation, loss, lr, words):
+    config = Config(activation=activation, loss=loss, lr=lr, epochs=1, train_limit=2000, test_limit=500)
+    model = build("numpy", config, init_params(config.sizes, config.init, config.seed))
+    saved = []
+    with pytest.raises(TrainingDiverged) as caught:
+        train(model, prepare(mnist, config), config, on_epoch=saved.append)
+    message = str(caught.value)
+    assert words in message and f"lower learning rate than {lr:g}" in message, message
+    assert saved == []  # stopped before the epoch could be saved
+
+
+@pytest.mark.parametrize("activation,loss,init,lr", [
+    ("sigmoid", "mse", "nielsen-large", 3.0),  # chapter 1: many saturated units at first, and learning
+    ("relu", "cross-entropy", "he", 0.1),
+    ("tanh", "mse", "xavier", 3.0),
+    ("sigmoid", "cross-entropy", "nielsen", 0.5),
+])
+def test_healthy_runs_are_not_called_diverged(mnist, activation, loss, init, lr):
+    config = Config(activation=activation, loss=loss, init=init, lr=lr, epochs=2, train_limit=2000, test_limit=500)
+    run = train(build("numpy", config, init_params(config.sizes, init)), prepare(mnist, config), config)
+    assert run.history[-1].test_accuracy > 0.4
+
+
+def test_every_dead_relu_unit_is_divergence():
+    from shared.divergence import stuck_layer
+
+    x = np.random.default_rng(0).random((100, 784))
+    params = init_params((784, 8, 10), "he")
+    assert stuck_layer(params, x, "relu", "cross-entropy") is None
+    dead = [(params[0][0], np.full(8, -1e3)), params[1]]
+    assert "every unit of hidden layer 1 is dead" in stuck_layer(dead, x, "relu", "cross-entropy")
+    stuck = [(params[0][0], np.full(8, 1e3)), params[1]]
+    assert "stuck on a flat end of its sigmoid" in stuck_layer(stuck, x, "sigmoid", "mse")
+
+
+def test_accuracy_collapsing_from_a_good_epoch_to_chance_is_divergence():
+    from shared.divergence import DivergenceWatch
+
+    labels = np.arange(1000) % 10
+    params = init_params((784, 8, 10))
+    x = np.random.default_rng(0).random((50, 784))
+    watch = DivergenceWatch("numpy", "cross-entropy", 10, labels, best_accuracy=0.67, best_epoch=1)
+    watch.epoch_end(2, 0.5, 0.60, params, x, "sigmoid", 0.5)  # worse, but learning: fine
+    with pytest.raises(TrainingDiverged, match=r"fell from 67.00% \(epoch 1\) to 11.60% after epoch 3"):
+        watch.epoch_end(3, 2.3, 0.116, params, x, "sigmoid", 0.5)
+    never_good = DivergenceWatch("numpy", "cross-entropy", 10, labels)
+    never_good.epoch_end(1, 2.3, 0.3, params, x, "sigmoid", 0.5)
+    never_good.epoch_end(2, 2.3, 0.1, params, x, "sigmoid", 0.5)  # never good: not a collapse
+
+
+def test_a_single_loss_spike_is_not_divergence():
+    from shared.divergence import DivergenceWatch
+
+    watch = DivergenceWatch("numpy", "cross-entropy", 10, np.arange(10))
+    watch.step(2.3, 1, 1, 0.5)
+    watch.window(2.0, 1, 10, 0.5)
+    watch.window(500.0, 1, 20, 0.5)  # one window far above: a spike
+    watch.window(1.5, 1, 30, 0.5)
+    watch.window(500.0, 1, 40, 0.5)
+    with pytest.raises(TrainingDiverged, match="stayed above 10x the first batch's 2.3"):
+        watch.window(600.0, 1, 50, 0.5)

@@ -1,0 +1,194 @@
+"""Claiming output places before any work starts, so no result is lost at the end.
+
+A run's directory is claimed atomically: an exclusive flock on a lock file inside it, held
+for the life of the run (the kernel releases it when the process ends, even by kill -9). Two runs started together with no --name get different
+directories (the timestamp, then -2, -3, ...); two with the same --name never write into one
+directory: the second is refused while the first runs, and --force replaces only a finished
+run. Files named on the command line (--save, --json, --show) are checked to be creatable
+in a place that exists or can be made, and an existing file is replaced only with --force.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+LOCK = ".compare-run.lock"  # present while a run writes into its directory
+
+
+class OutputError(click.BadParameter):
+    """An output place that cannot be used; shown as one line naming the option."""
+
+    def __init__(self, message: str, option: str):
+        super().__init__(message, param_hint=f"'{option}'")
+
+
+def reason(error: OSError) -> str:
+    if error.errno == errno.ENAMETOOLONG:
+        return "the name is too long for the file system"
+    return error.strerror or str(error)
+
+
+def nearest_existing(path: Path) -> Path:
+    path = Path(os.path.abspath(path))
+    while not os.path.lexists(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_directory(directory: Path, option: str, shown: Path | None = None) -> None:
+    """`directory` exists as a writable directory, or can be created (nothing is created here).
+    `shown`: the path the user gave, named in the message (a file's, when checking its directory)."""
+    directory = Path(directory)
+    shown = directory if shown is None else shown
+    try:
+        name_max = os.pathconf(nearest_existing(directory), "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    for part in Path(os.path.abspath(directory)).parts:
+        if len(os.fsencode(part)) > name_max:
+            raise OutputError(f"{shown}: a name in it is longer than the {name_max} characters the file system "
+                              f"allows", option)
+    existing = nearest_existing(directory)
+    if not existing.is_dir():
+        if existing == Path(os.path.abspath(shown)):
+            raise OutputError(f"{shown} is a file, not a directory", option)
+        raise OutputError(f"{shown} is under {existing}, which is a file", option)
+    try:  # the only sure test of permission (root, read-only mounts, /proc): make a file and remove it
+        handle, probe = tempfile.mkstemp(dir=existing, prefix=".compare-probe-")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise OutputError(f"{shown}: cannot write in {existing} ({reason(error)})", option) from None
+
+
+def check_file(path: Path, option: str, force: bool = False, may_replace: Path | None = None) -> None:
+    """`path` can be written: its directory exists or can be made, it is not a directory, and an
+    existing file is replaced only with --force (or when it is `may_replace`, the run's own input)."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path} is a directory; give a file name", option)
+    check_directory(path.parent, option, shown=path)
+    try:
+        name_max = os.pathconf(nearest_existing(path.parent), "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    if len(os.fsencode(path.name)) > name_max:
+        raise OutputError(f"{path.name[:40]}...: longer than the {name_max} characters the file system allows", option)
+    if path.exists() or path.is_symlink():
+        if may_replace is not None and may_replace.exists() and same_file(path, may_replace):
+            return
+        if not force:
+            raise OutputError(f"{path} already exists and is not the file this run resumes from; "
+                              f"choose another name, or add --force to replace it", option)
+
+
+def same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+class RunDirectory:
+    """A claimed reports/NAME directory; release() when the run has written its files."""
+
+    def __init__(self, name: str, path: Path, created: bool, lock_handle: int):
+        self.name, self.path, self.created, self.lock_handle = name, path, created, lock_handle
+
+    @property
+    def lock(self) -> Path:
+        return self.path / LOCK
+
+    def release(self) -> None:
+        if self.lock_handle is not None:
+            self.lock.unlink(missing_ok=True)  # before closing: a waiting run then sees a new file
+            os.close(self.lock_handle)
+            self.lock_handle = None
+
+    def abandon(self) -> None:
+        """Nothing was written: give the place back as it was."""
+        self.release()
+        if self.created:
+            try:
+                self.path.rmdir()  # only when empty
+            except OSError:
+                pass
+
+
+def try_lock(directory: Path) -> int | None:
+    """Hold the directory's lock: an exclusive flock on its lock file, kept while the run lives
+    (the kernel lets go when the process ends, however it ends, so no lock is ever stale).
+    None when another run holds it."""
+    import fcntl
+
+    lock = directory / LOCK
+    for _ in range(10):
+        handle = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(handle)
+            return None
+        try:  # the holder before may have removed the file between our open and our lock
+            current = os.fstat(handle).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            os.ftruncate(handle, 0)
+            os.write(handle, f"{os.getpid()}\n".encode())
+            return handle
+        os.close(handle)
+    return None
+
+
+def holds_a_run(directory: Path) -> bool:
+    return directory.is_dir() and any(p.name != LOCK for p in directory.iterdir())
+
+
+def claim_run_directory(reports_dir: Path, name: str | None, force: bool) -> RunDirectory:
+    """Claim REPORTS_DIR/NAME (NAME: --name, else a timestamp made unique with -2, -3, ...)."""
+    if name is not None and (not name.strip() or "/" in name or "\\" in name or name in (".", "..")
+                             or "\x00" in name):
+        raise OutputError(f"{name!r} cannot be a directory name", "--name")
+    check_directory(reports_dir, "--reports-dir")
+    if name is not None:
+        check_directory(reports_dir / name, "--name")
+    try:
+        reports_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"{reports_dir}: {reason(error)}", "--reports-dir") from None
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidates = [name] if name is not None else [stamp] + [f"{stamp}-{n}" for n in range(2, 1000)]
+    for candidate in candidates:
+        directory = reports_dir / candidate
+        try:
+            directory.mkdir()
+            created = True
+        except FileExistsError:
+            created = False
+            if not directory.is_dir():
+                if name is None:
+                    continue
+                raise OutputError(f"{directory} exists and is not a directory", "--name") from None
+        except OSError as error:
+            raise OutputError(f"{directory}: {reason(error)}", "--name" if name else "--reports-dir") from None
+        handle = try_lock(directory)
+        if handle is None:
+            if name is None:
+                continue
+            raise OutputError(f"{directory} is being written by another compare run right now; "
+                              f"choose another --name", "--name")
+        if not created and holds_a_run(directory) and not force:
+            RunDirectory(candidate, directory, False, handle).release()
+            if name is None:
+                continue
+            raise OutputError(f"{directory} already holds a run; choose another --name or add --force to "
+                              f"overwrite it", "--name")
+        return RunDirectory(candidate, directory, created, handle)
+    raise OutputError(f"no free run directory under {reports_dir} for {stamp}", "--reports-dir")

@@ -1,0 +1,275 @@
+"""Nothing the user made is lost: run directories claimed atomically, checkpoints never written
+over another model, every output place checked before any work, one-line errors, Ctrl-C at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from compare.cli import main
+from compare.outputs import LOCK, OutputError, claim_run_directory
+from shared.checkpoint import load_checkpoint
+
+TINY = ["--impl", "numpy", "--sizes", "784,8,10", "--train-limit", "300", "--test-limit", "200", "--epochs", "1"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def in_tmp_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def one_error_line(result, exit_code, *words):
+    assert result.exit_code == exit_code, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.output
+    for word in words:
+        assert word in errors[0], errors[0]
+    return errors[0]
+
+
+def compare_process(*args, cwd):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-m", "compare", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+# -- run directories ---------------------------------------------------------------------------
+def test_two_runs_started_together_get_their_own_directories(tmp_path):
+    processes = [compare_process("run", *TINY, "--seed", str(seed), "-q", cwd=tmp_path) for seed in (1, 2)]
+    outcomes = [p.communicate(timeout=300) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outcomes
+    directories = sorted(d for d in (tmp_path / "reports").iterdir())
+    assert len(directories) == 2, directories
+    seeds = sorted(json.loads((d / "results.json").read_text())["config"]["seed"] for d in directories)
+    assert seeds == [1, 2]  # both results survived
+    assert not any((d / LOCK).exists() for d in directories)
+
+
+def test_the_same_name_twice_at_once_never_interleaves(tmp_path):
+    processes = [compare_process("run", *TINY, "--seed", str(seed), "--name", "same", "-q", cwd=tmp_path)
+                 for seed in (1, 2)]
+    outcomes = [p.communicate(timeout=300) for p in processes]
+    codes = sorted(p.returncode for p in processes)
+    assert codes == [0, 2], outcomes
+    refused = outcomes[[p.returncode for p in processes].index(2)][1]
+    assert "--name" in refused and ("another compare run" in refused or "already holds a run" in refused), refused
+    winner = [p.returncode for p in processes].index(0) + 1
+    assert json.loads((tmp_path / "reports" / "same" / "results.json").read_text())["config"]["seed"] == winner
+
+
+def test_claiming_is_exclusive_and_timestamps_get_a_suffix(tmp_path):
+    first = claim_run_directory(tmp_path, None, False)
+    second = claim_run_directory(tmp_path, None, False)  # same second: a suffix, not the same place
+    assert first.path != second.path and first.path.is_dir() and second.path.is_dir()
+    named = claim_run_directory(tmp_path, "mine", False)
+    with pytest.raises(OutputError, match="being written by another compare run"):
+        claim_run_directory(tmp_path, "mine", True)  # not even --force takes a directory in use
+    (named.path / "results.json").write_text("{}")
+    named.release()
+    with pytest.raises(OutputError, match="already holds a run"):
+        claim_run_directory(tmp_path, "mine", False)
+    assert claim_run_directory(tmp_path, "mine", True).path == named.path
+
+
+def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
+    directory = tmp_path / "old"
+    directory.mkdir()
+    (directory / LOCK).write_text("12345\n")  # its run was killed: the file stayed, its flock did not
+    assert claim_run_directory(tmp_path, "old", False).path == directory
+
+
+def test_claims_race_from_many_threads_and_one_wins(tmp_path):
+    """Many claims of one name at the same moment: exactly one gets it (the lock's content is
+    never read half-written, which once let a second run in)."""
+    import threading
+
+    barrier, winners, refused = threading.Barrier(8), [], []
+
+    def claim():
+        barrier.wait()
+        try:
+            winners.append(claim_run_directory(tmp_path, "same", False))
+        except OutputError:
+            refused.append(1)
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1 and len(refused) == 7
+
+
+def test_a_run_that_fails_leaves_no_empty_directory(tmp_path):
+    result = invoke("run", "--impl", "numpy", "--sizes", "784,8,10", "--train-limit", "300", "--activation", "relu",
+                    "--lr", "1e6", "--name", "boom")
+    assert result.exit_code == 1
+    assert not (tmp_path / "reports" / "boom").exists()
+
+
+# -- checkpoints: never over another model, never a claim of a save that did not happen ---------
+def test_save_over_an_unrelated_model_is_refused_unless_force(tmp_path):
+    assert invoke("run", *TINY, "--save", "old.npz", "-q").exit_code == 0
+    before = (tmp_path / "old.npz").read_bytes()
+    result = invoke("run", *TINY, "--seed", "5", "--save", "old.npz")
+    one_error_line(result, 2, "--save", "old.npz already exists", "--force")
+    assert (tmp_path / "old.npz").read_bytes() == before
+    assert not (tmp_path / "reports").exists() or len(list((tmp_path / "reports").iterdir())) == 1
+    assert invoke("run", *TINY, "--seed", "5", "--save", "old.npz", "--force", "-q").exit_code == 0
+    assert (tmp_path / "old.npz").read_bytes() != before
+
+
+def test_save_over_the_file_resumed_from_is_allowed(tmp_path):
+    assert invoke("run", *TINY, "--save", "m.npz", "-q").exit_code == 0
+    assert invoke("run", "--resume", "m.npz", "--epochs", "1", "--save", "m.npz", "-q").exit_code == 0
+    assert load_checkpoint(tmp_path / "m.npz").epoch == 2
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("extra", [[], ["--loss", "mse", "--lr", "3"]])
+def test_a_diverging_resume_never_saves_over_the_good_model(tmp_path, extra):
+    """The issue's case: --resume good.npz --lr 1e6 --save good.npz overwrote a 67% model with 11.6%."""
+    assert invoke("run", "--impl", "numpy", "--train-limit", "2000", "--test-limit", "500", "--epochs", "1",
+                  "--save", "good.npz", "-q", *extra).exit_code == 0
+    before = (tmp_path / "good.npz").read_bytes()
+    assert load_checkpoint(tmp_path / "good.npz").test_accuracy > 0.6
+    result = invoke("run", "--resume", "good.npz", "--lr", "1e6", "--save", "good.npz", "--epochs", "1")
+    line = one_error_line(result, 1, "training diverged", "lower learning rate than 1e+06")
+    assert "good.npz is unchanged" in line
+    assert (tmp_path / "good.npz").read_bytes() == before
+
+
+# -- every output place is checked before any work --------------------------------------------
+def test_reports_dir_under_a_file(tmp_path):
+    (tmp_path / "afile").write_text("mine")
+    started = time.monotonic()
+    result = invoke("run", *TINY, "--reports-dir", "afile/reports")
+    one_error_line(result, 2, "--reports-dir", "which is a file")
+    assert "Gradient check" not in result.output and time.monotonic() - started < 20
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
+def test_a_name_too_long_for_the_file_system():
+    result = invoke("run", *TINY, "--name", "n" * 300)
+    one_error_line(result, 2, "--name", "longer than the")
+    assert "Gradient check" not in result.output
+
+
+def test_save_under_a_file_or_into_a_directory(tmp_path):
+    (tmp_path / "afile").write_text("mine")
+    one_error_line(invoke("run", *TINY, "--save", "afile/m.npz"), 2, "--save", "which is a file")
+    (tmp_path / "adir").mkdir()
+    one_error_line(invoke("run", *TINY, "--save", "adir"), 2, "--save")
+
+
+def test_gradcheck_json_into_an_unwritable_place(tmp_path):
+    (tmp_path / "afile").write_text("mine")
+    one_error_line(invoke("gradcheck", "--impl", "numpy", "--json", "afile/g.json"), 2, "--json", "which is a file")
+    one_error_line(invoke("gradcheck", "--impl", "numpy", "--json", "/proc/g.json"), 2, "--json", "cannot write")
+
+
+def test_report_out_under_a_file(tmp_path):
+    (tmp_path / "afile").write_text("mine")
+    results = ROOT / "docs" / "report" / "results.json"
+    one_error_line(invoke("report", str(results), "--out", "afile/r"), 2, "--out", "which is a file")
+
+
+def test_download_dest_under_a_file(tmp_path):
+    (tmp_path / "afile").write_text("mine")
+    one_error_line(invoke("data", "download", "--dest", "afile/mnist", "--mirror", "http://127.0.0.1:9/"), 2,
+                   "--dest", "which is a file")
+
+
+def test_predict_show_under_a_file(tmp_path):
+    (tmp_path / "afile").write_text("mine")
+    digit = ROOT / "docs" / "examples" / "seven.png"
+    one_error_line(invoke("predict", str(ROOT / "models" / "mnist-mlp.npz"), str(digit), "--show", "afile/p.png"), 2,
+                   "--show", "which is a file")
+
+
+# -- absurd sizes ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("sizes,impl", [("784,100000000,10", "numpy"), ("784,1000000,10", "torch")])
+def test_absurd_sizes_are_refused_before_allocating(sizes, impl):
+    result = invoke("run", "--impl", impl, "--sizes", sizes)
+    one_error_line(result, 2, "--sizes", "parameters", "of memory, more than the")
+    result = invoke("gradcheck", "--impl", impl, "--sizes", sizes)
+    one_error_line(result, 2, "--sizes", "of memory")
+
+
+# -- Ctrl-C at once ----------------------------------------------------------------------------------
+INTERRUPT_AT_IMPORT = """
+import os, runpy, signal, sys
+MODULE = sys.argv[1]
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == MODULE:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C exactly while this module is being imported
+        return None
+sys.meta_path.insert(0, Interrupt())
+sys.argv = ["compare", *sys.argv[2:]]
+runpy.run_module("compare", run_name="__main__", alter_sys=True)
+"""
+
+
+def said(stderr: str) -> list[str]:
+    """What a command said on stderr, less its progress lines ("checking gradients (5 steps) ...")."""
+    return [line for line in stderr.splitlines() if line.strip() and not line.endswith(" ...")]
+
+
+@pytest.mark.parametrize("module", ["click", "compare.options", "numpy", "impls.numpy_mlp"])
+def test_ctrl_c_while_modules_load_is_one_line_and_130(tmp_path, module):
+    """click and compare.options load before any command runs, numpy and the implementation
+    inside `run` (the first ~150 ms, where a KeyboardInterrupt traceback used to come out)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-c", INTERRUPT_AT_IMPORT, module, "run", *TINY], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 130, result.stderr
+    assert said(result.stderr) == ["interrupted"], result.stderr
+
+
+@pytest.mark.parametrize("delay", [0.15, 0.3, 0.6])
+def test_ctrl_c_soon_after_start_is_one_line_and_130(tmp_path, delay):
+    process = compare_process("run", *TINY, cwd=tmp_path)
+    time.sleep(delay)  # after Python's own start-up (site-packages), which no program can handle
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert "Traceback" not in stderr, stderr
+    assert process.returncode == 130, (process.returncode, stderr)
+    assert len(said(stderr)) == 1, stderr
+    assert not list((tmp_path / "reports").glob("*")) if (tmp_path / "reports").exists() else True
+
+
+def test_ctrl_c_before_the_first_save_claims_no_save(tmp_path):
+    """The issue's case: Ctrl-C before epoch 1 printed "the last completed epoch is saved in X.npz"
+    while X.npz was an older, unrelated model (replaced here with --force, so allowed to be)."""
+    assert invoke("run", *TINY, "--save", "old.npz", "-q").exit_code == 0
+    before = (tmp_path / "old.npz").read_bytes()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "compare", "run", "--impl", "scratch", "--sizes", "784,12,10",
+                                "--train-limit", "30000", "--epochs", "1", "--save", "old.npz", "--force"],
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.startswith("[scratch]"):
+            break
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert said(stderr) == ["interrupted during scratch's epoch 1; nothing was saved in old.npz"]
+    assert (tmp_path / "old.npz").read_bytes() == before
+    assert not list((tmp_path / "reports").iterdir())[1:]  # the first run's report only: nothing half-made
