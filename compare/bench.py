@@ -36,7 +36,7 @@ BENCH_CONFIGS = {
     "784-256-10 relu/ce b128": dict(sizes=(784, 256, 10), activation="relu", loss="cross-entropy", init="he", batch_size=128),
 }
 THREEB1B, NIELSEN, RELU128, RELU256 = BENCH_CONFIGS
-RUNNERS = ["scratch", "numpy", "torch", "textbook", "per-sample-numpy", "idiomatic-torch"]
+RUNNERS = ["scratch", "numpy", "torch", "textbook", "per-sample-numpy", "minimal-numpy", "idiomatic-torch"]
 PURE_PYTHON = {"scratch", "textbook"}  # Python floats: measured in float64 only
 DTYPES = ("float32", "float64")
 BATCH_POOL = 2048  # training images the timed steps cycle through
