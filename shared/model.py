@@ -56,7 +56,9 @@ def check_batch(config: Config, x: np.ndarray, y: np.ndarray | None = None) -> N
             raise ValueError(f"y must be an array of {len(x)} labels; got shape {getattr(y, 'shape', None)}")
         if y.dtype.kind not in "iu":
             raise ValueError(f"y must hold integer class labels; got {y.dtype}")
-        if y.min() < 0 or y.max() >= n_out:
+        # One reduction checks both ends: read as unsigned, a negative label is huge.
+        unsigned = y.view(f"u{y.itemsize}") if y.dtype.kind == "i" else y
+        if unsigned.max() >= n_out:
             raise ValueError(f"labels must lie in 0..{n_out - 1} for {n_out} output neurons")
 
 
