@@ -25,6 +25,7 @@ import numpy as np
 
 from shared.config import PRESETS, Config
 from shared.data import Dataset, scale_pixels
+from shared.model import TakesTrainingSet
 from shared.params import init_params
 from shared.timing import Stopwatch
 
@@ -98,12 +99,26 @@ def matmul_peak(dtype: str, sizes: tuple[int, ...], repeats: int = 5) -> float:
     return best
 
 
-def time_steps(model, batches, steps: int, lr: float) -> float:
+def feed(model, x: np.ndarray, y: np.ndarray, index_batches: list[np.ndarray]):
+    """(step function, its argument lists): each runner is handed its batches the way it
+    is in real use. One that takes the training set once (shared.model.TakesTrainingSet)
+    gets it once and then row indices, as from the shared loop; a baseline with a data
+    format of its own (prepare_batch) gets it made once, as its real data would be; the
+    rest get the rows gathered at every step, inside the clock, as the shared loop does."""
+    if isinstance(model, TakesTrainingSet):
+        model.load_training_set(x, y)
+        return model.train_step_at, [(rows,) for rows in index_batches]
+    prepare = getattr(model, "prepare_batch", None)
+    if prepare is not None:
+        return model.train_step, [prepare(x[rows], y[rows]) for rows in index_batches]
+    return (lambda rows, lr: model.train_step(x[rows], y[rows], lr)), [(rows,) for rows in index_batches]
+
+
+def time_steps(step, batches, steps: int, lr: float) -> float:
     clock = Stopwatch()
     with clock:
         for i in range(steps):
-            x, y = batches[i % len(batches)]
-            model.train_step(x, y, lr)
+            step(*batches[i % len(batches)], lr)
     return clock.seconds
 
 
@@ -114,27 +129,27 @@ def bench_config(name: str, dtype: str, dataset: Dataset, plan: Plan, runners: l
     params = init_params(config.sizes, config.init, seed=0)
     x = scale_pixels(dataset.train_images[:BATCH_POOL], dtype)
     y = dataset.train_labels[:BATCH_POOL].astype(np.int64)
-    raw_batches = [(x[i : i + config.batch_size], y[i : i + config.batch_size])
-                   for i in range(0, BATCH_POOL - config.batch_size + 1, config.batch_size)]
-    models, batches, steps = {}, {}, {}
+    order = np.random.default_rng(0).permutation(BATCH_POOL)  # shuffled, as in training
+    index_batches = [order[i : i + config.batch_size]
+                     for i in range(0, BATCH_POOL - config.batch_size + 1, config.batch_size)]
+    stepper, batches, steps = {}, {}, {}
     for runner in runners:
         model = build_runner(runner, config, params)
-        prepare = getattr(model, "prepare_batch", None)
-        batches[runner] = [prepare(bx, by) for bx, by in raw_batches] if prepare else raw_batches
+        step, batches[runner] = feed(model, x, y, index_batches)
         # Warm up with up to warmup_steps steps, fewer when one step is already slow.
         warm, done = 0.0, 0
         while done < plan.warmup_steps and (done == 0 or warm < 0.2):
-            warm += time_steps(model, batches[runner], 1, config.lr)
+            warm += time_steps(step, batches[runner], 1, config.lr)
             done += 1
         warm /= done
         steps[runner] = max(1, round(plan.seconds_per_repeat / max(warm, 1e-9)))
-        models[runner] = model
+        stepper[runner] = step
     rates: dict[str, list[float]] = {runner: [] for runner in runners}
     for repeat in range(plan.repeats):
         order = runners[repeat % len(runners):] + runners[: repeat % len(runners)]
         for runner in order:
             time.sleep(plan.settle_seconds)
-            seconds = time_steps(models[runner], batches[runner], steps[runner], config.lr)
+            seconds = time_steps(stepper[runner], batches[runner], steps[runner], config.lr)
             rates[runner].append(steps[runner] * config.batch_size / seconds)
     results = {}
     flops = training_flops(config.sizes)
@@ -295,7 +310,8 @@ def has_torch() -> bool:
 
 
 LABELS = {"scratch": "scratch", "numpy": "numpy", "torch": "torch", "textbook": "textbook (baseline)",
-          "per-sample-numpy": "per-sample NumPy (baseline)", "idiomatic-torch": "idiomatic torch (baseline)"}
+          "per-sample-numpy": "per-sample NumPy (baseline)", "minimal-numpy": "minimal NumPy (baseline)",
+          "idiomatic-torch": "idiomatic torch (baseline)"}
 
 
 def format_measured(row: dict) -> str:
