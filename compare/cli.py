@@ -69,6 +69,12 @@ def run_directory(reports_dir: Path, name: str | None, force: bool) -> tuple[str
     return name, directory
 
 
+def check_threads(ctx, param, value: str) -> str:
+    if value == "auto" or (value.isdigit() and int(value) >= 1):
+        return value
+    raise click.BadParameter(f"give a number of threads (1 or more) or auto; got {value!r}")
+
+
 @main.command(epilog=EXIT_CODES)
 @click.option("--preset", type=click.Choice(list(cfg.PRESETS)), default=None,
               help="Start from a named config (see `compare presets`); options given override it.")
@@ -83,9 +89,12 @@ def run_directory(reports_dir: Path, name: str | None, force: bool) -> tuple[str
                    "one file each, named PATH-IMPL.npz.")
 @click.option("--resume", "resume_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Continue training from a checkpoint; its epochs go on counting, options typed override its config.")
+@click.option("--threads", "threads", default="auto", show_default=True, callback=check_threads, metavar="N|auto",
+              help="BLAS and torch threads: a number, or auto (all cores only for large steps on a quiet machine).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results document (JSON) instead of text.")
-def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume_path, quiet, as_json, **options):
+def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume_path, threads, quiet, as_json,
+        **options):
     """Train each implementation from the same initial parameters and compare them.
 
     Before training, the implementations' gradients are checked against each other
@@ -121,7 +130,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     try:
         outcome = run_comparison(config, impls, dataset, echo=echo, progress=not silent,
                                  command=" ".join(["compare", *sys.argv[1:]]), params=params,
-                                 start_epoch=start_epoch, save_paths=save_paths)
+                                 start_epoch=start_epoch, save_paths=save_paths, threads=threads)
     except TrainingDiverged as error:
         raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from compare.gradcheck import GradientAgreement, check_on_training_images, format_agreement
+from compare.machine import busy_warning, choose_threads, cores, load_average, thread_limits
 from impls import REGISTRY, build
 from shared.checkpoint import Checkpoint, save_checkpoint
 from shared.config import Config
@@ -37,6 +38,8 @@ class ImplResult:
     params: Params
     outputs: np.ndarray  # test-set outputs after the last epoch
     peak_rss: int  # bytes
+    threads: dict | None = None  # compare.machine.ThreadChoice.to_dict()
+    load_average: float | None = None  # 1-minute load average when its training ended
 
     @property
     def predictions(self) -> np.ndarray:
@@ -155,7 +158,7 @@ class ProgressBar:
 
 
 def train_one(name: str, config: Config, params: Params, split, echo, progress: bool,
-              start_epoch: int = 1, save_path: Path | None = None) -> ImplResult:
+              start_epoch: int = 1, save_path: Path | None = None, threads: str = "auto") -> ImplResult:
     model = build(name, config, params)
     bar = ProgressBar(name, progress)
 
@@ -170,11 +173,18 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
         if save_path is not None:  # after every epoch: Ctrl-C loses at most the epoch under way
             save_checkpoint(save_path, Checkpoint(params_now, config, name, stats.epoch, stats.test_accuracy))
 
+    # The one place threads are chosen and applied: BLAS and torch, for this training.
+    choice = choose_threads(threads, config.sizes, config.batch_size, load=load_average())
+    echo(f"  threads: {choice.threads} ({choice.reason})")
     try:
-        with PeakMemory() as memory:
+        with PeakMemory() as memory, thread_limits(choice.threads, with_torch=name == "torch"):
             run = train(model, split, config, start_epoch=start_epoch, on_epoch=after_epoch, on_progress=bar.update)
     finally:
         bar.close()
+    load = load_average()
+    warning = busy_warning(load, cores(), f"{name}'s training")
+    if warning:
+        echo("  " + warning)
     return ImplResult(
         name=name,
         description=REGISTRY[name][2],
@@ -184,6 +194,8 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
         params=model.parameters(),
         outputs=run.test_outputs,
         peak_rss=memory.peak,
+        threads=choice.to_dict(),
+        load_average=load,
     )
 
 
@@ -197,6 +209,7 @@ def run_comparison(
     params: Params | None = None,
     start_epoch: int = 1,
     save_paths: dict[str, Path] | None = None,
+    threads: str = "auto",
 ) -> Comparison:
     """Check gradients, train each implementation from the same parameters (a fresh
     initialization unless given), print as it goes, save checkpoints where asked."""
@@ -215,7 +228,7 @@ def run_comparison(
         note = " (Python floats: float64 whatever --dtype says)" if name == "scratch" and config.dtype != "float64" else ""
         echo(f"\n[{name}] {REGISTRY[name][2]}{note}")
         results.append(train_one(name, config, params, split, echo, progress, start_epoch,
-                                 (save_paths or {}).get(name)))
+                                 (save_paths or {}).get(name), threads))
 
     echo(f"\nAfter {results[0].final.epoch if results else config.epochs} epochs on {len(split.y_train):,} images (same initial parameters, same batches):")
     for line in summary_table(results):
