@@ -181,7 +181,10 @@ def report(results, out_dir):
               help="Directory for bench.json and bench.md. Default: reports/bench-TIMESTAMP.")
 @click.option("--markdown", "markdown_copy", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write the Markdown table here (e.g. docs/BENCHMARKS.md).")
-def bench(quick, accuracy, threads, out_dir, markdown_copy):
+@click.option("--threads-study", "study", is_flag=True,
+              help="Also measure 1 thread against all cores for numpy and torch on each config, quiet and with "
+                   "one CPU-burning process per core (about 2 minutes).")
+def bench(quick, accuracy, threads, out_dir, markdown_copy, study):
     """Measure training throughput of every implementation and baseline, and the targets.
 
     Each implementation and baseline trains on the same in-memory batches, interleaved,
@@ -195,13 +198,19 @@ def bench(quick, accuracy, threads, out_dir, markdown_copy):
     out_dir = out_dir or Path("reports") / datetime.now().strftime("bench-%Y%m%d-%H%M%S")
     dataset = load_data(None, cfg.Config())
     plan = benchmark.Plan.quick() if quick else benchmark.Plan()
+    peaks_path = out_dir.parent / "matmul-peak.json"  # the last quiet run's peaks, to tell a busy machine
     document = benchmark.run_bench(dataset, plan, threads or benchmark.default_threads(), accuracy,
-                                   echo=click.echo, command=" ".join(["compare", *sys.argv[1:]]))
+                                   echo=click.echo, command=" ".join(["compare", *sys.argv[1:]]),
+                                   quiet_peaks=benchmark.read_quiet_peaks(peaks_path), study=study)
     benchmark.save(document, out_dir / "bench.json", out_dir / "bench.md")
+    benchmark.remember_quiet_peaks(peaks_path, document)
     if markdown_copy is not None:
         atomic_write_text(markdown_copy, benchmark.to_markdown(document) + "\n")
     click.echo("\n" + benchmark.to_markdown(document).split("## Training throughput")[0].strip())
     click.echo(f"\nWrote {out_dir / 'bench.json'} and {out_dir / 'bench.md'}")
+    if document["reliability"]["unreliable"]:
+        click.echo("warning: the machine was busy during the benchmark (" + "; ".join(document["reliability"]["reasons"])
+                   + "): its figures are marked unreliable", err=True)
 
 
 @main.command()
