@@ -39,6 +39,18 @@ def load_average() -> float | None:
         return None
 
 
+def load_now() -> float | None:
+    """The load as it is now: the 1-minute average lags a minute behind a process that
+    just started burning, so the larger of it and the processes runnable at this moment
+    (from /proc/loadavg, this one not counted)."""
+    average = load_average()
+    try:
+        running = int(open("/proc/loadavg").read().split()[3].split("/")[0]) - 1
+    except (OSError, IndexError, ValueError):
+        return average
+    return max(average or 0.0, float(running))
+
+
 def is_busy(load: float | None, core_count: int) -> bool:
     """More runnable processes than cores on average: timings are not to be trusted."""
     return load is not None and load > core_count

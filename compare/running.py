@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from compare.gradcheck import GradientAgreement, check_on_training_images, format_agreement
-from compare.machine import busy_warning, choose_threads, cores, load_average, thread_limits
+from compare.machine import busy_warning, choose_threads, cores, load_average, load_now, thread_limits
 from impls import REGISTRY, build
 from shared.checkpoint import Checkpoint, save_checkpoint
 from shared.config import Config
@@ -174,7 +174,7 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
             save_checkpoint(save_path, Checkpoint(params_now, config, name, stats.epoch, stats.test_accuracy))
 
     # The one place threads are chosen and applied: BLAS and torch, for this training.
-    choice = choose_threads(threads, config.sizes, config.batch_size, load=load_average())
+    choice = choose_threads(threads, config.sizes, config.batch_size, load=load_now())
     echo(f"  threads: {choice.threads} ({choice.reason})")
     try:
         with PeakMemory() as memory, thread_limits(choice.threads, with_torch=name == "torch"):

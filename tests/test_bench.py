@@ -275,3 +275,22 @@ def test_run_records_the_threads_and_load(tmp_path, monkeypatch):
     assert entry["load_average"] == 7.5
     bad = CliRunner().invoke(main, ["run", "--threads", "many"])
     assert bad.exit_code == 2 and "--threads" in bad.output
+
+
+def test_busy_torch_target_counts_only_what_one_thread_would_have_avoided():
+    config = next(iter(BENCH_CONFIGS))
+    document = {"throughput": [], "matmul_peak_gflops": {"float32": 1.0, "float64": 1.0},
+                "threads_study": {"configs": [
+                    {"config": "collapsed", "torch_busy_over_quiet": 0.05, "torch_busy_1_over_quiet": 0.7},
+                    {"config": "kept", "torch_busy_over_quiet": 0.7, "torch_busy_1_over_quiet": 0.7},
+                    {"config": "both slow", "torch_busy_over_quiet": 0.3, "torch_busy_1_over_quiet": 0.3}]}}
+    rows = {r["target"].rsplit(", ", 1)[1]: r for r in targets(document) if "busy machine" in r["target"]}
+    assert rows["collapsed"]["met"] is False and rows["kept"]["met"] is True and rows["both slow"]["met"] is True
+    assert config  # the study's rows carry their own config names
+
+
+def test_load_now_sees_runnable_processes_at_once(monkeypatch):
+    import compare.machine as machine
+
+    monkeypatch.setattr(machine, "load_average", lambda: 0.4)
+    assert machine.load_now() >= 0.4
