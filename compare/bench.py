@@ -483,7 +483,8 @@ def to_markdown(document: dict) -> str:
         "",
         f"Made by `{document['command']}` on {document['created']}: {env['cpu']}, {env['cores']} cores, "
         f"Python {env['python']}, NumPy {env['numpy']}, PyTorch {env['torch']}; "
-        f"BLAS and torch limited to {document['threads']} threads. Training steps only (data in memory, no "
+        f"BLAS and torch limited to {document['threads']} thread{'' if document['threads'] == 1 else 's'}. "
+        "What each baseline stands for is in bench/README.md. Training steps only (data in memory, no "
         f"evaluation), after a warm-up; each figure is the median of {document['plan']['repeats']} interleaved "
         f"repeats, with the range, each run {document['plan']['settle_seconds']} s after the one before (NumPy's "
         "BLAS threads spin on after a call and slowed the next torch run by a third when measured without it). "
