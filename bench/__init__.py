@@ -6,8 +6,10 @@ the right gradients, and a speed ratio to it means something):
 
 - textbook: pure Python, a nested index loop per neuron, as a beginner following
   3Blue1Brown writes it;
-- per_sample_numpy: NumPy, one sample at a time inside each mini-batch, the structure of
-  Nielsen's network.py;
+- per_sample_numpy: NumPy, one sample at a time inside each mini-batch, column vectors,
+  written the way Nielsen's network.py writes it (and measured at least as fast as it);
+- minimal_numpy: the shortest correct vectorized NumPy MLP (forward, backward, update
+  over the whole batch, nothing else), as a competent NumPy user writes it;
 - idiomatic_torch: the usual PyTorch loop (nn.Sequential, optimizer, zero_grad,
   backward, step) over tensors prepared up front.
 """
@@ -19,6 +21,7 @@ from importlib import import_module
 BASELINES = {
     "textbook": ("bench.textbook", "TextbookMLP", "pure Python, nested index loops per neuron (the textbook way)"),
     "per-sample-numpy": ("bench.per_sample_numpy", "PerSampleNumpyMLP", "NumPy, one sample at a time (Nielsen's network.py)"),
+    "minimal-numpy": ("bench.minimal_numpy", "MinimalNumpyMLP", "the shortest correct vectorized NumPy MLP"),
     "idiomatic-torch": ("bench.idiomatic_torch", "IdiomaticTorchMLP", "a plain PyTorch training loop"),
 }
 

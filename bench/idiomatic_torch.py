@@ -1,8 +1,11 @@
 """A plain, idiomatic PyTorch training loop: what a PyTorch user writes without thinking.
 
-nn.Sequential, torch.optim.SGD, and per step zero_grad / loss / backward / step, on
-tensors made once before the loop (prepare_batch). The torch implementation is held
-to being no slower than this.
+What it stands for: the loop of PyTorch's tutorials for data that fits in memory:
+nn.Sequential, torch.optim.SGD, the training set made a tensor once, and per step a
+batch picked by index (`xb, yb = X[idx], Y[idx]`, as after `torch.randperm`) then
+zero_grad / loss / backward / step / loss.item(). No DataLoader, which would be slower
+(it collates sample by sample). The torch implementation is held to being no slower
+than this on every benchmark config.
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ class IdiomaticTorchMLP:
         self.model = nn.Sequential(*layers[:-1])
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=config.lr)
 
-    def prepare_batch(self, x, y):
-        """Tensors made once, outside the timed loop, as a DataLoader would hand them over."""
-        return torch.as_tensor(x, dtype=self.dtype), torch.as_tensor(np.asarray(y, dtype=np.int64))
+    def load_training_set(self, x, y):
+        """The whole training set as tensors, made once before the loop."""
+        self.X = torch.as_tensor(x, dtype=self.dtype)
+        self.Y = torch.as_tensor(np.asarray(y, dtype=np.int64))
 
     def loss(self, x, y):
         logits = self.model(x)
@@ -44,15 +48,21 @@ class IdiomaticTorchMLP:
         target = F.one_hot(y, logits.shape[1]).to(logits.dtype)
         return 0.5 * F.mse_loss(torch.sigmoid(logits), target, reduction="sum") / len(y)
 
-    def train_step(self, x, y, lr):
+    def train_step_at(self, idx, lr):
+        idx = torch.from_numpy(idx)
+        xb, yb = self.X[idx], self.Y[idx]
         self.optimizer.zero_grad()
-        loss = self.loss(x, y)
+        loss = self.loss(xb, yb)
         loss.backward()
         self.optimizer.step()
         return loss.item()
 
+    def train_step(self, x, y, lr):
+        self.load_training_set(x, y)
+        return self.train_step_at(np.arange(len(x)), lr)
+
     def loss_and_gradients(self, x, y):
-        x, y = self.prepare_batch(x, y)
+        x, y = torch.as_tensor(x, dtype=self.dtype), torch.as_tensor(np.asarray(y, dtype=np.int64))
         self.optimizer.zero_grad()
         loss = self.loss(x, y)
         loss.backward()

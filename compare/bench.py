@@ -25,6 +25,8 @@ import numpy as np
 
 from shared.config import PRESETS, Config
 from shared.data import Dataset, scale_pixels
+from compare.machine import choose_threads, cores, is_busy, load_average, load_now, thread_limits
+from shared.model import TakesTrainingSet
 from shared.params import init_params
 from shared.timing import Stopwatch
 
@@ -36,7 +38,7 @@ BENCH_CONFIGS = {
     "784-256-10 relu/ce b128": dict(sizes=(784, 256, 10), activation="relu", loss="cross-entropy", init="he", batch_size=128),
 }
 THREEB1B, NIELSEN, RELU128, RELU256 = BENCH_CONFIGS
-RUNNERS = ["scratch", "numpy", "torch", "textbook", "per-sample-numpy", "idiomatic-torch"]
+RUNNERS = ["scratch", "numpy", "torch", "textbook", "per-sample-numpy", "minimal-numpy", "idiomatic-torch"]
 PURE_PYTHON = {"scratch", "textbook"}  # Python floats: measured in float64 only
 DTYPES = ("float32", "float64")
 BATCH_POOL = 2048  # training images the timed steps cycle through
@@ -98,12 +100,26 @@ def matmul_peak(dtype: str, sizes: tuple[int, ...], repeats: int = 5) -> float:
     return best
 
 
-def time_steps(model, batches, steps: int, lr: float) -> float:
+def feed(model, x: np.ndarray, y: np.ndarray, index_batches: list[np.ndarray]):
+    """(step function, its argument lists): each runner is handed its batches the way it
+    is in real use. One that takes the training set once (shared.model.TakesTrainingSet)
+    gets it once and then row indices, as from the shared loop; a baseline with a data
+    format of its own (prepare_batch) gets it made once, as its real data would be; the
+    rest get the rows gathered at every step, inside the clock, as the shared loop does."""
+    if isinstance(model, TakesTrainingSet):
+        model.load_training_set(x, y)
+        return model.train_step_at, [(rows,) for rows in index_batches]
+    prepare = getattr(model, "prepare_batch", None)
+    if prepare is not None:
+        return model.train_step, [prepare(x[rows], y[rows]) for rows in index_batches]
+    return (lambda rows, lr: model.train_step(x[rows], y[rows], lr)), [(rows,) for rows in index_batches]
+
+
+def time_steps(step, batches, steps: int, lr: float) -> float:
     clock = Stopwatch()
     with clock:
         for i in range(steps):
-            x, y = batches[i % len(batches)]
-            model.train_step(x, y, lr)
+            step(*batches[i % len(batches)], lr)
     return clock.seconds
 
 
@@ -114,27 +130,27 @@ def bench_config(name: str, dtype: str, dataset: Dataset, plan: Plan, runners: l
     params = init_params(config.sizes, config.init, seed=0)
     x = scale_pixels(dataset.train_images[:BATCH_POOL], dtype)
     y = dataset.train_labels[:BATCH_POOL].astype(np.int64)
-    raw_batches = [(x[i : i + config.batch_size], y[i : i + config.batch_size])
-                   for i in range(0, BATCH_POOL - config.batch_size + 1, config.batch_size)]
-    models, batches, steps = {}, {}, {}
+    order = np.random.default_rng(0).permutation(BATCH_POOL)  # shuffled, as in training
+    index_batches = [order[i : i + config.batch_size]
+                     for i in range(0, BATCH_POOL - config.batch_size + 1, config.batch_size)]
+    stepper, batches, steps = {}, {}, {}
     for runner in runners:
         model = build_runner(runner, config, params)
-        prepare = getattr(model, "prepare_batch", None)
-        batches[runner] = [prepare(bx, by) for bx, by in raw_batches] if prepare else raw_batches
+        step, batches[runner] = feed(model, x, y, index_batches)
         # Warm up with up to warmup_steps steps, fewer when one step is already slow.
         warm, done = 0.0, 0
         while done < plan.warmup_steps and (done == 0 or warm < 0.2):
-            warm += time_steps(model, batches[runner], 1, config.lr)
+            warm += time_steps(step, batches[runner], 1, config.lr)
             done += 1
         warm /= done
         steps[runner] = max(1, round(plan.seconds_per_repeat / max(warm, 1e-9)))
-        models[runner] = model
+        stepper[runner] = step
     rates: dict[str, list[float]] = {runner: [] for runner in runners}
     for repeat in range(plan.repeats):
         order = runners[repeat % len(runners):] + runners[: repeat % len(runners)]
         for runner in order:
             time.sleep(plan.settle_seconds)
-            seconds = time_steps(models[runner], batches[runner], steps[runner], config.lr)
+            seconds = time_steps(stepper[runner], batches[runner], steps[runner], config.lr)
             rates[runner].append(steps[runner] * config.batch_size / seconds)
     results = {}
     flops = training_flops(config.sizes)
@@ -144,9 +160,12 @@ def bench_config(name: str, dtype: str, dataset: Dataset, plan: Plan, runners: l
             "median": median, "min": min(values), "max": max(values), "repeats": len(values),
             "steps_per_repeat": steps[runner], "gflops": median * flops / 1e9,
         }
-    echo(f"  {name:<28} {dtype}  " + "  ".join(f"{r} {results[r]['median']:,.0f}/s" for r in runners))
+    load = load_average()
+    busy = is_busy(load, cores())
+    echo(f"  {name:<28} {dtype}  " + "  ".join(f"{r} {results[r]['median']:,.0f}/s" for r in runners)
+         + ("  [busy: load average %.1f]" % load if busy else ""))
     return {"config": name, "dtype": dtype, "sizes": list(config.sizes), "batch_size": config.batch_size,
-            "flops_per_sample": flops, "results": results}
+            "flops_per_sample": flops, "results": results, "load_average": load, "busy": busy}
 
 
 def help_seconds(repeats: int = 5) -> float:
@@ -204,27 +223,44 @@ def ratio(table: dict, config: str, dtype: str, a: str, b: str) -> float | None:
 
 
 def targets(document: dict) -> list[dict]:
-    """Each target of issue 4 with what was measured."""
+    """Each target of issues 4 and 11 with what was measured; a ratio measured while the
+    machine was busy is marked unreliable."""
     table = {(c["config"], c["dtype"]): c for c in document["throughput"]}
     rows = []
 
-    def add(target, measured, goal, met, unit="x"):
+    def add(target, measured, goal, met, unit="x", entries=()):
+        unreliable = (any(table.get(key, {}).get("busy") for key in entries)
+                      or (document.get("reliability") or {}).get("unreliable", False))
         rows.append({"target": target, "measured": measured, "goal": goal, "unit": unit,
-                     "met": None if measured is None else bool(met(measured))})
+                     "met": None if measured is None else bool(met(measured)), "unreliable": bool(unreliable)})
 
     for config in BENCH_CONFIGS:
         add(f"numpy / torch, {config}, float32", ratio(table, config, "float32", "numpy", "torch"), ">= 1.2",
-            lambda m: m >= 1.2)
-    add(f"numpy / per-sample NumPy baseline, {NIELSEN}, float64",
-        ratio(table, NIELSEN, "float64", "numpy", "per-sample-numpy"), ">= 10", lambda m: m >= 10)
+            lambda m: m >= 1.2, entries=[(config, "float32")])
+    for dtype in DTYPES:
+        for config in BENCH_CONFIGS:
+            add(f"numpy / minimal vectorized NumPy baseline, {config}, {dtype}",
+                ratio(table, config, dtype, "numpy", "minimal-numpy"), ">= 1.0", lambda m: m >= 1.0,
+                entries=[(config, dtype)])
+    add(f"numpy / per-sample NumPy baseline (network.py), {NIELSEN}, float64",
+        ratio(table, NIELSEN, "float64", "numpy", "per-sample-numpy"), ">= 10", lambda m: m >= 10,
+        entries=[(NIELSEN, "float64")])
     relu = table.get((RELU256, "float32"))
     fraction = relu["results"]["numpy"]["gflops"] / document["matmul_peak_gflops"]["float32"] if relu and "numpy" in relu["results"] else None
-    add(f"numpy float32 GFLOP/s / float32 matmul peak, {RELU256}", fraction, ">= 0.5", lambda m: m >= 0.5, unit="fraction")
+    add(f"numpy float32 GFLOP/s / float32 matmul peak, {RELU256}", fraction, ">= 0.5", lambda m: m >= 0.5,
+        unit="fraction", entries=[(RELU256, "float32")])
     add(f"scratch / textbook pure Python, {THREEB1B}", ratio(table, THREEB1B, "float64", "scratch", "textbook"),
-        ">= 5", lambda m: m >= 5)
-    for config in BENCH_CONFIGS:
-        add(f"torch / idiomatic PyTorch loop, {config}, float32",
-            ratio(table, config, "float32", "torch", "idiomatic-torch"), ">= 1.0", lambda m: m >= 1.0)
+        ">= 5", lambda m: m >= 5, entries=[(THREEB1B, "float64")])
+    for dtype in DTYPES:
+        for config in BENCH_CONFIGS:
+            add(f"torch / idiomatic PyTorch loop, {config}, {dtype}",
+                ratio(table, config, dtype, "torch", "idiomatic-torch"), ">= 1.0", lambda m: m >= 1.0,
+                entries=[(config, dtype)])
+    for row in (document.get("threads_study") or {}).get("configs", []):
+        # Met when within 2x of quiet, or when even one thread could not have kept it there.
+        one = row.get("torch_busy_1_over_quiet")
+        add(f"torch on a busy machine with --threads auto / quiet, {row['config']}", row["torch_busy_over_quiet"],
+            ">= 0.5 (or 1 thread no better)", lambda m, one=one: m >= 0.5 or (one is not None and one < 0.5 and m >= 0.9 * one))
     add("`compare --help` wall time", document.get("help_seconds"), "< 0.3", lambda m: m < 0.3, unit="s")
     memory = document.get("run_numpy_peak_rss_bytes")
     add("peak memory of `compare run --impl numpy`", None if memory is None else memory / 2**20, "< 1024",
@@ -241,17 +277,141 @@ def targets(document: dict) -> list[dict]:
     return rows
 
 
-def run_bench(dataset: Dataset, plan: Plan, threads: int, with_accuracy: bool, echo, command: str) -> dict:
-    from threadpoolctl import threadpool_info, threadpool_limits
+def reliability(document: dict, quiet_peaks: dict | None) -> dict:
+    """Whether the machine was busy during the bench: the load average after each config
+    above the core count, or the matmul peak below half the last one measured quietly."""
+    core_count = document["environment"]["cores"] or 1
+    loads = [c["load_average"] for c in document["throughput"] if c.get("load_average") is not None]
+    reasons = []
+    if loads and max(loads) > core_count:
+        busy = sum(1 for c in document["throughput"] if c.get("busy"))
+        reasons.append(f"load average up to {max(loads):.1f} on {core_count} cores ({busy} of "
+                       f"{len(document['throughput'])} configs measured while busy)")
+    for dtype, peak in document["matmul_peak_gflops"].items():
+        quiet = (quiet_peaks or {}).get(dtype)
+        if quiet and peak < PEAK_FLOOR * quiet:
+            reasons.append(f"{dtype} matmul peak {peak:,.1f} GFLOP/s, under {PEAK_FLOOR:.0%} of the "
+                           f"{quiet:,.1f} measured on a quiet run")
+    return {"cores": core_count, "load_average_max": max(loads) if loads else None,
+            "quiet_matmul_peak_gflops": quiet_peaks, "unreliable": bool(reasons), "reasons": reasons}
+
+
+PEAK_FLOOR = 0.5  # a matmul peak under half the last quiet one means the machine is busy
+
+
+def quiet_peaks_key() -> str:
+    """Peaks are remembered per machine: its processor and core count."""
+    from compare.results import cpu_model
+
+    return f"{cpu_model()} x{cores()}"
+
+
+def read_quiet_peaks(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text()).get(quiet_peaks_key())
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def remember_quiet_peaks(path: Path, document: dict) -> None:
+    """Keep this run's matmul peaks as the quiet reference when the run was quiet."""
+    from shared.atomic import atomic_write_text
+
+    if document["reliability"]["unreliable"]:
+        return
+    try:
+        known = json.loads(path.read_text())
+        known = known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        known = {}
+    known[quiet_peaks_key()] = document["matmul_peak_gflops"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(known, indent=1) + "\n")
+
+
+BURN = "import sys, time\nend = time.monotonic() + float(sys.argv[1])\nwhile time.monotonic() < end:\n    pass\n"
+
+
+class Burners:
+    """Make the machine busy: one CPU-burning process per core, each bounded in time (it
+    ends by itself after `seconds` whatever happens here) and ended by its PID on exit."""
+
+    def __init__(self, count: int, seconds: float = 600.0):
+        self.count, self.seconds, self.processes = count, seconds, []
+
+    def __enter__(self) -> "Burners":
+        for _ in range(self.count):
+            self.processes.append(subprocess.Popen([sys.executable, "-c", BURN, str(self.seconds)]))
+        time.sleep(0.5)  # let them start burning
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for process in self.processes:
+            process.terminate()  # by its own PID: only what we started
+        for process in self.processes:
+            process.wait()
+
+
+STUDY_RUNNERS = ("numpy", "torch")
+
+
+def threads_study(dataset: Dataset, plan: Plan, echo) -> dict:
+    """1 thread against all cores, for BLAS (numpy) and torch, on each config (float32),
+    on this machine as it is and made busy by one burning process per core; what
+    `--threads auto` would choose, and whether that is what won."""
+    core_count = cores()
+    settings = sorted({1, core_count})
+    measured = {}  # (condition, threads, config) -> {runner: samples/s}
+    loads = {}  # condition -> the load `auto` would have seen when a run started
+    for condition in ("quiet", "busy"):
+        echo(f"threads study, {condition}{' (one burning process per core)' if condition == 'busy' else ''}:")
+        burners = Burners(core_count) if condition == "busy" else None
+        if burners:
+            burners.__enter__()
+        loads[condition] = load_now()
+        try:
+            for threads in settings:
+                with thread_limits(threads, with_torch=has_torch()):
+                    for name in BENCH_CONFIGS:
+                        runners = [r for r in STUDY_RUNNERS if r != "torch" or has_torch()]
+                        entry = bench_config(name, "float32", dataset, plan, runners,
+                                             lambda line, t=threads: echo(f"  {t} thread(s)" + line))
+                        measured[(condition, threads, name)] = {r: v["median"] for r, v in entry["results"].items()}
+        finally:
+            if burners:
+                burners.__exit__()
+    rows = []
+    for name, spec in BENCH_CONFIGS.items():
+        row = {"config": name, "rates": {}, "winner": {}}
+        for condition in ("quiet", "busy"):
+            for threads in settings:
+                for runner, rate in measured[(condition, threads, name)].items():
+                    row["rates"][f"{runner} {condition} {threads}"] = rate
+        quiet_auto = choose_threads("auto", spec["sizes"], spec["batch_size"], core_count, load=loads["quiet"]).threads
+        busy_auto = choose_threads("auto", spec["sizes"], spec["batch_size"], core_count, load=loads["busy"]).threads
+        row["auto_quiet"], row["auto_busy"] = quiet_auto, busy_auto
+        for runner in measured[("quiet", settings[0], name)]:
+            for condition in ("quiet", "busy"):
+                rates = {t: measured[(condition, t, name)][runner] for t in settings}
+                row["winner"][f"{runner} {condition}"] = max(rates, key=rates.get)
+        if "torch" in measured[("quiet", settings[0], name)]:
+            quiet = measured[("quiet", quiet_auto, name)]["torch"]
+            row["torch_busy_over_quiet"] = measured[("busy", busy_auto, name)]["torch"] / quiet
+            row["torch_busy_1_over_quiet"] = measured[("busy", 1, name)]["torch"] / quiet
+        else:
+            row["torch_busy_over_quiet"] = row["torch_busy_1_over_quiet"] = None
+        rows.append(row)
+    return {"cores": core_count, "settings": settings, "dtype": "float32", "configs": rows, "loads": loads}
+
+
+def run_bench(dataset: Dataset, plan: Plan, threads: int, with_accuracy: bool, echo, command: str,
+              quiet_peaks: dict | None = None, study: bool = False) -> dict:
+    from threadpoolctl import threadpool_info
 
     from compare.results import environment
 
     available = [r for r in RUNNERS if r not in ("torch", "idiomatic-torch") or has_torch()]
-    with threadpool_limits(limits=threads, user_api="blas"):
-        if has_torch():
-            import torch
-
-            torch.set_num_threads(threads)
+    with thread_limits(threads, with_torch=has_torch()):
         echo(f"threads: BLAS {threads}, torch {threads if has_torch() else '-'}")
         peaks = {dtype: matmul_peak(dtype, plan.matmul_sizes) for dtype in DTYPES}
         echo("matmul peak: " + ", ".join(f"{d} {g:,.1f} GFLOP/s" for d, g in peaks.items()))
@@ -273,8 +433,12 @@ def run_bench(dataset: Dataset, plan: Plan, threads: int, with_accuracy: bool, e
                                  "matmul_sizes": list(plan.matmul_sizes)},
         "matmul_peak_gflops": peaks,
         "throughput": throughput,
-        "help_seconds": help_seconds(),
     }
+    document["reliability"] = reliability(document, quiet_peaks)
+    if study:
+        document["threads_study"] = threads_study(dataset, Plan(repeats=3, seconds_per_repeat=0.3,
+                                                                 settle_seconds=plan.settle_seconds), echo)
+    document["help_seconds"] = help_seconds()
     echo(f"compare --help: {document['help_seconds']:.3f} s")
     if plan.measure_memory:
         document["run_numpy_peak_rss_bytes"] = run_peak_memory()
@@ -295,7 +459,8 @@ def has_torch() -> bool:
 
 
 LABELS = {"scratch": "scratch", "numpy": "numpy", "torch": "torch", "textbook": "textbook (baseline)",
-          "per-sample-numpy": "per-sample NumPy (baseline)", "idiomatic-torch": "idiomatic torch (baseline)"}
+          "per-sample-numpy": "per-sample NumPy (baseline)", "minimal-numpy": "minimal NumPy (baseline)",
+          "idiomatic-torch": "idiomatic torch (baseline)"}
 
 
 def format_measured(row: dict) -> str:
@@ -318,13 +483,15 @@ def to_markdown(document: dict) -> str:
         "",
         f"Made by `{document['command']}` on {document['created']}: {env['cpu']}, {env['cores']} cores, "
         f"Python {env['python']}, NumPy {env['numpy']}, PyTorch {env['torch']}; "
-        f"BLAS and torch limited to {document['threads']} threads. Training steps only (data in memory, no "
+        f"BLAS and torch limited to {document['threads']} thread{'' if document['threads'] == 1 else 's'}. "
+        "What each baseline stands for is in bench/README.md. Training steps only (data in memory, no "
         f"evaluation), after a warm-up; each figure is the median of {document['plan']['repeats']} interleaved "
         f"repeats, with the range, each run {document['plan']['settle_seconds']} s after the one before (NumPy's "
         "BLAS threads spin on after a call and slowed the next torch run by a third when measured without it). "
         "Ratios compare figures measured minutes apart in the same process; the matmul peak is the best median "
         f"over square sizes {', '.join(map(str, document['plan']['matmul_sizes']))}.",
         "",
+        *reliability_lines(document),
         "## Targets",
         "",
         "| target | measured | goal | met |",
@@ -332,7 +499,8 @@ def to_markdown(document: dict) -> str:
     ]
     for row in document["targets"]:
         met = {True: "yes", False: "**no**", None: "-"}[row["met"]]
-        lines.append(f"| {row['target']} | {format_measured(row)} | {row['goal']} | {met} |")
+        unreliable = " (unreliable: busy)" if row.get("unreliable") else ""
+        lines.append(f"| {row['target']} | {format_measured(row)}{unreliable} | {row['goal']} | {met} |")
     peaks = document["matmul_peak_gflops"]
     lines += ["", "## Training throughput (samples per second)", ""]
     for dtype in DTYPES:
@@ -356,6 +524,7 @@ def to_markdown(document: dict) -> str:
                      if r in entry["results"] else "-" for r in ("numpy", "torch")]
             lines.append(f"| {entry['config']} | " + " | ".join(cells) + " |")
         lines.append("")
+    lines += study_lines(document.get("threads_study"))
     if document.get("accuracy"):
         lines += ["## Accuracy", "", "| implementation | config | epochs | test accuracy | training seconds |",
                   "|---|---|---|---|---|"]
@@ -364,6 +533,45 @@ def to_markdown(document: dict) -> str:
                          f"{entry['train_seconds']:.1f} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def reliability_lines(document: dict) -> list[str]:
+    info = document.get("reliability")
+    if not info:
+        return []
+    if info["unreliable"]:
+        return ["**Warning: the machine was busy during this run** (" + "; ".join(info["reasons"]) + "). "
+                "Figures measured while busy are marked unreliable; rerun on a quiet machine before quoting them.", ""]
+    load = info["load_average_max"]
+    return [f"The machine was quiet: load average at most {load:.1f} on {info['cores']} cores"
+            + (", matmul peak not under half the last quiet one." if info["quiet_matmul_peak_gflops"] else ".")
+            if load is not None else "Load average not available on this system.", ""]
+
+
+def study_lines(study: dict | None) -> list[str]:
+    """The table of `--threads-study`: samples/s with 1 thread and all cores, quiet and busy."""
+    if not study:
+        return []
+    settings = study["settings"]
+    columns = [(runner, condition, t) for runner in STUDY_RUNNERS for condition in ("quiet", "busy") for t in settings]
+    columns = [c for c in columns if any(f"{c[0]} {c[1]} {c[2]}" in row["rates"] for row in study["configs"])]
+    lines = ["## Threads: 1 against all cores, quiet and busy", "",
+             f"Samples per second, {study['dtype']}, {study['cores']} cores; busy = one CPU-burning process per core "
+             "running beside the benchmark. `auto` is what `compare run --threads auto` picks (quiet / busy); "
+             "the last column is torch busy with that choice over torch quiet with it (target: at least 0.5, "
+             "unless one thread falls further too).", "",
+             "| config | " + " | ".join(f"{r} {c} {t}T" for r, c, t in columns) + " | auto | torch busy/quiet |",
+             "|---|" + "---|" * (len(columns) + 2)]
+    for row in study["configs"]:
+        cells = []
+        for runner, condition, t in columns:
+            rate = row["rates"].get(f"{runner} {condition} {t}")
+            best = row["winner"].get(f"{runner} {condition}") == t
+            cells.append("-" if rate is None else (f"**{rate:,.0f}**" if best else f"{rate:,.0f}"))
+        ratio_text = "-" if row["torch_busy_over_quiet"] is None else f"{row['torch_busy_over_quiet']:.2f}"
+        lines.append(f"| {row['config']} | " + " | ".join(cells) + f" | {row['auto_quiet']} / {row['auto_busy']} | {ratio_text} |")
+    lines += ["", "Bold: the faster thread count for that implementation and condition.", ""]
+    return lines
 
 
 def save(document: dict, json_path: Path, markdown_path: Path) -> None:

@@ -65,6 +65,12 @@ def check_save_paths(save_paths: dict[str, Path], resume_path: Path | None, forc
         check_file(path, "--save", force=force, may_replace=resume_path)
 
 
+def check_threads(ctx, param, value: str) -> str:
+    if value == "auto" or (value.isdigit() and int(value) >= 1):
+        return value
+    raise click.BadParameter(f"give a number of threads (1 or more) or auto; got {value!r}")
+
+
 @main.command(epilog=EXIT_CODES)
 @click.option("--preset", type=click.Choice(list(cfg.PRESETS)), default=None,
               help="Start from a named config (see `compare presets`); options given override it.")
@@ -79,9 +85,12 @@ def check_save_paths(save_paths: dict[str, Path], resume_path: Path | None, forc
                    "one file each, named PATH-IMPL.npz.")
 @click.option("--resume", "resume_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Continue training from a checkpoint; its epochs go on counting, options typed override its config.")
+@click.option("--threads", "threads", default="auto", show_default=True, callback=check_threads, metavar="N|auto",
+              help="BLAS and torch threads: a number, or auto (all cores only for large steps on a quiet machine).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results document (JSON) instead of text.")
-def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume_path, quiet, as_json, **options):
+def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume_path, threads, quiet, as_json,
+        **options):
     """Train each implementation from the same initial parameters and compare them.
 
     Before training, the implementations' gradients are checked against each other
@@ -121,7 +130,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     try:
         outcome = run_comparison(config, impls, dataset, echo=echo, progress=not silent,
                                  command=" ".join(["compare", *sys.argv[1:]]), params=params,
-                                 start_epoch=start_epoch, save_paths=save_paths, saved=saved,
+                                 start_epoch=start_epoch, save_paths=save_paths, saved=saved, threads=threads,
                                  previous_accuracy=checkpoint.test_accuracy if resume_path else None)
     except TrainingDiverged as error:
         claimed.abandon()
@@ -215,7 +224,10 @@ def report(results, out_dir):
               help="Directory for bench.json and bench.md. Default: reports/bench-TIMESTAMP.")
 @click.option("--markdown", "markdown_copy", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write the Markdown table here (e.g. docs/BENCHMARKS.md).")
-def bench(quick, accuracy, threads, out_dir, markdown_copy):
+@click.option("--threads-study", "study", is_flag=True,
+              help="Also measure 1 thread against all cores for numpy and torch on each config, quiet and with "
+                   "one CPU-burning process per core (about 2 minutes).")
+def bench(quick, accuracy, threads, out_dir, markdown_copy, study):
     """Measure training throughput of every implementation and baseline, and the targets.
 
     Each implementation and baseline trains on the same in-memory batches, interleaved,
@@ -229,13 +241,19 @@ def bench(quick, accuracy, threads, out_dir, markdown_copy):
     out_dir = out_dir or Path("reports") / datetime.now().strftime("bench-%Y%m%d-%H%M%S")
     dataset = load_data(None, cfg.Config())
     plan = benchmark.Plan.quick() if quick else benchmark.Plan()
+    peaks_path = out_dir.parent / "matmul-peak.json"  # the last quiet run's peaks, to tell a busy machine
     document = benchmark.run_bench(dataset, plan, threads or benchmark.default_threads(), accuracy,
-                                   echo=click.echo, command=" ".join(["compare", *sys.argv[1:]]))
+                                   echo=click.echo, command=" ".join(["compare", *sys.argv[1:]]),
+                                   quiet_peaks=benchmark.read_quiet_peaks(peaks_path), study=study)
     benchmark.save(document, out_dir / "bench.json", out_dir / "bench.md")
+    benchmark.remember_quiet_peaks(peaks_path, document)
     if markdown_copy is not None:
         atomic_write_text(markdown_copy, benchmark.to_markdown(document) + "\n")
     click.echo("\n" + benchmark.to_markdown(document).split("## Training throughput")[0].strip())
     click.echo(f"\nWrote {out_dir / 'bench.json'} and {out_dir / 'bench.md'}")
+    if document["reliability"]["unreliable"]:
+        click.echo("warning: the machine was busy during the benchmark (" + "; ".join(document["reliability"]["reasons"])
+                   + "): its figures are marked unreliable", err=True)
 
 
 @main.command()

@@ -132,6 +132,8 @@ def build_results(name: str, outcome, dataset) -> dict:
                 "dtype": r.dtype,
                 "device": r.device,
                 "peak_rss_bytes": r.peak_rss,
+                "threads": r.threads,
+                "load_average": r.load_average,
                 "epochs": [e.to_dict() for e in r.history],
                 "final": {
                     "test_accuracy": r.final.test_accuracy,

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from compare.gradcheck import GradientAgreement, check_on_training_images, format_agreement, step_count
+from compare.machine import busy_warning, choose_threads, cores, load_average, load_now, thread_limits
 from compare.progress import Progress
 from compare.wording import plural, shown_path, vs_fastest
 from impls import REGISTRY, build
@@ -39,6 +40,8 @@ class ImplResult:
     params: Params
     outputs: np.ndarray  # test-set outputs after the last epoch
     peak_rss: int  # bytes
+    threads: dict | None = None  # compare.machine.ThreadChoice.to_dict()
+    load_average: float | None = None  # 1-minute load average when its training ended
 
     @property
     def predictions(self) -> np.ndarray:
@@ -176,7 +179,8 @@ class ProgressBar:
 
 def train_one(name: str, config: Config, params: Params, split, echo, progress: bool,
               start_epoch: int = 1, save_path: Path | None = None, saved: dict | None = None,
-              previous_accuracy: float | None = None, warnings: list[str] | None = None) -> ImplResult:
+              previous_accuracy: float | None = None, warnings: list[str] | None = None,
+              threads: str = "auto") -> ImplResult:
     model = build(name, config, params)
     bar = ProgressBar(name, progress)
 
@@ -195,9 +199,12 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
             if saved is not None:
                 saved[save_path] = stats.epoch
 
+    # The one place threads are chosen and applied: BLAS and torch, for this training.
+    choice = choose_threads(threads, config.sizes, config.batch_size, load=load_now())
+    echo(f"  threads: {choice.threads} ({choice.reason})")
     interrupted = None
     try:
-        with PeakMemory() as memory:
+        with PeakMemory() as memory, thread_limits(choice.threads, with_torch=name == "torch"):
             run = train(model, split, config, start_epoch=start_epoch, on_epoch=after_epoch, on_progress=bar.update,
                         previous_accuracy=previous_accuracy)
     except TrainingInterrupted as interrupt:
@@ -213,6 +220,12 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
                                          device=str(getattr(model, "device", "cpu")), history=run.history,
                                          params=model_params, outputs=run.test_outputs, peak_rss=memory.peak),
                               interrupted)
+    load = load_average()
+    warning = busy_warning(load, cores(), f"{name}'s training")
+    if warning:
+        echo("  " + warning)
+        if warnings is not None:
+            warnings.append(warning.removeprefix("warning: "))
     return ImplResult(
         name=name,
         description=REGISTRY[name][2],
@@ -222,6 +235,8 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
         params=model.parameters(),
         outputs=run.test_outputs,
         peak_rss=memory.peak,
+        threads=choice.to_dict(),
+        load_average=load,
     )
 
 
@@ -237,6 +252,7 @@ def run_comparison(
     save_paths: dict[str, Path] | None = None,
     saved: dict[Path, int] | None = None,
     previous_accuracy: float | None = None,
+    threads: str = "auto",
 ) -> Comparison:
     """Check gradients, train each implementation from the same parameters (a fresh
     initialization unless given), print as it goes, save checkpoints where asked (and record
@@ -261,7 +277,8 @@ def run_comparison(
         echo(f"\n[{name}] {REGISTRY[name][2]}{note}")
         try:
             results.append(train_one(name, config, params, split, echo, progress, start_epoch,
-                                     (save_paths or {}).get(name), saved, previous_accuracy, warnings))
+                                     (save_paths or {}).get(name), saved, previous_accuracy, warnings,
+                                     threads))
         except ImplInterrupted as interrupt:
             done = results + ([interrupt.result] if interrupt.result is not None else [])
             raise RunInterrupted(Comparison(config=config, command=command, agreement=agreement, results=done,

@@ -20,6 +20,7 @@ implementations to rounding.
 from __future__ import annotations
 
 import math
+from itertools import compress
 from operator import mul
 
 from shared.config import Config
@@ -73,9 +74,9 @@ def log_sum_exp(z: list[float]) -> float:
 
 
 def nonzero_pixels(row: list[float]) -> tuple[list[int], list[float]]:
-    """The indices and values of the non-zero entries of one input image."""
-    indices = [k for k, v in enumerate(row) if v != 0.0]
-    return indices, [row[k] for k in indices]
+    """The indices and values of the non-zero entries of one input image (0.0 is false:
+    compress and filter keep the others, without a Python loop over all 784 pixels)."""
+    return list(compress(range(len(row)), row)), list(filter(None, row))
 
 
 class ScratchMLP:
@@ -117,8 +118,9 @@ class ScratchMLP:
         return 0.5 * sum((aj - (j == label)) ** 2 for j, aj in enumerate(a))
 
     # -- backward -----------------------------------------------------------------
-    def backprop(self, x, label, grad_W, grad_b) -> float:
-        """Add this sample's gradients to grad_W, grad_b; return its loss."""
+    def backprop(self, x, label, grad_W, grad_b, columns) -> float:
+        """Add this sample's gradients to grad_W, grad_b; return its loss. columns[l]
+        holds the columns of W[l] (its transpose), which BP2 sums over."""
         hidden, z = self.feedforward(x)
         a = self.output(z)
         loss = self.sample_loss(z, a, label)
@@ -151,7 +153,7 @@ class ScratchMLP:
                 sigma_prime = self.sigma_prime
                 delta = [
                     sum(map(mul, column, delta)) * sigma_prime(ak)
-                    for column, ak in zip(zip(*self.W[l]), previous)
+                    for column, ak in zip(columns[l], previous)
                 ]
         return loss
 
@@ -160,9 +162,12 @@ class ScratchMLP:
         check_batch(self.config, x, y)
         grad_W = [[[0.0] * len(row) for row in W] for W in self.W]
         grad_b = [[0.0] * len(b) for b in self.b]
+        # W is fixed during the batch: its transposes for BP2 are made once, not per image.
+        # (The first layer's is never needed: no error is sent back to the pixels.)
+        columns = [None] + [list(zip(*W)) for W in self.W[1:]]
         total = 0.0
         for row, label in zip(x.tolist(), y.tolist()):
-            total += self.backprop(nonzero_pixels(row), label, grad_W, grad_b)
+            total += self.backprop(nonzero_pixels(row), label, grad_W, grad_b, columns)
         return total, grad_W, grad_b
 
     # -- the interface ---------------------------------------------------------------

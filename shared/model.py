@@ -42,6 +42,23 @@ class MLP(Protocol):
         ...
 
 
+@runtime_checkable
+class TakesTrainingSet(Protocol):
+    """Optional, beside MLP: an implementation that takes the whole training set once,
+    to convert it and place it where it computes a single time (a GPU's memory, say),
+    and is then handed each mini-batch as the indices of its rows. The shared training
+    loop uses this when an implementation offers it, and otherwise train_step on the
+    gathered rows; either way the steps compute the same thing."""
+
+    def load_training_set(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Keep (a converted copy of) all training inputs and labels, checked once."""
+        ...
+
+    def train_step_at(self, indices: np.ndarray, lr: float) -> float:
+        """train_step on rows `indices` of the training set given to load_training_set."""
+        ...
+
+
 def check_batch(config: Config, x: np.ndarray, y: np.ndarray | None = None) -> None:
     """Catch wrong shapes at the boundary with a message, before they become a
     broadcasting surprise deep inside one implementation."""
@@ -56,7 +73,9 @@ def check_batch(config: Config, x: np.ndarray, y: np.ndarray | None = None) -> N
             raise ValueError(f"y must be an array of {len(x)} labels; got shape {getattr(y, 'shape', None)}")
         if y.dtype.kind not in "iu":
             raise ValueError(f"y must hold integer class labels; got {y.dtype}")
-        if y.min() < 0 or y.max() >= n_out:
+        # One reduction checks both ends: read as unsigned, a negative label is huge.
+        unsigned = y.view(f"u{y.itemsize}") if y.dtype.kind == "i" else y
+        if unsigned.max() >= n_out:
             raise ValueError(f"labels must lie in 0..{n_out - 1} for {n_out} output neurons")
 
 

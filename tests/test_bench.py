@@ -79,3 +79,218 @@ def test_quick_bench_writes_json_and_markdown(tmp_path, monkeypatch):
     table = (tmp_path / "table.md").read_text()
     assert table == (tmp_path / "out" / "bench.md").read_text() == to_markdown(document) + "\n"
     assert "| target | measured | goal | met |" in table
+
+
+# -- issue 11: faithful baselines, batches by index, threads, load warnings ---------------
+
+
+def test_per_sample_baseline_takes_the_books_data_format():
+    """Column vectors and one-hot columns, as network.py's mnist_loader makes them."""
+    cls = baseline_class("per-sample-numpy")
+    config = Config(sizes=(12, 7, 4), loss="mse")
+    model = cls(config, init_params(config.sizes, seed=1))
+    rng = np.random.default_rng(0)
+    pairs, _ = model.prepare_batch(rng.random((3, 12)), np.array([0, 3, 1]))
+    assert [x.shape for x, _ in pairs] == [(12, 1)] * 3
+    assert pairs[1][1].ravel().tolist() == [0, 0, 0, 1]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_minimal_numpy_baseline_trains_like_the_numpy_implementation(dtype):
+    config = Config(sizes=(12, 9, 4), activation="relu", loss="cross-entropy", dtype=dtype, lr=0.2)
+    params = init_params(config.sizes, "he", seed=5)
+    rng = np.random.default_rng(1)
+    x, y = rng.random((16, 12)).astype(dtype), rng.integers(0, 4, 16)
+    reference, baseline = build("numpy", config, params), baseline_class("minimal-numpy")(config, params)
+    for _ in range(5):
+        assert baseline.train_step(x, y, 0.2) == pytest.approx(reference.train_step(x, y, 0.2), rel=1e-5)
+    assert max_abs_difference(reference.parameters(), baseline.parameters()) < (1e-5 if dtype == "float32" else 1e-12)
+
+
+def test_indexed_batches_train_exactly_like_gathered_ones(mnist):
+    """The optional TakesTrainingSet path of the shared loop gives the same network as
+    train_step on gathered rows, to the last bit, momentum and a schedule included."""
+    pytest.importorskip("torch")
+    from impls.torch_mlp import TorchMLP
+    from shared.model import TakesTrainingSet
+    from shared.training import prepare, train
+
+    class Gathered:  # the same model offering only the plain interface
+        def __init__(self, model):
+            self.model, self.name, self.config = model, model.name, model.config
+
+        def train_step(self, x, y, lr):
+            return self.model.train_step(x, y, lr)
+
+        def predict_proba(self, x):
+            return self.model.predict_proba(x)
+
+        def parameters(self):
+            return self.model.parameters()
+
+    config = Config(sizes=(784, 16, 10), train_limit=300, test_limit=200, epochs=2, momentum=0.9,
+                    weight_decay=1e-3, schedule="cosine", lr=0.1, device="cpu")
+    params = init_params(config.sizes, config.init, config.seed)
+    split = prepare(mnist, config)
+    indexed, gathered = TorchMLP(config, params), Gathered(TorchMLP(config, params))
+    assert isinstance(indexed, TakesTrainingSet) and not isinstance(gathered, TakesTrainingSet)
+    a, b = train(indexed, split, config), train(gathered, split, config)
+    assert max_abs_difference(indexed.parameters(), gathered.parameters()) == 0.0
+    assert [e.train_loss for e in a.history] == [e.train_loss for e in b.history]
+    np.testing.assert_array_equal(a.test_outputs, b.test_outputs)
+
+
+@pytest.mark.parametrize("momentum,decay", [(0.0, 0.0), (0.9, 0.0), (0.5, 1e-2)])
+def test_torch_update_is_torch_optim_sgd(momentum, decay):
+    torch = pytest.importorskip("torch")
+    config = Config(sizes=(10, 6, 3), momentum=momentum, weight_decay=decay, lr=0.3, device="cpu")
+    params = init_params(config.sizes, seed=2)
+    model = build("torch", config, params)
+    reference = build("torch", config, params)
+    optimizer = torch.optim.SGD([{"params": [l.weight for l in reference.linears], "weight_decay": decay},
+                                 {"params": [l.bias for l in reference.linears], "weight_decay": 0.0}],
+                                lr=0.3, momentum=momentum)
+    rng = np.random.default_rng(3)
+    for step in range(4):
+        x, y = rng.random((5, 10)), rng.integers(0, 3, 5)
+        lr = 0.3 / (step + 1)
+        model.train_step(x, y, lr)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        reference.backward(*reference.tensors(x, y))
+        optimizer.step()
+    assert max_abs_difference(model.parameters(), reference.parameters()) < 1e-15
+
+
+def test_bench_hands_each_runner_its_batches_as_in_real_use():
+    from compare.bench import build_runner, feed
+
+    pytest.importorskip("torch")
+    config = Config(sizes=(12, 5, 4), loss="mse")
+    params = init_params(config.sizes, seed=0)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 12)), rng.integers(0, 4, 40)
+    rows = [np.arange(0, 10), np.arange(30, 40)]
+    step, batches = feed(build_runner("torch", config, params), x, y, rows)
+    assert batches == [(rows[0],), (rows[1],)] and step.__name__ == "train_step_at"
+    step, batches = feed(build_runner("per-sample-numpy", config, params), x, y, rows)
+    assert len(batches[0][0]) == 10 and batches[0][0][0][0].shape == (12, 1)
+    model = build_runner("numpy", config, params)
+    step, batches = feed(model, x, y, rows)
+    reference = build("numpy", config, params)
+    assert step(*batches[1], 0.1) == reference.train_step(x[30:40], y[30:40], 0.1)
+
+
+def test_thread_choice():
+    from compare.machine import PARALLEL_FLOPS, choose_threads, step_flops
+
+    small = choose_threads("auto", (784, 30, 10), 10, core_count=2, load=0.1)
+    assert small.threads == 1 and "below" in small.reason
+    assert step_flops((784, 256, 10), 128) >= PARALLEL_FLOPS
+    assert choose_threads("auto", (784, 256, 10), 128, core_count=2, load=0.2).threads == 2
+    busy = choose_threads("auto", (784, 256, 10), 128, core_count=2, load=3.5)
+    assert busy.threads == 1 and "busy" in busy.reason
+    assert choose_threads("auto", (784, 256, 10), 128, core_count=1, load=0.0).threads == 1
+    assert choose_threads("3", (784, 30, 10), 10, core_count=2).to_dict() == {
+        "requested": "3", "threads": 3, "reason": "as asked (--threads)"}
+
+
+def test_busy_warning_from_injected_load_values():
+    from compare.machine import busy_warning, is_busy
+
+    assert not is_busy(1.9, 2) and not is_busy(None, 2) and is_busy(2.1, 2)
+    assert busy_warning(1.5, 2, "numpy's training") is None
+    assert "load average 6.9 on 2 cores" in busy_warning(6.9, 2, "numpy's training")
+
+
+def fake_document(loads, peak=100.0):
+    config = next(iter(BENCH_CONFIGS))
+    entry = {"median": 100.0, "min": 90.0, "max": 110.0, "gflops": 1.0}
+    throughput = [{"config": config, "dtype": dtype, "load_average": load, "busy": load > 2,
+                   "results": {"numpy": entry, "minimal-numpy": entry | {"median": 80.0}}}
+                  for dtype, load in zip(("float32", "float64"), loads)]
+    return {"environment": {"cores": 2}, "matmul_peak_gflops": {"float32": peak, "float64": peak / 2},
+            "throughput": throughput}
+
+
+def test_bench_marks_figures_from_a_busy_machine_unreliable():
+    from compare.bench import reliability
+
+    quiet = fake_document([0.5, 1.2])
+    quiet["reliability"] = reliability(quiet, {"float32": 120.0, "float64": 60.0})
+    assert quiet["reliability"]["unreliable"] is False
+    rows = {r["target"]: r for r in targets(quiet)}
+    row = rows[f"numpy / minimal vectorized NumPy baseline, {next(iter(BENCH_CONFIGS))}, float32"]
+    assert row["measured"] == pytest.approx(1.25) and row["met"] and not row["unreliable"]
+
+    busy = fake_document([0.5, 6.9])  # float64 measured at load 6.9 on 2 cores
+    busy["reliability"] = reliability(busy, None)
+    assert busy["reliability"]["unreliable"] and "load average up to 6.9" in busy["reliability"]["reasons"][0]
+    rows = {r["target"]: r for r in targets(busy)}
+    assert rows[f"numpy / minimal vectorized NumPy baseline, {next(iter(BENCH_CONFIGS))}, float64"]["unreliable"]
+
+    slow_peak = fake_document([0.5, 0.5], peak=5.6)  # quiet load, but BLAS got 5.6 of 135 GFLOP/s
+    slow_peak["reliability"] = reliability(slow_peak, {"float32": 135.0, "float64": 70.0})
+    assert slow_peak["reliability"]["unreliable"]
+    assert "float32 matmul peak 5.6 GFLOP/s" in slow_peak["reliability"]["reasons"][0]
+    assert all(r["unreliable"] for r in targets(slow_peak))
+
+
+def test_quiet_peaks_are_remembered_only_from_quiet_runs(tmp_path):
+    from compare.bench import read_quiet_peaks, reliability, remember_quiet_peaks
+
+    path = tmp_path / "matmul-peak.json"
+    assert read_quiet_peaks(path) is None
+    document = fake_document([0.5, 0.5])
+    document["reliability"] = reliability(document, None)
+    remember_quiet_peaks(path, document)
+    assert read_quiet_peaks(path) == {"float32": 100.0, "float64": 50.0}
+    busy = fake_document([5.0, 5.0], peak=10.0)
+    busy["reliability"] = reliability(busy, read_quiet_peaks(path))
+    remember_quiet_peaks(path, busy)
+    assert read_quiet_peaks(path) == {"float32": 100.0, "float64": 50.0}
+
+
+def test_burners_are_bounded_and_ended_by_pid():
+    from compare.bench import Burners
+
+    with Burners(1, seconds=30) as burners:
+        (process,) = burners.processes
+        assert process.poll() is None  # burning
+    assert process.returncode is not None  # ended when the block ended
+
+
+def test_run_records_the_threads_and_load(tmp_path, monkeypatch):
+    import compare.running as running
+
+    monkeypatch.setattr(running, "load_average", lambda: 7.5)
+    result = CliRunner().invoke(main, ["run", "--impl", "numpy", "--train-limit", "200", "--test-limit", "100",
+                                       "--epochs", "1", "--threads", "1", "--reports-dir", str(tmp_path),
+                                       "--name", "t"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "threads: 1 (as asked (--threads))" in result.output
+    assert "warning: the machine was busy during numpy's training (load average 7.5 on" in result.output
+    entry = json.loads((tmp_path / "t" / "results.json").read_text())["implementations"][0]
+    assert entry["threads"] == {"requested": "1", "threads": 1, "reason": "as asked (--threads)"}
+    assert entry["load_average"] == 7.5
+    bad = CliRunner().invoke(main, ["run", "--threads", "many"])
+    assert bad.exit_code == 2 and "--threads" in bad.output
+
+
+def test_busy_torch_target_counts_only_what_one_thread_would_have_avoided():
+    config = next(iter(BENCH_CONFIGS))
+    document = {"throughput": [], "matmul_peak_gflops": {"float32": 1.0, "float64": 1.0},
+                "threads_study": {"configs": [
+                    {"config": "collapsed", "torch_busy_over_quiet": 0.05, "torch_busy_1_over_quiet": 0.7},
+                    {"config": "kept", "torch_busy_over_quiet": 0.7, "torch_busy_1_over_quiet": 0.7},
+                    {"config": "both slow", "torch_busy_over_quiet": 0.3, "torch_busy_1_over_quiet": 0.3}]}}
+    rows = {r["target"].rsplit(", ", 1)[1]: r for r in targets(document) if "busy machine" in r["target"]}
+    assert rows["collapsed"]["met"] is False and rows["kept"]["met"] is True and rows["both slow"]["met"] is True
+    assert config  # the study's rows carry their own config names
+
+
+def test_load_now_sees_runnable_processes_at_once(monkeypatch):
+    import compare.machine as machine
+
+    monkeypatch.setattr(machine, "load_average", lambda: 0.4)
+    assert machine.load_now() >= 0.4

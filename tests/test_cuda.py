@@ -39,3 +39,17 @@ def test_auto_picks_cuda_and_training_steps_run_there():
         last = model.train_step(x, y, 0.5)
     assert last < first
     assert model.parameters()[0][0].dtype == np.float64
+
+
+def test_the_training_set_is_placed_on_the_device_once_and_batches_picked_there(mnist):
+    from shared.training import prepare, train
+
+    config = Config(sizes=(784, 16, 10), train_limit=500, test_limit=200, epochs=2, momentum=0.9, lr=0.1)
+    params = init_params(config.sizes, config.init, config.seed)
+    split = prepare(mnist, config)
+    cuda = build("torch", config.with_changes(device="cuda"), params)
+    cpu = build("torch", config.with_changes(device="cpu"), params)
+    train(cuda, split, config.with_changes(device="cuda"))
+    train(cpu, split, config.with_changes(device="cpu"))
+    assert cuda.train_x.device.type == "cuda" and cuda.train_y.device.type == "cuda"
+    assert relative_error(cuda.parameters()[0][0], cpu.parameters()[0][0]) < 1e-9

@@ -1,0 +1,121 @@
+"""How many threads to compute with, and whether the machine was too busy to trust a timing.
+
+Threads: BLAS (NumPy) and torch may use every core, but on the small networks of this
+project a step is a few matrix products of a few hundred thousand multiply-adds, and
+handing those out to threads costs more than it saves. Worse, on a machine that is busy
+with something else, torch's threads wait for each other at every operation: measured
+here, a torch epoch fell from 12,339 to 1,604 samples/s with two threads under load,
+while one thread kept its speed. `auto` therefore uses all cores only where a step has
+enough work (`PARALLEL_FLOPS`, from `compare bench --threads-study`) and the machine is
+not already busy when training starts; otherwise one thread.
+
+Load: the 1-minute load average (runnable processes) above the number of cores means
+something else competed for the processors during the measurement.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+# Floating-point operations of one training step (forward, weight gradients, errors sent
+# back, times the batch size) from which all cores are used. Of the benchmark's configs
+# only 784-256-10 with batch 128 (1.05e8 per step) is above it; 784-128-10 b64 has 2.6e7.
+# `compare bench --threads-study` measures 1 thread against all cores on each config,
+# quiet and busy, and says whether this rule picks the faster one.
+PARALLEL_FLOPS = 1e8
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def load_average() -> float | None:
+    """The 1-minute load average, or None where the system does not tell."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+def load_now() -> float | None:
+    """The load as it is now: the 1-minute average lags a minute behind a process that
+    just started burning, so the larger of it and the processes runnable at this moment
+    (from /proc/loadavg, this one not counted)."""
+    average = load_average()
+    try:
+        running = int(open("/proc/loadavg").read().split()[3].split("/")[0]) - 1
+    except (OSError, IndexError, ValueError):
+        return average
+    return max(average or 0.0, float(running))
+
+
+def is_busy(load: float | None, core_count: int) -> bool:
+    """More runnable processes than cores on average: timings are not to be trusted."""
+    return load is not None and load > core_count
+
+
+def busy_warning(load: float | None, core_count: int, what: str) -> str | None:
+    if not is_busy(load, core_count):
+        return None
+    return (f"warning: the machine was busy during {what} (load average {load:.1f} on {core_count} cores): "
+            "the speeds measured are unreliable; rerun on a quiet machine to quote them")
+
+
+def step_flops(sizes, batch_size: int) -> int:
+    """Floating-point operations of one training step (see compare.bench.training_flops)."""
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    per_sample = sum(6 * n_in * n_out for n_in, n_out in pairs) - 2 * pairs[0][0] * pairs[0][1]
+    return per_sample * batch_size
+
+
+@dataclass(frozen=True)
+class ThreadChoice:
+    requested: str  # "auto" or a number, as given
+    threads: int
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"requested": self.requested, "threads": self.threads, "reason": self.reason}
+
+
+def choose_threads(requested: str, sizes, batch_size: int, core_count: int | None = None,
+                   load: float | None = None) -> ThreadChoice:
+    """The threads for BLAS and torch: a number as asked, or `auto` (see the module's
+    docstring). `load` is the load average when training starts."""
+    core_count = core_count or cores()
+    if requested != "auto":
+        return ThreadChoice(requested, int(requested), "as asked (--threads)")
+    work = step_flops(sizes, batch_size)
+    if core_count == 1:
+        return ThreadChoice("auto", 1, "one core")
+    if work < PARALLEL_FLOPS:
+        return ThreadChoice("auto", 1, f"a step is {work:.1e} flops, below {PARALLEL_FLOPS:.0e}: "
+                                       "threads would cost more than they save")
+    if load is not None and load > core_count - 1:
+        return ThreadChoice("auto", 1, f"the machine is busy (load average {load:.1f} on {core_count} cores): "
+                                       "threads would wait for each other")
+    return ThreadChoice("auto", core_count, f"a step is {work:.1e} flops and the machine is quiet")
+
+
+@contextmanager
+def thread_limits(threads: int, with_torch: bool):
+    """BLAS limited to `threads` (threadpoolctl) and, when torch is used, torch too;
+    both restored afterwards."""
+    from threadpoolctl import threadpool_limits
+
+    previous = None
+    if with_torch:
+        import torch
+
+        previous = torch.get_num_threads()
+        torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads, user_api="blas"):
+            yield
+    finally:
+        if previous is not None:
+            import torch
+
+            torch.set_num_threads(previous)
