@@ -9,7 +9,10 @@ the right gradients, and a speed ratio to it means something):
 - per_sample_numpy: NumPy, one sample at a time inside each mini-batch, the structure of
   Nielsen's network.py;
 - idiomatic_torch: the usual PyTorch loop (nn.Sequential, optimizer, zero_grad,
-  backward, step) over tensors prepared up front.
+  backward, step) over tensors prepared up front;
+- micrograd_style: a scalar autograd engine in micrograd's design (an object and a
+  closure per operation, a recursive sort on every backward call), the baseline for the
+  autograd implementation.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ BASELINES = {
     "textbook": ("bench.textbook", "TextbookMLP", "pure Python, nested index loops per neuron (the textbook way)"),
     "per-sample-numpy": ("bench.per_sample_numpy", "PerSampleNumpyMLP", "NumPy, one sample at a time (Nielsen's network.py)"),
     "idiomatic-torch": ("bench.idiomatic_torch", "IdiomaticTorchMLP", "a plain PyTorch training loop"),
+    "micrograd-style": ("bench.micrograd_style", "MicrogradStyleMLP", "scalar autograd in micrograd's design"),
 }
 
 

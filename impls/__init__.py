@@ -14,6 +14,7 @@ from shared.params import Params
 
 REGISTRY = {
     "scratch": ("impls.scratch_mlp", "ScratchMLP", "pure Python: lists, loops and the math module"),
+    "autograd": ("impls.autograd_mlp", "AutogradMLP", "pure Python: a scalar autograd engine, loss.backward()"),
     "numpy": ("impls.numpy_mlp", "NumpyMLP", "NumPy, vectorized over the batch"),
     "torch": ("impls.torch_mlp", "TorchMLP", "PyTorch: torch.nn layers, gradients by autograd"),
 }
