@@ -28,6 +28,7 @@ FIGURES = {
 # Okabe-Ito colours (readable with colour blindness); styles so overlaid lines stay visible.
 STYLE = {
     "scratch": dict(color="#E69F00", linestyle="-", linewidth=5.0, alpha=0.55),
+    "autograd": dict(color="#CC79A7", linestyle="-.", linewidth=3.5, alpha=0.8),
     "numpy": dict(color="#0072B2", linestyle="--", linewidth=2.5),
     "torch": dict(color="#009E73", linestyle=":", linewidth=2.5),
 }

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from compare.gradcheck import GradientAgreement, check_on_training_images, format_agreement
-from impls import REGISTRY, build
+from impls import PYTHON_FLOATS, REGISTRY, build
 from shared.checkpoint import Checkpoint, save_checkpoint
 from shared.config import Config
 from shared.data import Dataset
@@ -178,7 +178,7 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
     return ImplResult(
         name=name,
         description=REGISTRY[name][2],
-        dtype="float64" if name == "scratch" else config.dtype,
+        dtype="float64" if name in PYTHON_FLOATS else config.dtype,
         device=str(getattr(model, "device", "cpu")),
         history=run.history,
         params=model.parameters(),
@@ -212,7 +212,7 @@ def run_comparison(
     split = prepare(dataset, config)
     results = []
     for name in impls:
-        note = " (Python floats: float64 whatever --dtype says)" if name == "scratch" and config.dtype != "float64" else ""
+        note = " (Python floats: float64 whatever --dtype says)" if name in PYTHON_FLOATS and config.dtype != "float64" else ""
         echo(f"\n[{name}] {REGISTRY[name][2]}{note}")
         results.append(train_one(name, config, params, split, echo, progress, start_epoch,
                                  (save_paths or {}).get(name)))

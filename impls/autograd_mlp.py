@@ -28,9 +28,6 @@ from shared.config import Config
 from shared.model import check_batch, check_model_inputs, outputs_from_lists
 from shared.params import Params, params_from_lists
 
-# Each activation is an operation of the engine, which knows its derivative.
-ACTIVATIONS = {"sigmoid": Value.sigmoid, "tanh": Value.tanh, "relu": Value.relu}
-
 
 def nonzero_pixels(row: list[float]) -> tuple[list[int], tuple[float, ...]]:
     """The indices and values of the non-zero entries of one input image."""
@@ -44,7 +41,9 @@ class AutogradMLP:
     def __init__(self, config: Config, params: Params):
         check_model_inputs(config, params)
         self.config = config
-        self.activate = ACTIVATIONS[config.activation]
+        # Each activation is an operation of the engine (Value.sigmoid, .tanh, .relu),
+        # which knows its own derivative.
+        self.activate = getattr(Value, config.activation)
         self.softmax_output = config.loss == "cross-entropy"
         # W[l][j] is the row of weight Values into neuron j of layer l+1.
         self.W = [[[Value(w) for w in row] for row in W.tolist()] for W, _ in params]
