@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from compare.gradcheck import GradientAgreement, check_on_training_images, format_agreement
+from compare.long_runs import ProgressLines, announce, progress_lines_wanted
 from impls import PYTHON_FLOATS, REGISTRY, build
 from shared.checkpoint import Checkpoint, save_checkpoint
 from shared.config import Config
@@ -156,8 +157,10 @@ class ProgressBar:
 
 def train_one(name: str, config: Config, params: Params, split, echo, progress: bool,
               start_epoch: int = 1, save_path: Path | None = None) -> ImplResult:
+    long_run = announce(name, config, params, split, echo) if progress else False
     model = build(name, config, params)
     bar = ProgressBar(name, progress)
+    lines = ProgressLines(name, echo) if progress_lines_wanted(long_run, progress) else None
 
     probe = split.x_train[:SATURATION_PROBE]
 
@@ -172,7 +175,8 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
 
     try:
         with PeakMemory() as memory:
-            run = train(model, split, config, start_epoch=start_epoch, on_epoch=after_epoch, on_progress=bar.update)
+            run = train(model, split, config, start_epoch=start_epoch, on_epoch=after_epoch,
+                        on_progress=bar.update if lines is None else lines.update)
     finally:
         bar.close()
     return ImplResult(
