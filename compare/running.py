@@ -84,7 +84,7 @@ def describe(config: Config, dataset: Dataset) -> list[str]:
         f"{len(data.test_labels):,} test images from {dataset.directory}",
         f"network   {'-'.join(map(str, config.sizes))}, {config.activation} hidden layers, "
         f"{config.output_activation} output, {config.loss} loss, {config.init} initialization",
-        f"training  {config.epochs} epochs of mini-batch SGD, batch {config.batch_size}, "
+        f"training  {config.epochs} epoch{'' if config.epochs == 1 else 's'} of mini-batch SGD, batch {config.batch_size}, "
         f"learning rate {config.lr:g}{schedule_text(config)}, seed {config.seed}, {config.dtype}",
     ]
 

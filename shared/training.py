@@ -165,18 +165,25 @@ class Estimate:
     probe_samples: int
 
 
-def estimate_training(model: MLP, split: Split, config: Config, budget_seconds: float = 0.5) -> Estimate:
+def estimate_training(model: MLP, split: Split, config: Config, budget_seconds: float = 1.0) -> Estimate:
     """Time `model` (a throwaway: its parameters move) for about budget_seconds of training
     steps on the epoch's first batches and one prediction on a few test images, and scale
     that to config.epochs epochs of the whole split."""
     count, eval_count = len(split.x_train), len(split.x_test)
     train_clock, done = Stopwatch(), 0
-    for batch in minibatches(count, config.batch_size, config.seed, 1):
+    for step, batch in enumerate(minibatches(count, config.batch_size, config.seed, 1)):
+        if step == 0:  # a warm-up step, not timed: first calls pay for allocations and caches
+            model.train_step(split.x_train[batch], split.y_train[batch], config.lr)
+            continue
         with train_clock:
             model.train_step(split.x_train[batch], split.y_train[batch], config.lr)
         done += len(batch)
         if train_clock.seconds >= budget_seconds:
             break
+    if done == 0:  # a single batch: time it once more
+        with train_clock:
+            model.train_step(split.x_train[: config.batch_size], split.y_train[: config.batch_size], config.lr)
+        done = min(count, config.batch_size)
     eval_clock, probe = Stopwatch(), min(eval_count, 200)
     with eval_clock:
         model.predict_proba(split.x_test[:probe])
