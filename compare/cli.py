@@ -31,8 +31,9 @@ from shared import config as cfg
 
 @click.group(cls=InterruptibleGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
 def main():
-    """One multilayer perceptron for MNIST, written three ways (pure Python, NumPy,
-    PyTorch), trained side by side and checked to compute the same gradients."""
+    """One multilayer perceptron for MNIST, written four ways (pure Python by hand, pure
+    Python on a scalar autograd engine, NumPy, PyTorch), trained side by side and checked
+    to compute the same gradients."""
 
 
 def check_resumable(config: cfg.Config, checkpoint, path: Path) -> None:
