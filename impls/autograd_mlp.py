@@ -45,8 +45,9 @@ class AutogradMLP:
         # which knows its own derivative.
         self.activate = getattr(Value, config.activation)
         self.softmax_output = config.loss == "cross-entropy"
-        # W[l][j] is the row of weight Values into neuron j of layer l+1.
-        self.W = [[[Value(w) for w in row] for row in W.tolist()] for W, _ in params]
+        # W[l][j] is the row of weight Values into neuron j of layer l+1 (a tuple: the
+        # Values in it change, the row never does).
+        self.W = [[tuple(Value(w) for w in row) for row in W.tolist()] for W, _ in params]
         self.b = [[Value(bj) for bj in b.tolist()] for _, b in params]
         self.weights = [w for W in self.W for row in W for w in row]
         self.biases = [bj for b in self.b for bj in b]
@@ -62,7 +63,7 @@ class AutogradMLP:
         pick = itemgetter(*indices) if len(indices) > 1 else lambda row: tuple(row[k] for k in indices)
         z = [dot(pick(row), values, bj) for row, bj in zip(self.W[0], self.b[0])]
         for W_l, b_l in zip(self.W[1:], self.b[1:]):
-            a = [self.activate(zj) for zj in z]
+            a = tuple([self.activate(zj) for zj in z])
             z = [dot(row, a, bj) for row, bj in zip(W_l, b_l)]
         return z
 
@@ -73,8 +74,10 @@ class AutogradMLP:
             # (a constant) keeps exp from overflowing and changes neither value nor gradient.
             top = max(zj.data for zj in z)
             return total([(zj - top).exp() for zj in z]).log() + top - z[label]
-        # Nielsen's quadratic cost on sigmoid outputs: 1/2 sum_j (a_j - y_j)^2.
-        return 0.5 * total([(zj.sigmoid() - (j == label)) ** 2 for j, zj in enumerate(z)])
+        # Nielsen's quadratic cost on sigmoid outputs: 1/2 sum_j (a_j - y_j)^2, the sum of
+        # squares as the error vector's dot product with itself.
+        errors = tuple([zj.sigmoid() - (j == label) for j, zj in enumerate(z)])
+        return 0.5 * dot(errors, errors)
 
     def output(self, z: list[Value]) -> list[float]:
         if self.softmax_output:
