@@ -221,7 +221,8 @@ def run_comparison(
         results.append(train_one(name, config, params, split, echo, progress, start_epoch,
                                  (save_paths or {}).get(name)))
 
-    echo(f"\nAfter {results[0].final.epoch if results else config.epochs} epochs on {len(split.y_train):,} images (same initial parameters, same batches):")
+    epochs = results[0].final.epoch if results else config.epochs
+    echo(f"\nAfter {epochs} epoch{'' if epochs == 1 else 's'} on {len(split.y_train):,} images (same initial parameters, same batches):")
     for line in summary_table(results):
         echo("  " + line)
     if len(results) > 1:
