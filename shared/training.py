@@ -167,8 +167,8 @@ class Estimate:
 
 def estimate_training(model: MLP, split: Split, config: Config, budget_seconds: float = 1.0) -> Estimate:
     """Time `model` (a throwaway: its parameters move) for about budget_seconds of training
-    steps on the epoch's first batches and one prediction on a few test images, and scale
-    that to config.epochs epochs of the whole split."""
+    steps (at most a tenth of an epoch) on the epoch's first batches and one prediction on a
+    few test images, and scale that to config.epochs epochs of the whole split."""
     count, eval_count = len(split.x_train), len(split.x_test)
     train_clock, done = Stopwatch(), 0
     for step, batch in enumerate(minibatches(count, config.batch_size, config.seed, 1)):
@@ -178,7 +178,7 @@ def estimate_training(model: MLP, split: Split, config: Config, budget_seconds: 
         with train_clock:
             model.train_step(split.x_train[batch], split.y_train[batch], config.lr)
         done += len(batch)
-        if train_clock.seconds >= budget_seconds:
+        if train_clock.seconds >= budget_seconds or done * 10 >= count:  # a tenth of an epoch is plenty
             break
     if done == 0:  # a single batch: time it once more
         with train_clock:
