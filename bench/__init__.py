@@ -11,7 +11,10 @@ the right gradients, and a speed ratio to it means something):
 - minimal_numpy: the shortest correct vectorized NumPy MLP (forward, backward, update
   over the whole batch, nothing else), as a competent NumPy user writes it;
 - idiomatic_torch: the usual PyTorch loop (nn.Sequential, optimizer, zero_grad,
-  backward, step) over tensors prepared up front.
+  backward, step) over tensors prepared up front;
+- micrograd_style: a scalar autograd engine in micrograd's design (an object and a
+  closure per operation, a recursive sort on every backward call), the baseline for the
+  autograd implementation.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ BASELINES = {
     "per-sample-numpy": ("bench.per_sample_numpy", "PerSampleNumpyMLP", "NumPy, one sample at a time (Nielsen's network.py)"),
     "minimal-numpy": ("bench.minimal_numpy", "MinimalNumpyMLP", "the shortest correct vectorized NumPy MLP"),
     "idiomatic-torch": ("bench.idiomatic_torch", "IdiomaticTorchMLP", "a plain PyTorch training loop"),
+    "micrograd-style": ("bench.micrograd_style", "MicrogradStyleMLP", "scalar autograd in micrograd's design"),
 }
 
 

@@ -38,8 +38,9 @@ BENCH_CONFIGS = {
     "784-256-10 relu/ce b128": dict(sizes=(784, 256, 10), activation="relu", loss="cross-entropy", init="he", batch_size=128),
 }
 THREEB1B, NIELSEN, RELU128, RELU256 = BENCH_CONFIGS
-RUNNERS = ["scratch", "numpy", "torch", "textbook", "per-sample-numpy", "minimal-numpy", "idiomatic-torch"]
-PURE_PYTHON = {"scratch", "textbook"}  # Python floats: measured in float64 only
+RUNNERS = ["scratch", "numpy", "torch", "textbook", "per-sample-numpy", "minimal-numpy", "idiomatic-torch",
+           "autograd", "micrograd-style"]
+PURE_PYTHON = {"scratch", "textbook", "autograd", "micrograd-style"}  # Python floats: measured in float64 only
 DTYPES = ("float32", "float64")
 BATCH_POOL = 2048  # training images the timed steps cycle through
 
@@ -56,11 +57,16 @@ class Plan:
     settle_seconds: float = 0.2
     pure_python_configs: tuple[str, ...] = tuple(BENCH_CONFIGS)
     measure_memory: bool = True
+    # The micrograd-style baseline runs about 100 times slower than anything else: only on
+    # the two configs of the autograd targets, and only one of them in a quick run.
+    micrograd_configs: tuple[str, ...] = (THREEB1B, NIELSEN)
+    graph_samples: int = 100  # images whose graphs are counted for nodes per sample
 
     @classmethod
     def quick(cls) -> "Plan":
         return cls(seconds_per_repeat=0.03, warmup_steps=1, matmul_sizes=(256, 512), settle_seconds=0.05,
-                   pure_python_configs=(THREEB1B, NIELSEN), measure_memory=False)
+                   pure_python_configs=(THREEB1B, NIELSEN), measure_memory=False, micrograd_configs=(NIELSEN,),
+                   graph_samples=5)
 
 
 def training_flops(sizes) -> int:
@@ -72,9 +78,9 @@ def training_flops(sizes) -> int:
 
 
 def build_runner(name: str, config: Config, params):
-    if name in ("scratch", "numpy", "torch"):
-        from impls import build
+    from impls import REGISTRY, build
 
+    if name in REGISTRY:
         return build(name, config, params)
     from bench import baseline_class
 
@@ -274,6 +280,10 @@ def targets(document: dict) -> list[dict]:
     if "scratch" in accuracy:
         add("scratch, default config, one epoch: test accuracy", accuracy["scratch"]["test_accuracy"], ">= 94%",
             lambda m: m >= 0.94, unit="%")
+    for config in AUTOGRAD_CONFIGS:  # the scalar autograd engine: its design, and what the graph costs
+        for other, name, goal in (("micrograd-style", "micrograd-style baseline", 100), ("scratch", "scratch loop", 0.6)):
+            add(f"autograd / {name}, {config}", ratio(table, config, "float64", "autograd", other), f">= {goal}",
+                lambda m, goal=goal: m >= goal, entries=[(config, "float64")])
     return rows
 
 
@@ -419,7 +429,8 @@ def run_bench(dataset: Dataset, plan: Plan, threads: int, with_accuracy: bool, e
         for name in BENCH_CONFIGS:
             for dtype in DTYPES:
                 runners = [r for r in available
-                           if r not in PURE_PYTHON or (dtype == "float64" and name in plan.pure_python_configs)]
+                           if (r not in PURE_PYTHON or (dtype == "float64" and name in plan.pure_python_configs))
+                           and (r != "micrograd-style" or name in plan.micrograd_configs)]
                 throughput.append(bench_config(name, dtype, dataset, plan, runners, echo))
         blas = [{k: p.get(k) for k in ("internal_api", "version", "num_threads")}
                 for p in threadpool_info() if p.get("user_api") == "blas"]
@@ -443,11 +454,71 @@ def run_bench(dataset: Dataset, plan: Plan, threads: int, with_accuracy: bool, e
     if plan.measure_memory:
         document["run_numpy_peak_rss_bytes"] = run_peak_memory()
         echo(f"compare run --impl numpy: peak memory {document['run_numpy_peak_rss_bytes'] / 2**20:,.0f} MiB")
+    document["autograd_graph"] = graph_footprints(dataset, plan, echo)
     if with_accuracy:
         echo("accuracy:")
         document["accuracy"] = accuracy_runs(dataset, echo)
     document["targets"] = targets(document)
     return document
+
+
+# -- the scalar autograd engine (issue 13) -----------------------------------------------
+AUTOGRAD_CONFIGS = (THREEB1B, NIELSEN)
+GRAPH_RUNNERS = ("autograd", "micrograd-style")
+
+
+def graph_footprint(runner: str, config: Config, x: np.ndarray, y: np.ndarray) -> dict:
+    """Nodes and bytes of the graphs one runner builds, one image at a time: the nodes
+    made for an image (its parameters, which exist anyway, not counted) and the memory
+    allocated while its graph is alive (tracemalloc), mean and largest over the images."""
+    import tracemalloc
+
+    model = build_runner(runner, config, init_params(config.sizes, config.init, seed=0))
+    nodes, sizes = [], []
+    for row, label in zip(x.tolist(), y.tolist()):
+        tracemalloc.start()
+        try:
+            loss = model.loss_graph(row, label)
+            sizes.append(tracemalloc.get_traced_memory()[0])
+        finally:
+            tracemalloc.stop()
+        nodes.append(model.graph_nodes(loss))
+        del loss
+    return {"nodes_per_sample": statistics.mean(nodes), "max_nodes": max(nodes),
+            "bytes_per_sample": statistics.mean(sizes), "max_bytes": max(sizes), "samples": len(nodes)}
+
+
+def graph_footprints(dataset: Dataset, plan: Plan, echo) -> list[dict]:
+    """graph_footprint of autograd and its baseline on the configs of the autograd targets."""
+    x = scale_pixels(dataset.train_images[: plan.graph_samples], "float64")
+    y = dataset.train_labels[: plan.graph_samples].astype(np.int64)
+    nonzero = float(np.mean(np.count_nonzero(x, axis=1)))
+    entries = []
+    for name in AUTOGRAD_CONFIGS:
+        config = Config(lr=0.01, **BENCH_CONFIGS[name])
+        for runner in GRAPH_RUNNERS:
+            entry = {"config": name, "runner": runner, "nonzero_pixels": nonzero} | graph_footprint(runner, config, x, y)
+            entries.append(entry)
+            echo(f"  graph of one image, {name}, {runner}: {entry['nodes_per_sample']:,.0f} nodes, "
+                 f"{entry['bytes_per_sample'] / 1024:,.0f} KiB")
+    return entries
+
+
+def autograd_graph_markdown(entries: list[dict] | None) -> list[str]:
+    if not entries:
+        return []
+    lines = ["## The graphs of the scalar autograd engines", "",
+             f"Built for one training image at a time (mean over the first {entries[0]['samples']} training images, "
+             f"{entries[0]['nonzero_pixels']:.0f} non-zero pixels on average, which is all either engine is fed); "
+             "nodes made for the image (the parameters, leaves that exist anyway, not counted) and the memory "
+             "allocated while its graph is alive (tracemalloc).", "",
+             "| config | engine | nodes per image (largest) | graph memory per image (largest) |", "|---|---|---|---|"]
+    for entry in entries:
+        lines.append(f"| {entry['config']} | {LABELS[entry['runner']]} | {entry['nodes_per_sample']:,.0f} "
+                     f"({entry['max_nodes']:,}) | {entry['bytes_per_sample'] / 1024:,.0f} KiB "
+                     f"({entry['max_bytes'] / 1024:,.0f} KiB) |")
+    lines.append("")
+    return lines
 
 
 def has_torch() -> bool:
@@ -460,7 +531,8 @@ def has_torch() -> bool:
 
 LABELS = {"scratch": "scratch", "numpy": "numpy", "torch": "torch", "textbook": "textbook (baseline)",
           "per-sample-numpy": "per-sample NumPy (baseline)", "minimal-numpy": "minimal NumPy (baseline)",
-          "idiomatic-torch": "idiomatic torch (baseline)"}
+          "idiomatic-torch": "idiomatic torch (baseline)",
+          "autograd": "autograd", "micrograd-style": "micrograd-style (baseline)"}
 
 
 def format_measured(row: dict) -> str:
@@ -525,6 +597,7 @@ def to_markdown(document: dict) -> str:
             lines.append(f"| {entry['config']} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += study_lines(document.get("threads_study"))
+    lines += autograd_graph_markdown(document.get("autograd_graph"))
     if document.get("accuracy"):
         lines += ["## Accuracy", "", "| implementation | config | epochs | test accuracy | training seconds |",
                   "|---|---|---|---|---|"]

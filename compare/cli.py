@@ -33,8 +33,9 @@ from shared import config as cfg
 
 @click.group(cls=InterruptibleGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
 def main():
-    """One multilayer perceptron for MNIST, written three ways (pure Python, NumPy,
-    PyTorch), trained side by side and checked to compute the same gradients."""
+    """One multilayer perceptron for MNIST, written four ways (pure Python by hand, pure
+    Python on a scalar autograd engine, NumPy, PyTorch), trained side by side and checked
+    to compute the same gradients."""
 
 
 def check_resumable(config: cfg.Config, checkpoint, path: Path) -> None:
@@ -122,12 +123,12 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     check_device(config, impls)
     save_paths = checkpoint_paths(save_path, impls)
     check_save_paths(save_paths, resume_path, force)
-    claimed = claim_run_directory(reports_dir, name, force)  # last: nothing to undo if a check above fails
-    name, directory = claimed.name, claimed.path
     silent = quiet or as_json
     echo = (lambda line: None) if silent else click.echo
     saved: dict[Path, int] = {}  # checkpoints this run really wrote, with their epoch
+    claimed = claim_run_directory(reports_dir, name, force)  # last: nothing to undo if a check above fails
     try:
+        name, directory = claimed.name, claimed.path
         outcome = run_comparison(config, impls, dataset, echo=echo, progress=not silent,
                                  command=" ".join(["compare", *sys.argv[1:]]), params=params,
                                  start_epoch=start_epoch, save_paths=save_paths, saved=saved, threads=threads,
@@ -155,6 +156,13 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
         echo(f"saved the model trained by {impl} in {path}")
     try:
         document, written = write_run(outcome, name, directory, dataset, resume_path, not silent)
+    except KeyboardInterrupt:  # the training is done: keep what is written, say where
+        results = directory / "results.json"
+        if not results.exists():
+            claimed.abandon()
+        kept = f"; the results are in {results} (`compare report {results}` draws the report)" if results.exists() else ""
+        click.echo(f"\ninterrupted while writing the report{kept}", err=True)
+        sys.exit(130)
     finally:
         claimed.release()
     if as_json:

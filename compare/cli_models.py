@@ -12,11 +12,11 @@ from shared import config as cfg
 
 def model_from_checkpoint(path: Path, impl: str | None, device: str):
     """(checkpoint, the model built from it by `impl` or by the implementation that trained it)."""
-    from impls import build
+    from impls import REGISTRY, build
 
     checkpoint = read_checkpoint(path)
     name = parse_impls(impl)[0] if impl else checkpoint.impl
-    if name not in ("scratch", "numpy", "torch"):
+    if name not in REGISTRY:
         name = "numpy"
     config = checkpoint.config.with_changes(device=device)
     check_device(config, [name])

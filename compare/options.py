@@ -27,7 +27,7 @@ def config_options(command):
     defaults = cfg.Config()
     options = [
         click.option("--impl", "impl_text", default="all", show_default=True, metavar="NAMES",
-                     help="scratch, numpy, torch, a comma list of them, or all."),
+                     help="scratch, autograd, numpy, torch, a comma list of them, or all."),
         click.option("--sizes", default=",".join(map(str, defaults.sizes)), show_default=True,
                      help="Neurons per layer, input first, e.g. 784,16,16,10 (3Blue1Brown's network)."),
         click.option("--activation", type=click.Choice(cfg.ACTIVATIONS), default=defaults.activation,
@@ -60,7 +60,7 @@ def training_options(command):
         click.option("--schedule", type=click.Choice(cfg.SCHEDULES), default=defaults.schedule, show_default=True,
                      help="Learning rate over the run: constant, or cosine decay to 0."),
         click.option("--dtype", type=click.Choice(cfg.DTYPES), default=defaults.dtype, show_default=True,
-                     help="Floating-point type of numpy and torch (scratch always uses Python floats, float64)."),
+                     help="Floating-point type of numpy and torch (scratch and autograd always use Python floats, float64)."),
         click.option("--device", type=click.Choice(cfg.DEVICES), default=defaults.device, show_default=True,
                      help="Where torch computes; auto picks CUDA when available."),
         click.option("--train-limit", type=int, default=None, metavar="N",

@@ -178,7 +178,13 @@ def claim_run_directory(reports_dir: Path, name: str | None, force: bool) -> Run
                 raise OutputError(f"{directory} exists and is not a directory", "--name") from None
         except OSError as error:
             raise OutputError(f"{directory}: {reason(error)}", "--name" if name else "--reports-dir") from None
-        handle = try_lock(directory)
+        try:
+            handle = try_lock(directory)
+        except BaseException:  # Ctrl-C between making the directory and locking it: leave nothing behind
+            if created:
+                (directory / LOCK).unlink(missing_ok=True)
+                directory.rmdir()
+            raise
         if handle is None:
             if name is None:
                 continue

@@ -14,9 +14,10 @@ import numpy as np
 
 from compare.gradcheck import GradientAgreement, check_on_training_images, format_agreement, step_count
 from compare.machine import busy_warning, choose_threads, cores, load_average, load_now, thread_limits
+from compare.long_runs import ProgressLines, announce, progress_lines_wanted
 from compare.progress import Progress
 from compare.wording import plural, shown_path, vs_fastest
-from impls import REGISTRY, build
+from impls import PYTHON_FLOATS, REGISTRY, build
 from shared.checkpoint import Checkpoint, save_checkpoint
 from shared.config import Config
 from shared.data import Dataset
@@ -181,8 +182,17 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
               start_epoch: int = 1, save_path: Path | None = None, saved: dict | None = None,
               previous_accuracy: float | None = None, warnings: list[str] | None = None,
               threads: str = "auto") -> ImplResult:
+    # The one place threads are chosen and applied: BLAS and torch, for this training and its probe.
+    choice = choose_threads(threads, config.sizes, config.batch_size, load=load_now())
+    echo(f"  threads: {choice.threads} ({choice.reason})")
+    try:
+        with thread_limits(choice.threads, with_torch=name == "torch"):
+            long_run = announce(name, config, params, split, echo) if progress else False
+    except KeyboardInterrupt:  # nothing trained or saved yet
+        raise ImplInterrupted(None, f"interrupted while timing {name}'s first steps, before its epoch {start_epoch}") from None
     model = build(name, config, params)
     bar = ProgressBar(name, progress)
+    lines = ProgressLines(name, echo) if progress_lines_wanted(long_run, progress) else None
 
     probe = split.x_train[:SATURATION_PROBE]
 
@@ -199,13 +209,11 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
             if saved is not None:
                 saved[save_path] = stats.epoch
 
-    # The one place threads are chosen and applied: BLAS and torch, for this training.
-    choice = choose_threads(threads, config.sizes, config.batch_size, load=load_now())
-    echo(f"  threads: {choice.threads} ({choice.reason})")
     interrupted = None
     try:
         with PeakMemory() as memory, thread_limits(choice.threads, with_torch=name == "torch"):
-            run = train(model, split, config, start_epoch=start_epoch, on_epoch=after_epoch, on_progress=bar.update,
+            run = train(model, split, config, start_epoch=start_epoch, on_epoch=after_epoch,
+                        on_progress=bar.update if lines is None else lines.update,
                         previous_accuracy=previous_accuracy)
     except TrainingInterrupted as interrupt:
         run, interrupted = interrupt.run, f"interrupted during {name}'s epoch {interrupt.epoch}"
@@ -216,7 +224,7 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
             raise ImplInterrupted(None, interrupted)
         model_params = run.params if run.params is not None else model.parameters()
         raise ImplInterrupted(ImplResult(name=name, description=REGISTRY[name][2],
-                                         dtype="float64" if name == "scratch" else config.dtype,
+                                         dtype="float64" if name in PYTHON_FLOATS else config.dtype,
                                          device=str(getattr(model, "device", "cpu")), history=run.history,
                                          params=model_params, outputs=run.test_outputs, peak_rss=memory.peak),
                               interrupted)
@@ -229,7 +237,7 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
     return ImplResult(
         name=name,
         description=REGISTRY[name][2],
-        dtype="float64" if name == "scratch" else config.dtype,
+        dtype="float64" if name in PYTHON_FLOATS else config.dtype,
         device=str(getattr(model, "device", "cpu")),
         history=run.history,
         params=model.parameters(),
@@ -273,7 +281,7 @@ def run_comparison(
     split = prepare(dataset, config)
     results, warnings = [], []
     for name in impls:
-        note = " (Python floats: float64 whatever --dtype says)" if name == "scratch" and config.dtype != "float64" else ""
+        note = " (Python floats: float64 whatever --dtype says)" if name in PYTHON_FLOATS and config.dtype != "float64" else ""
         echo(f"\n[{name}] {REGISTRY[name][2]}{note}")
         try:
             results.append(train_one(name, config, params, split, echo, progress, start_epoch,

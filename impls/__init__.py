@@ -1,7 +1,7 @@
 """The registry of implementations: name -> where its class lives.
 
-Modules are imported only when asked for, so using `scratch` or `numpy` never loads
-torch, and `compare --help` loads neither.
+Modules are imported only when asked for, so using `scratch`, `autograd` or `numpy`
+never loads torch, and `compare --help` loads neither.
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ from shared.params import Params
 
 REGISTRY = {
     "scratch": ("impls.scratch_mlp", "ScratchMLP", "pure Python: lists, loops and the math module"),
+    "autograd": ("impls.autograd_mlp", "AutogradMLP", "pure Python: a scalar autograd engine, loss.backward()"),
     "numpy": ("impls.numpy_mlp", "NumpyMLP", "NumPy, vectorized over the batch"),
     "torch": ("impls.torch_mlp", "TorchMLP", "PyTorch: torch.nn layers, gradients by autograd"),
 }
 NAMES = tuple(REGISTRY)
+# Implementations that compute with Python floats (float64) whatever the config's dtype says.
+PYTHON_FLOATS = ("scratch", "autograd")
 
 
 def parse_impl_names(text: str) -> list[str]:

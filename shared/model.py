@@ -20,7 +20,7 @@ from shared.params import Params, check_params
 class MLP(Protocol):
     """A multilayer perceptron built from a Config and parameters in the neutral format."""
 
-    name: str  # the registry name: "scratch", "numpy", "torch"
+    name: str  # the registry name: "scratch", "autograd", "numpy", "torch"
     config: Config
 
     def loss_and_gradients(self, x: np.ndarray, y: np.ndarray) -> tuple[float, Params]:

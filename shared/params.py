@@ -3,7 +3,7 @@
 Parameters are a list with one (W, b) pair per layer of weights, NumPy float64:
 W has shape (out, in) as in nn.Linear and Nielsen's book, so that z = W a + b, and
 b has shape (out,). Gradients use the same format. Every implementation is built
-from this format and hands its parameters back in it, which is what lets the three
+from this format and hands its parameters back in it, which is what lets them all
 start from identical weights and be compared number for number.
 """
 

@@ -187,3 +187,48 @@ def train(
     except KeyboardInterrupt:
         raise TrainingInterrupted(TrainingRun(history, outputs, params), epoch) from None
     return TrainingRun(history, outputs, params)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a short probe says a whole train() call will take."""
+
+    seconds: float  # training and evaluation, every epoch
+    train_rate: float  # training samples per second in the probe
+    probe_samples: int
+
+
+def estimate_training(model: MLP, split: Split, config: Config, budget_seconds: float = 1.0) -> Estimate:
+    """Time `model` (a throwaway: its parameters move) for about budget_seconds of training
+    steps (at most a tenth of an epoch) on the epoch's first batches and one prediction on a
+    few test images, and scale that to config.epochs epochs of the whole split."""
+    count, eval_count = len(split.x_train), len(split.x_test)
+    train_clock, done = Stopwatch(), 0
+    for step, batch in enumerate(minibatches(count, config.batch_size, config.seed, 1)):
+        if step == 0:  # a warm-up step, not timed: first calls pay for allocations and caches
+            model.train_step(split.x_train[batch], split.y_train[batch], config.lr)
+            continue
+        with train_clock:
+            model.train_step(split.x_train[batch], split.y_train[batch], config.lr)
+        done += len(batch)
+        if train_clock.seconds >= budget_seconds or done * 10 >= count:  # a tenth of an epoch is plenty
+            break
+    if done == 0:  # a single batch: time it once more
+        with train_clock:
+            model.train_step(split.x_train[: config.batch_size], split.y_train[: config.batch_size], config.lr)
+        done = min(count, config.batch_size)
+    eval_clock, probe = Stopwatch(), min(eval_count, 200)
+    with eval_clock:
+        model.predict_proba(split.x_test[:probe])
+    per_epoch = train_clock.seconds * count / done + eval_clock.seconds * eval_count / probe
+    return Estimate(seconds=per_epoch * config.epochs, train_rate=done / max(train_clock.seconds, 1e-9), probe_samples=done)
+
+
+def format_duration(seconds: float) -> str:
+    """'45 s', '4 min 10 s', '2 h 05 min'."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

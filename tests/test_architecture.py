@@ -35,6 +35,15 @@ def test_scratch_imports_no_numpy_or_torch():
     assert {name for name in imports if name.startswith("shared")} <= {"shared.config", "shared.model", "shared.params"}
 
 
+def test_autograd_is_pure_python_and_its_engine_knows_nothing_of_networks():
+    engine = imported_modules(ROOT / "impls" / "autograd_engine.py")
+    assert top_level(engine) <= {"__future__", "math", "operator"}, engine
+    mlp = imported_modules(ROOT / "impls" / "autograd_mlp.py")
+    assert top_level(mlp) <= {"__future__", "math", "operator", "impls", "shared"}, mlp
+    assert {name for name in mlp if name.startswith(("shared", "impls"))} <= {
+        "impls.autograd_engine", "shared.config", "shared.model", "shared.params"}
+
+
 @pytest.mark.parametrize(
     "package,forbidden", [("shared", {"impls", "bench", "compare"}), ("impls", {"bench", "compare"}), ("bench", {"impls", "compare"})]
 )
@@ -58,10 +67,11 @@ def test_the_cli_loads_no_heavy_library_for_help():
     assert loaded_after("import compare.cli") == set()
 
 
-def test_numpy_and_scratch_never_load_torch():
+def test_numpy_scratch_and_autograd_never_load_torch():
     code = (
         "from impls import build\nfrom shared.config import Config\nfrom shared.params import init_params\n"
-        "c = Config(sizes=(4, 3, 2)); p = init_params(c.sizes)\nbuild('scratch', c, p); build('numpy', c, p)"
+        "c = Config(sizes=(4, 3, 2)); p = init_params(c.sizes)\nbuild('scratch', c, p); build('numpy', c, p)\n"
+        "build('autograd', c, p)"
     )
     assert loaded_after(code) == {"numpy"}
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from bench import BASELINES, baseline_class
-from compare.bench import BENCH_CONFIGS, targets, to_markdown, training_flops
+from compare.bench import BENCH_CONFIGS, NIELSEN, THREEB1B, targets, to_markdown, training_flops
 from compare.cli import main
 from impls import build
 from shared.config import Config
@@ -63,6 +63,21 @@ def test_targets_report_met_and_unmet():
     assert row["measured"] == pytest.approx(1.5) and row["met"] is True
     assert rows["`compare --help` wall time"]["met"] is False
     assert rows["peak memory of `compare run --impl numpy`"]["met"] is None
+    assert rows[f"autograd / scratch loop, {THREEB1B}"]["met"] is None  # not measured: no verdict
+
+
+def test_autograd_targets_are_ratios_to_its_baseline_and_to_scratch():
+    entry = lambda rate: {"median": rate, "gflops": 0.0}  # noqa: E731
+    document = {
+        "matmul_peak_gflops": {"float32": 100.0, "float64": 50.0},
+        "throughput": [{"config": NIELSEN, "dtype": "float64",
+                        "results": {"autograd": entry(600.0), "scratch": entry(1200.0), "micrograd-style": entry(5.0)}}],
+    }
+    rows = {row["target"]: row for row in targets(document)}
+    assert rows[f"autograd / micrograd-style baseline, {NIELSEN}"]["measured"] == pytest.approx(120.0)
+    assert rows[f"autograd / micrograd-style baseline, {NIELSEN}"]["met"] is True
+    assert rows[f"autograd / scratch loop, {NIELSEN}"]["measured"] == pytest.approx(0.5)
+    assert rows[f"autograd / scratch loop, {NIELSEN}"]["met"] is False
 
 
 def test_quick_bench_writes_json_and_markdown(tmp_path, monkeypatch):
@@ -76,9 +91,16 @@ def test_quick_bench_writes_json_and_markdown(tmp_path, monkeypatch):
     first = document["throughput"][0]["results"]["numpy"]
     assert first["repeats"] == 5 and first["min"] <= first["median"] <= first["max"]
     assert any(row["target"].startswith("scratch / textbook") and row["measured"] for row in document["targets"])
+    measured = {row["target"]: row["measured"] for row in document["targets"]}
+    assert measured[f"autograd / micrograd-style baseline, {NIELSEN}"] > 1
+    assert measured[f"autograd / scratch loop, {NIELSEN}"] > 0
+    graphs = {(g["config"], g["runner"]): g for g in document["autograd_graph"]}
+    assert graphs[(NIELSEN, "micrograd-style")]["nodes_per_sample"] > 50 * graphs[(NIELSEN, "autograd")]["nodes_per_sample"]
+    assert graphs[(NIELSEN, "autograd")]["bytes_per_sample"] > 0
     table = (tmp_path / "table.md").read_text()
     assert table == (tmp_path / "out" / "bench.md").read_text() == to_markdown(document) + "\n"
     assert "| target | measured | goal | met |" in table
+    assert "## The graphs of the scalar autograd engines" in table
 
 
 # -- issue 11: faithful baselines, batches by index, threads, load warnings ---------------

@@ -42,11 +42,11 @@ def test_run_prints_epochs_summary_and_agreement():
     assert result.exit_code == 0, result.output
     out = result.output
     assert "checksums verified" in out and ": PASS" in out
-    for name in ("[scratch]", "[numpy]", "[torch]"):
+    for name in ("[scratch]", "[autograd]", "[numpy]", "[torch]"):
         assert name in out
-    assert out.count("  epoch  1  loss") == 3
+    assert out.count("  epoch  1  loss") == 4
     assert "fastest" in out and "x slower" in out
-    assert out.count("same test prediction for 100.00% of images") == 3
+    assert out.count("same test prediction for 100.00% of images") == 6
 
 
 def test_run_accepts_a_comma_list_and_float32():

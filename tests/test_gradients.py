@@ -1,4 +1,4 @@
-"""Gradient agreement: scratch, numpy and torch against each other (1e-10) and each
+"""Gradient agreement: scratch, autograd, numpy and torch against each other (1e-10) and each
 against central finite differences of its own loss (1e-6), float64, per tensor."""
 
 from __future__ import annotations
@@ -74,6 +74,24 @@ def test_a_broken_backpropagation_is_caught(monkeypatch, mnist):
     assert result.tensors[0].finite_differences["scratch"] <= FD_TOLERANCE
 
 
+def test_a_wrong_local_derivative_in_the_engine_is_caught(monkeypatch, mnist):
+    """autograd differentiates nothing by hand, but a slip in one of the engine's local
+    derivatives (here the sigmoid's, halved) must fail the check just the same."""
+    from impls.autograd_engine import Value
+
+    def half_sigmoid(self):
+        s = 1.0 / (1.0 + np.exp(-self.data))
+        return Value(float(s), (self,), (0.5 * s * (1.0 - s),))
+
+    monkeypatch.setattr(Value, "sigmoid", half_sigmoid)
+    config = Config(sizes=(13, 7, 5, 4))
+    x, y = batch_for(config.sizes, mnist)
+    result = check_gradients(config, init_params(config.sizes, seed=2), x, y, ["scratch", "autograd"], coordinates=6)
+    assert not result.passed
+    assert result.tensors[0].pairs["scratch~autograd"] > 1e-3
+    assert result.tensors[0].finite_differences["autograd"] > 1e-3
+
+
 def test_a_summed_instead_of_averaged_gradient_is_caught(monkeypatch, mnist):
     import impls.numpy_mlp as numpy_mlp
 
@@ -90,7 +108,7 @@ def test_a_summed_instead_of_averaged_gradient_is_caught(monkeypatch, mnist):
     assert not result.passed
 
 
-@pytest.mark.parametrize("name", ["scratch", "numpy", "torch"])
+@pytest.mark.parametrize("name", ["scratch", "autograd", "numpy", "torch"])
 @pytest.mark.parametrize("loss,expected", [("cross-entropy", np.log(10)), ("mse", 1.25)])
 def test_loss_is_the_batch_mean_and_starts_where_theory_says(name, loss, expected):
     """With all parameters zero every output is uniform: cross-entropy is ln 10 = 2.303
@@ -106,7 +124,7 @@ def test_loss_is_the_batch_mean_and_starts_where_theory_says(name, loss, expecte
         assert value == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize("name", ["scratch", "numpy", "torch"])
+@pytest.mark.parametrize("name", ["scratch", "autograd", "numpy", "torch"])
 def test_gradients_come_back_in_the_neutral_format(name):
     if name == "torch":
         pytest.importorskip("torch")

@@ -1,4 +1,4 @@
-"""Trained side by side from the same parameters on the same batches, the three
+"""Trained side by side from the same parameters on the same batches, the four
 implementations must end as the same network (float64)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import available_impls
-from impls import build
+from impls import PYTHON_FLOATS, build
 from shared.config import Config
 from shared.params import init_params, max_abs_difference
 from shared.training import prepare, train
@@ -51,7 +51,7 @@ def test_float32_stays_close_to_float64(mnist):
     split64 = prepare(mnist, config)
     split32 = prepare(mnist, config.with_changes(dtype="float32"))
     assert split32.x_train.dtype == np.float32
-    names = [n for n in available_impls() if n != "scratch"]
+    names = [n for n in available_impls() if n not in PYTHON_FLOATS]
     for name in names:
         m64 = build(name, config, params)
         m32 = build(name, config.with_changes(dtype="float32"), params)

@@ -251,7 +251,11 @@ def test_ctrl_c_soon_after_start_is_one_line_and_130(tmp_path, delay):
     assert "Traceback" not in stderr, stderr
     assert process.returncode == 130, (process.returncode, stderr)
     assert len(said(stderr)) == 1, stderr
-    assert not list((tmp_path / "reports").glob("*")) if (tmp_path / "reports").exists() else True
+    left = list((tmp_path / "reports").rglob("*")) if (tmp_path / "reports").exists() else []
+    if left:  # a fast machine finished training: the results are kept, and the line says where
+        [results] = (tmp_path / "reports").glob("*/results.json")
+        assert said(stderr)[0].startswith("interrupted while writing the report; the results are in"), stderr
+        assert json.loads(results.read_text())["implementations"]
 
 
 def test_ctrl_c_before_the_first_save_claims_no_save(tmp_path):
@@ -270,6 +274,7 @@ def test_ctrl_c_before_the_first_save_claims_no_save(tmp_path):
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
-    assert said(stderr) == ["interrupted during scratch's epoch 1; nothing was saved in old.npz"]
+    [line] = said(stderr)  # during the time estimate or the first epoch, depending on the machine's speed
+    assert line.startswith("interrupted") and "scratch" in line and line.endswith("; nothing was saved in old.npz")
     assert (tmp_path / "old.npz").read_bytes() == before
     assert not list((tmp_path / "reports").iterdir())[1:]  # the first run's report only: nothing half-made
