@@ -149,6 +149,10 @@ def plot_curves(documents: list[dict], path: Path) -> Path:
     if accuracies:
         accuracy_axis.set_ylim(*accuracy_limits(accuracies))
     accuracy_axis.xaxis.get_major_locator().set_params(integer=True)
+    epochs_drawn = [e["epoch"] for d in documents for i in d["implementations"] for e in i["epochs"]]
+    if epochs_drawn and min(epochs_drawn) == max(epochs_drawn):  # one epoch: one tick, not 0.96 to 1.04
+        accuracy_axis.set_xlim(min(epochs_drawn) - 1, min(epochs_drawn) + 1)
+        accuracy_axis.set_xticks([min(epochs_drawn)])
     loss_axis.set(title="Training loss (mean over each 1/50 of an epoch)", xlabel="epochs", ylabel="loss", yscale="log")
     for axis in (accuracy_axis, loss_axis):
         axis.grid(True, alpha=0.3)

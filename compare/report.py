@@ -79,9 +79,22 @@ def setup_lines(document: dict) -> str:
         f"learning rate {config['lr']:g}, {config['dtype']}, on {data['train_images']:,} {data['name']} "
         f"training images ({verified}), tested on {data['test_images']:,}. "
         f"**Machine** {env['cpu']}, {env['cores']} cores, Python {env['python']}, NumPy {env['numpy']} "
-        f"with {blas}, {torch}. Created {document['created']}"
+        f"with {blas}, {torch}.{training_threads(document)} Created {document['created']}"
         + (f" by `{document['command']}`." if document.get("command") else ".")
     )
+
+
+def training_threads(document: dict) -> str:
+    """The BLAS and torch threads each implementation trained with (the machine line above gives
+    the libraries' defaults), as `compare run --threads` chose them."""
+    chosen = {(i["threads"]["threads"], i["threads"]["reason"]) for i in document["implementations"] if i.get("threads")}
+    if not chosen:
+        return ""
+    if len(chosen) == 1:
+        [(count, reason)] = chosen
+        return f" **Threads while training** {count} ({reason})."
+    return " **Threads while training** " + ", ".join(
+        f"{i['name']} {i['threads']['threads']}" for i in document["implementations"] if i.get("threads")) + "."
 
 
 def gradient_table(document: dict) -> Table:
@@ -159,7 +172,7 @@ def figure_count(documents: list[dict]) -> int:
 def build_blocks(documents: list[dict], directory: Path, tick=lambda name: None) -> list:
     first = documents[0]
     title = first["name"] if len(documents) == 1 else " vs ".join(d["name"] for d in documents)
-    blocks: list = [Heading(f"MNIST three ways: {title}", 1)]
+    blocks: list = [Heading(f"MNIST four ways: {title}", 1)]
     for document in documents:
         if len(documents) > 1:
             blocks.append(Paragraph(f"**{document['name']}**"))
