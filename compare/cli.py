@@ -67,6 +67,9 @@ def check_save_paths(save_paths: dict[str, Path], resume_path: Path | None, forc
 
 
 def check_threads(ctx, param, value: str) -> str:
+    if value.isdigit() and int(value) > (os.cpu_count() or 1):
+        raise click.BadParameter(f"{value} threads on {os.cpu_count()} cores would only wait for each other; "
+                                 f"give at most {os.cpu_count()}, or auto")
     if value == "auto" or (value.isdigit() and int(value) >= 1):
         return value
     raise click.BadParameter(f"give a number of threads (1 or more) or auto; got {value!r}")
@@ -99,7 +102,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     results.json, report.md, report.html, the figures and page.html (draw a digit,
     watch the first implementation's trained network answer) to REPORTS_DIR/NAME.
     """
-    from compare.outputs import claim_run_directory
+    from compare.outputs import claim_run_directory, reserve_files
     from compare.running import RunInterrupted, run_comparison
     from shared.training import TrainingDiverged
 
@@ -123,6 +126,8 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     check_device(config, impls)
     save_paths = checkpoint_paths(save_path, impls)
     check_save_paths(save_paths, resume_path, force)
+    # Held until the command ends, however it ends: two runs never share a checkpoint.
+    click.get_current_context().call_on_close(reserve_files(save_paths.values(), "--save"))
     silent = quiet or as_json
     echo = (lambda line: None) if silent else click.echo
     saved: dict[Path, int] = {}  # checkpoints this run really wrote, with their epoch
@@ -246,7 +251,12 @@ def bench(quick, accuracy, threads, out_dir, markdown_copy, study):
     from compare import bench as benchmark
     from shared.atomic import atomic_write_text
 
+    from compare.outputs import check_directory, check_file
+
     out_dir = out_dir or Path("reports") / datetime.now().strftime("bench-%Y%m%d-%H%M%S")
+    check_directory(out_dir, "--out")  # before minutes of measuring
+    if markdown_copy is not None:
+        check_file(markdown_copy, "--markdown", force=True)  # a table to keep current, as docs/BENCHMARKS.md
     dataset = load_data(None, cfg.Config())
     plan = benchmark.Plan.quick() if quick else benchmark.Plan()
     peaks_path = out_dir.parent / "matmul-peak.json"  # the last quiet run's peaks, to tell a busy machine
@@ -283,7 +293,8 @@ def presets():
               help="Entries per tensor checked by finite differences.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write the table as JSON to this file ('-' for standard output).")
-def gradcheck(impl_text, data_dir, samples, coordinates, json_path, **options):
+@click.option("--force", is_flag=True, help="Overwrite an existing --json file.")
+def gradcheck(impl_text, data_dir, samples, coordinates, json_path, force, **options):
     """Check that the implementations compute the same gradients (float64).
 
     From identical parameters and the same batch of training images: each pair of
@@ -301,7 +312,7 @@ def gradcheck(impl_text, data_dir, samples, coordinates, json_path, **options):
     if json_path is not None and str(json_path) != "-":
         from compare.outputs import check_file
 
-        check_file(json_path, "--json", force=True)  # a table file is meant to be rewritten
+        check_file(json_path, "--json", force=force)
     dataset = load_data(data_dir, config)
     params = init_params(config.sizes, config.init, config.seed)
     to_stdout = json_path is not None and str(json_path) == "-"

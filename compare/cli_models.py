@@ -56,7 +56,8 @@ def evaluate_command(checkpoint, impl, data_dir, device):
               help="Write a picture: each original, the 28x28 the network saw, and its probabilities.")
 @click.option("--json", "as_json", is_flag=True, help="Print the predictions and warnings as JSON instead of text.")
 @click.option("--device", type=click.Choice(cfg.DEVICES), default="auto", show_default=True)
-def predict(checkpoint, images, impl, show_path, as_json, device):
+@click.option("--force", is_flag=True, help="Overwrite an existing --show file.")
+def predict(checkpoint, images, impl, show_path, as_json, device, force):
     """What a saved model thinks your handwritten digits are.
 
     IMAGES are PNG or JPEG files of one digit each, any size, dark on light paper or
@@ -73,9 +74,11 @@ def predict(checkpoint, images, impl, show_path, as_json, device):
     from shared.images import ImageError, digit_warnings, read_digit
 
     if show_path is not None:
-        from compare.outputs import check_file
+        from compare.outputs import OutputError, check_file, same_file
 
-        check_file(show_path, "--show", force=True)  # a picture is meant to be redrawn
+        if any(same_file(show_path, image) for image in images):  # never, not even with --force
+            raise OutputError(f"{show_path} is one of the images to read; choose another file", "--show")
+        check_file(show_path, "--show", force=force)
     saved, model = model_from_checkpoint(checkpoint, impl, device)
     if saved.config.sizes[0] != 784:
         raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs, not 28x28 images")
@@ -140,9 +143,9 @@ def page_command(checkpoint, out_path, force, data_dir):
     from compare.page import dataset_label, epochs, model_predictions, write_page
 
     out_path = out_path or Path(checkpoint.with_suffix(".html").name)
-    if out_path.exists() and not force:
-        raise click.BadParameter(f"{out_path} exists; choose another file or add --force to overwrite it",
-                                 param_hint="'--out'")
+    from compare.outputs import check_file
+
+    check_file(out_path, "--out", force=force)
     saved = read_checkpoint(checkpoint)
     if saved.config.sizes[0] != 784:
         raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs; "

@@ -86,7 +86,7 @@ def choose_threads(requested: str, sizes, batch_size: int, core_count: int | Non
     docstring). `load` is the load average when training starts."""
     core_count = core_count or cores()
     if requested != "auto":
-        return ThreadChoice(requested, int(requested), "as asked (--threads)")
+        return ThreadChoice(requested, int(requested), "as asked with --threads")
     work = step_flops(sizes, batch_size)
     if core_count == 1:
         return ThreadChoice("auto", 1, "one core")

@@ -84,8 +84,8 @@ def check_file(path: Path, option: str, force: bool = False, may_replace: Path |
         if may_replace is not None and may_replace.exists() and same_file(path, may_replace):
             return
         if not force:
-            raise OutputError(f"{path} already exists and is not the file this run resumes from; "
-                              f"choose another name, or add --force to replace it", option)
+            why = " and is not the file this run resumes from" if may_replace is not None else ""
+            raise OutputError(f"{path} already exists{why}; choose another name, or add --force to replace it", option)
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -125,9 +125,41 @@ def try_lock(directory: Path) -> int | None:
     """Hold the directory's lock: an exclusive flock on its lock file, kept while the run lives
     (the kernel lets go when the process ends, however it ends, so no lock is ever stale).
     None when another run holds it."""
+    return try_lock_file(directory / LOCK)
+
+
+def reserve_files(paths, option: str):
+    """Hold a lock beside each file this run will write (.NAME.lock) until the returned
+    release() is called: a second run aiming at the same file is refused, instead of one
+    run's model silently replacing the other's. (If the process dies first, the kernel lets
+    go of the lock; only the empty lock file stays.)"""
+    held = []
+
+    def release():
+        for lock, handle in held:
+            lock.unlink(missing_ok=True)
+            os.close(handle)
+        held.clear()
+
+    for path in paths:
+        lock = Path(path).parent / f".{Path(path).name}.lock"
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            handle = try_lock_file(lock)
+        except OSError as error:
+            release()
+            raise OutputError(f"{path}: {reason(error)}", option) from None
+        if handle is None:
+            release()
+            raise OutputError(f"{path} is being written by another compare run right now; choose another name", option)
+        held.append((lock, handle))
+    return release
+
+
+def try_lock_file(lock: Path) -> int | None:
+    """An exclusive flock on `lock` (made if missing), or None when another process holds it."""
     import fcntl
 
-    lock = directory / LOCK
     for _ in range(10):
         handle = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
         try:

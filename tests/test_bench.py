@@ -214,7 +214,7 @@ def test_thread_choice():
     assert busy.threads == 1 and "busy" in busy.reason
     assert choose_threads("auto", (784, 256, 10), 128, core_count=1, load=0.0).threads == 1
     assert choose_threads("3", (784, 30, 10), 10, core_count=2).to_dict() == {
-        "requested": "3", "threads": 3, "reason": "as asked (--threads)"}
+        "requested": "3", "threads": 3, "reason": "as asked with --threads"}
 
 
 def test_busy_warning_from_injected_load_values():

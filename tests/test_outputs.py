@@ -28,7 +28,7 @@ def in_tmp_dir(tmp_path, monkeypatch):
 
 
 def invoke(*args):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return CliRunner().invoke(main, [str(arg) for arg in args], catch_exceptions=False)
 
 
 def one_error_line(result, exit_code, *words):
@@ -283,3 +283,53 @@ def test_ctrl_c_before_the_first_save_claims_no_save(tmp_path):
     assert line.startswith("interrupted") and "scratch" in line and line.endswith("; nothing was saved in old.npz")
     assert (tmp_path / "old.npz").read_bytes() == before
     assert not list((tmp_path / "reports").iterdir())[1:]  # the first run's report only: nothing half-made
+
+
+# -- found by a stranger's test of the merged round ------------------------------------------
+def test_a_picture_or_table_never_replaces_a_file_without_force(tmp_path):
+    from PIL import Image
+
+    photo = tmp_path / "seven.png"
+    Image.new("L", (60, 60), 255).save(photo)
+    Image.new("L", (60, 60), 255).save(tmp_path / "other.png")
+    before = photo.read_bytes()
+    model = Path(__file__).parents[1] / "models" / "mnist-mlp.npz"
+    for show, force in ((photo, []), (photo, ["--force"])):  # an image being read: never, even with --force
+        result = invoke("predict", model, photo, "--show", show, *force)
+        assert result.exit_code == 2 and "is one of the images to read" in result.output
+    assert photo.read_bytes() == before
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    result = invoke("predict", model, tmp_path / "other.png", "--show", notes)
+    assert result.exit_code == 2 and "already exists; choose another name, or add --force" in result.output
+    result = invoke("gradcheck", "--impl", "numpy", "--samples", "2", "--json", notes)
+    assert result.exit_code == 2 and "already exists" in result.output
+    assert notes.read_text() == "mine"
+
+
+def test_page_out_under_a_file_is_one_line(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    model = Path(__file__).parents[1] / "models" / "3b1b.npz"
+    result = invoke("page", model, "--out", tmp_path / "afile" / "x.html")
+    assert result.exit_code == 2 and "which is a file" in result.output and "Traceback" not in result.output
+
+
+def test_more_threads_than_cores_are_refused():
+    result = invoke("run", *TINY, "--threads", str((os.cpu_count() or 1) + 1))
+    assert result.exit_code == 2 and "--threads" in result.output
+
+
+def test_two_runs_never_write_one_checkpoint(tmp_path):
+    """The first run holds its --save file from start to end; a second run aiming at it is
+    refused at once (even with --force), and the first run's model is the one saved."""
+    slow = compare_process("run", "--impl", "scratch", "--sizes", "784,8,10", "--train-limit", "3000",
+                           "--test-limit", "200", "--epochs", "1", "-q", "--save", "model.npz", cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".model.npz.lock")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = compare_process("run", *TINY, "-q", "--save", "model.npz", "--force", cwd=tmp_path)
+    _, stderr = second.communicate(timeout=120)
+    assert second.returncode == 2 and "being written by another compare run" in stderr, stderr
+    assert slow.wait(timeout=300) == 0
+    assert load_checkpoint(tmp_path / "model.npz").impl == "scratch"
+    assert not list(tmp_path.glob(".model.npz.lock"))  # the lock goes with the run
