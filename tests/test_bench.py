@@ -290,10 +290,10 @@ def test_run_records_the_threads_and_load(tmp_path, monkeypatch):
                                        "--epochs", "1", "--threads", "1", "--reports-dir", str(tmp_path),
                                        "--name", "t"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "threads: 1 (as asked (--threads))" in result.output
+    assert "threads: 1 (as asked with --threads)" in result.output
     assert "warning: the machine was busy during numpy's training (load average 7.5 on" in result.output
     entry = json.loads((tmp_path / "t" / "results.json").read_text())["implementations"][0]
-    assert entry["threads"] == {"requested": "1", "threads": 1, "reason": "as asked (--threads)"}
+    assert entry["threads"] == {"requested": "1", "threads": 1, "reason": "as asked with --threads"}
     assert entry["load_average"] == 7.5
     bad = CliRunner().invoke(main, ["run", "--threads", "many"])
     assert bad.exit_code == 2 and "--threads" in bad.output
