@@ -166,7 +166,7 @@ def confusion_caption(document: dict) -> str:
 
 
 def figure_count(documents: list[dict]) -> int:
-    return 2 + 3 * len(documents)  # curves, throughput; per run gradients and confusion, weights, misclassified
+    return 2 + 4 * len(documents)  # curves, throughput; per run gradients, confusion, weights, misclassified
 
 
 def build_blocks(documents: list[dict], directory: Path, tick=lambda name: None) -> list:
@@ -215,7 +215,8 @@ def build_blocks(documents: list[dict], directory: Path, tick=lambda name: None)
             Heading(f"What the network learned{heading}"),
             Figure(plots.plot_confusion(document, directory / f"confusion{suffix}.png"), confusion_caption(document)),
         ]
-        tick(f"gradients{suffix}.png, confusion{suffix}.png")
+        tick(f"gradients{suffix}.png")
+        tick(f"confusion{suffix}.png")
         weights = plots.plot_weights(document, directory / f"weights{suffix}.png")
         tick(f"weights{suffix}.png")
         if weights:
