@@ -15,7 +15,11 @@ def model_from_checkpoint(path: Path, impl: str | None, device: str):
     from impls import REGISTRY, build
 
     checkpoint = read_checkpoint(path)
-    name = parse_impls(impl)[0] if impl else checkpoint.impl
+    names = parse_impls(impl) if impl else [checkpoint.impl]
+    if len(names) > 1:
+        raise click.BadParameter(f"give one implementation, not {impl!r}: a model is evaluated by one at a time",
+                                 param_hint="'--impl'")
+    name = names[0]
     if name not in REGISTRY:
         name = "numpy"
     config = checkpoint.config.with_changes(device=device)

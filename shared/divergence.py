@@ -121,7 +121,8 @@ class DivergenceWatch:
                                        f"{lower_lr(lr)}")
             problem = stuck_layer(params, probe, activation, self.loss)
             if problem:
-                advice = ("--init he or a lower learning rate keep ReLU units alive" if activation == "relu" else
+                advice = ("a lower learning rate keeps ReLU units alive (with --init he, if the run does not use it yet)"
+                          if activation == "relu" else
                           "a lower learning rate, --init nielsen or xavier, or --activation relu keep units off "
                           "the flat ends")
                 raise TrainingDiverged(f"{self.name}: after epoch {epoch}, {problem}; training diverged: "

@@ -294,8 +294,8 @@ def two_tone_share(gray: np.ndarray) -> float:
 
 def prepare(gray: np.ndarray, path: Path | str = "image") -> Digit:
     """A grayscale image of one digit -> the Digit the network sees (all zero when no ink)."""
-    if float(gray.max() - gray.min()) < 1e-3:
-        raise ImageError(path, "the image is all one colour: no digit to see")
+    if float(gray.max() - gray.min()) < 1e-3:  # all one colour: nothing to read (a warning, not an error,
+        return Digit(original=gray, seen=np.zeros((SIDE, SIDE)), ink_share=0.0)  # so other images still are)
     ink = find_ink(gray)
     share = max(float(np.mean(ink > 0.5)), two_tone_share(gray))
     seen = fit_to_mnist(ink) if ink.any() else np.zeros((SIDE, SIDE))

@@ -333,3 +333,10 @@ def test_two_runs_never_write_one_checkpoint(tmp_path):
     assert slow.wait(timeout=300) == 0
     assert load_checkpoint(tmp_path / "model.npz").impl == "scratch"
     assert not list(tmp_path.glob(".model.npz.lock"))  # the lock goes with the run
+
+
+def test_eval_and_predict_take_one_implementation():
+    model = Path(__file__).parents[1] / "models" / "3b1b.npz"
+    for command in (["eval", model], ["predict", model, model]):
+        result = invoke(*command, "--impl", "numpy,torch")
+        assert result.exit_code == 2 and "give one implementation" in result.output

@@ -81,8 +81,6 @@ def test_show_writes_a_picture(tmp_path, mnist):
     [
         (lambda p: p.write_text("not an image"), "not an image"),
         (lambda p: p.write_bytes(b""), "the file is empty"),
-        (lambda p: Image.new("L", (50, 40), 255).save(p), "all one colour"),
-        (lambda p: Image.new("RGB", (50, 40), (0, 0, 0)).save(p), "all one colour"),
         (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40), "cannot read the image"),
     ],
 )
@@ -101,3 +99,16 @@ def test_bad_images_get_one_line_errors(tmp_path, make, words):
 def test_missing_image(tmp_path):
     result = invoke("predict", SHIPPED, tmp_path / "nope.png")
     assert result.exit_code == 1 and "file not found" in result.output
+
+
+def test_a_one_colour_image_is_no_digit_and_the_others_are_still_read(tmp_path, mnist):
+    """A blank sheet among photos: 'no digit found' with its warning, the rest answered, exit 0."""
+    Image.new("L", (50, 40), 255).save(tmp_path / "blank.png")
+    Image.new("RGB", (50, 40), (0, 0, 0)).save(tmp_path / "black.png")
+    render(mnist.test_images[2], tmp_path / "d.png", 1)
+    result = invoke("predict", SHIPPED, tmp_path / "blank.png", tmp_path / "d.png", tmp_path / "black.png")
+    assert result.exit_code == 0, result.output
+    assert f"{tmp_path / 'blank.png'}: no digit found" in result.output
+    assert f"{tmp_path / 'black.png'}: no digit found" in result.output
+    assert f"{tmp_path / 'd.png'}: {mnist.test_labels[2]} (" in result.output
+    assert result.output.count("warning: no ink found") == 2
