@@ -23,9 +23,10 @@ from typing import Callable
 
 import numpy as np
 
+from compare.machine import choose_threads, cores, is_busy, load_average, load_now, thread_limits, training_flops
+from compare.wording import plural
 from shared.config import PRESETS, Config
 from shared.data import Dataset, scale_pixels
-from compare.machine import choose_threads, cores, is_busy, load_average, load_now, thread_limits
 from shared.model import TakesTrainingSet
 from shared.params import init_params
 from shared.timing import Stopwatch
@@ -67,14 +68,6 @@ class Plan:
         return cls(seconds_per_repeat=0.03, warmup_steps=1, matmul_sizes=(256, 512), settle_seconds=0.05,
                    pure_python_configs=(THREEB1B, NIELSEN), measure_memory=False, micrograd_configs=(NIELSEN,),
                    graph_samples=5)
-
-
-def training_flops(sizes) -> int:
-    """Floating-point operations of one training sample: forward z = W a (2 in out per
-    layer), the weight gradient (2 in out), and the error sent back to the layer below
-    (2 in out, not needed for the first layer)."""
-    pairs = list(zip(sizes[:-1], sizes[1:]))
-    return sum(6 * n_in * n_out for n_in, n_out in pairs) - 2 * pairs[0][0] * pairs[0][1]
 
 
 def build_runner(name: str, config: Config, params):
@@ -555,7 +548,7 @@ def to_markdown(document: dict) -> str:
         "",
         f"Made by `{document['command']}` on {document['created']}: {env['cpu']}, {env['cores']} cores, "
         f"Python {env['python']}, NumPy {env['numpy']}, PyTorch {env['torch']}; "
-        f"BLAS and torch limited to {document['threads']} thread{'' if document['threads'] == 1 else 's'}. "
+        f"BLAS and torch limited to {plural(document['threads'], 'thread')}. "
         "What each baseline stands for is in bench/README.md. Training steps only (data in memory, no "
         f"evaluation), after a warm-up; each figure is the median of {document['plan']['repeats']} interleaved "
         f"repeats, with the range, each run {document['plan']['settle_seconds']} s after the one before (NumPy's "

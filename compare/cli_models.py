@@ -144,7 +144,8 @@ def page_command(checkpoint, out_path, force, data_dir):
     MNIST's digits had, the forward pass and every neuron drawn. It makes no network
     request; open it from disk, offline, or put it on any static host.
     """
-    from compare.page import dataset_label, epochs, model_predictions, write_page
+    from compare.page import dataset_label, model_predictions, write_page
+    from compare.wording import plural
 
     out_path = out_path or Path(checkpoint.with_suffix(".html").name)
     from compare.outputs import check_file
@@ -156,7 +157,7 @@ def page_command(checkpoint, out_path, force, data_dir):
                                    f"the page draws 28x28 digits (784)")
     dataset = load_data(data_dir, saved.config.with_changes(train_limit=None, test_limit=None, batch_size=1))
     predictions = model_predictions(saved.params, saved.config, dataset.test_images)
-    source = f"trained by {saved.impl} for {epochs(saved.epoch)} ({checkpoint.name})"
+    source = f"trained by {saved.impl} for {plural(saved.epoch, 'epoch')} ({checkpoint.name})"
     size = write_page(out_path, saved.params, saved.config, dataset.test_images, dataset.test_labels, predictions,
                       source, dataset_label(dataset.name))
     click.echo(f"wrote {out_path} ({size / 1024:,.0f} KiB): open it in a browser, draw a digit")

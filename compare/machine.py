@@ -63,11 +63,17 @@ def busy_warning(load: float | None, core_count: int, what: str) -> str | None:
             "the speeds measured are unreliable; rerun on a quiet machine to quote them")
 
 
-def step_flops(sizes, batch_size: int) -> int:
-    """Floating-point operations of one training step (see compare.bench.training_flops)."""
+def training_flops(sizes) -> int:
+    """Floating-point operations of one training sample: forward z = W a (2 in out per
+    layer), the weight gradient (2 in out), and the error sent back to the layer below
+    (2 in out, not needed for the first layer)."""
     pairs = list(zip(sizes[:-1], sizes[1:]))
-    per_sample = sum(6 * n_in * n_out for n_in, n_out in pairs) - 2 * pairs[0][0] * pairs[0][1]
-    return per_sample * batch_size
+    return sum(6 * n_in * n_out for n_in, n_out in pairs) - 2 * pairs[0][0] * pairs[0][1]
+
+
+def step_flops(sizes, batch_size: int) -> int:
+    """Floating-point operations of one training step."""
+    return training_flops(sizes) * batch_size
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ import sys
 
 import click
 
+from compare.wording import plural
+
 
 class Progress:
     """`with Progress("checking gradients", total=12, unit="tensor") as progress: progress.update()`."""
@@ -25,7 +27,7 @@ class Progress:
             self.bar = tqdm(total=self.total, desc=self.description, unit=f" {self.unit}", leave=False,
                             file=sys.stderr, dynamic_ncols=True)
         else:
-            click.echo(f"{self.description} ({self.total:,} {self.unit}{'' if self.total == 1 else 's'}) ...", err=True)
+            click.echo(f"{self.description} ({plural(self.total, self.unit)}) ...", err=True)
         return self
 
     def update(self, count: int = 1, note: str = "") -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from compare.wording import plural
 from shared.atomic import atomic_write_text
 from shared.config import Config
 from shared.params import Params
@@ -146,15 +147,11 @@ def write_run_page(directory: Path, outcome, dataset, name: str) -> Path | None:
         return None
     first = outcome.results[0]
     test = dataset.limit(test_limit=len(first.outputs))
-    source = f"the final parameters of {first.name} after {epochs(first.final.epoch)} of the run {name}"
+    source = f"the final parameters of {first.name} after {plural(first.final.epoch, 'epoch')} of the run {name}"
     path = directory / "page.html"
     write_page(path, first.params, outcome.config, test.test_images, test.test_labels, first.predictions, source,
                dataset_label(dataset.name))
     return path
-
-
-def epochs(count: int) -> str:
-    return f"{count} epoch{'' if count == 1 else 's'}"
 
 
 def dataset_label(name: str) -> str:
