@@ -4,8 +4,9 @@ What it stands for: the loop of PyTorch's tutorials for data that fits in memory
 nn.Sequential, torch.optim.SGD, the training set made a tensor once, and per step a
 batch picked by index (`xb, yb = X[idx], Y[idx]`, as after `torch.randperm`) then
 zero_grad / loss / backward / step / loss.item(). No DataLoader, which would be slower
-(it collates sample by sample). The torch implementation is held to being no slower
-than this on every benchmark config.
+(it collates sample by sample). On the device the torch implementation would use (a GPU
+when there is one and the config allows it), data placed there once, as tutorials do. The
+torch implementation is held to being no slower than this on every benchmark config.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ class IdiomaticTorchMLP:
     def __init__(self, config: Config, params):
         self.config = config
         self.dtype = getattr(torch, config.dtype)
+        self.device = torch.device("cuda" if config.device != "cpu" and torch.cuda.is_available() else "cpu")
         layers = []
         for W, b in params:
-            linear = nn.Linear(W.shape[1], W.shape[0], dtype=self.dtype)
+            linear = nn.Linear(W.shape[1], W.shape[0], dtype=self.dtype, device=self.device)
             with torch.no_grad():
                 linear.weight.copy_(torch.from_numpy(W))
                 linear.bias.copy_(torch.from_numpy(b))
@@ -38,8 +40,8 @@ class IdiomaticTorchMLP:
 
     def load_training_set(self, x, y):
         """The whole training set as tensors, made once before the loop."""
-        self.X = torch.as_tensor(x, dtype=self.dtype)
-        self.Y = torch.as_tensor(np.asarray(y, dtype=np.int64))
+        self.X = torch.as_tensor(x, dtype=self.dtype, device=self.device)
+        self.Y = torch.as_tensor(np.asarray(y, dtype=np.int64), device=self.device)
 
     def loss(self, x, y):
         logits = self.model(x)
@@ -49,7 +51,7 @@ class IdiomaticTorchMLP:
         return 0.5 * F.mse_loss(torch.sigmoid(logits), target, reduction="sum") / len(y)
 
     def train_step_at(self, idx, lr):
-        idx = torch.from_numpy(idx)
+        idx = torch.from_numpy(idx).to(self.device)
         xb, yb = self.X[idx], self.Y[idx]
         self.optimizer.zero_grad()
         loss = self.loss(xb, yb)
@@ -62,13 +64,16 @@ class IdiomaticTorchMLP:
         return self.train_step_at(np.arange(len(x)), lr)
 
     def loss_and_gradients(self, x, y):
-        x, y = torch.as_tensor(x, dtype=self.dtype), torch.as_tensor(np.asarray(y, dtype=np.int64))
+        x = torch.as_tensor(x, dtype=self.dtype, device=self.device)
+        y = torch.as_tensor(np.asarray(y, dtype=np.int64), device=self.device)
         self.optimizer.zero_grad()
         loss = self.loss(x, y)
         loss.backward()
         linears = [m for m in self.model if isinstance(m, nn.Linear)]
-        return loss.item(), [(m.weight.grad.double().numpy().copy(), m.bias.grad.double().numpy().copy()) for m in linears]
+        return loss.item(), [(m.weight.grad.double().cpu().numpy().copy(), m.bias.grad.double().cpu().numpy().copy())
+                             for m in linears]
 
     def parameters(self):
         linears = [m for m in self.model if isinstance(m, nn.Linear)]
-        return [(m.weight.detach().double().numpy().copy(), m.bias.detach().double().numpy().copy()) for m in linears]
+        return [(m.weight.detach().double().cpu().numpy().copy(), m.bias.detach().double().cpu().numpy().copy())
+                for m in linears]

@@ -156,7 +156,7 @@ def bench_config(name: str, dtype: str, dataset: Dataset, plan: Plan, runners: l
     for runner, values in rates.items():
         median = statistics.median(values)
         results[runner] = {
-            "median": median, "min": min(values), "max": max(values), "repeats": len(values),
+            "median": median, "min": min(values), "max": max(values), "repeats": len(values), "rates": values,
             "steps_per_repeat": steps[runner], "gflops": median * flops / 1e9,
         }
     load = load_average()
@@ -218,7 +218,12 @@ def ratio(table: dict, config: str, dtype: str, a: str, b: str) -> float | None:
     entry = table.get((config, dtype))
     if entry is None or a not in entry["results"] or b not in entry["results"]:
         return None
-    return entry["results"][a]["median"] / entry["results"][b]["median"]
+    first, second = entry["results"][a], entry["results"][b]
+    if len(first.get("rates", ())) == len(second.get("rates", ())) > 0:
+        # Paired: the two runners' rates of the same round, so a burst of load that slows
+        # one round slows both sides of its ratio; the median over the rounds.
+        return statistics.median(p / q for p, q in zip(first["rates"], second["rates"]))
+    return first["median"] / second["median"]
 
 
 def targets(document: dict) -> list[dict]:
@@ -553,7 +558,8 @@ def to_markdown(document: dict) -> str:
         f"evaluation), after a warm-up; each figure is the median of {document['plan']['repeats']} interleaved "
         f"repeats, with the range, each run {document['plan']['settle_seconds']} s after the one before (NumPy's "
         "BLAS threads spin on after a call and slowed the next torch run by a third when measured without it). "
-        "Ratios compare figures measured minutes apart in the same process; the matmul peak is the best median "
+        "A ratio is the median over the rounds of the two runners' rates in the same round (paired, so a burst "
+        "of load slows both sides of it); the matmul peak is the best median "
         f"over square sizes {', '.join(map(str, document['plan']['matmul_sizes']))}.",
         "",
         *reliability_lines(document),

@@ -54,6 +54,7 @@ class TorchMLP:
         # other two implementations; momentum's velocities are made at the first step.
         self.decays = [(p, config.weight_decay if p.dim() == 2 else 0.0) for p in self.model.parameters()]
         self.velocity: list[torch.Tensor] | None = None
+        self.eye = torch.eye(config.sizes[-1], dtype=self.dtype, device=self.device)  # rows: one-hot targets
 
     def tensors(self, x, y=None):
         check_batch(self.config, x, y)
@@ -70,8 +71,7 @@ class TorchMLP:
             return F.cross_entropy(logits, y)  # mean over the batch of -log softmax_y
         # Nielsen's quadratic cost: 1/2 * sum over outputs, mean over the batch. (Not
         # nn.MSELoss, which averages over the outputs as well.)
-        target = F.one_hot(y, logits.shape[1]).to(logits.dtype)
-        return F.mse_loss(torch.sigmoid(logits), target, reduction="sum") * (0.5 / len(y))
+        return F.mse_loss(torch.sigmoid(logits), self.eye[y], reduction="sum") * (0.5 / len(y))
 
     def backward(self, inputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         for p, _ in self.decays:

@@ -136,7 +136,10 @@ def test_a_blown_up_run_is_stopped_for_every_activation_and_loss(mnist, activati
     with pytest.raises(TrainingDiverged) as caught:
         train(model, prepare(mnist, config), config, on_epoch=saved.append)
     message = str(caught.value)
-    assert words in message and f"lower learning rate than {lr:g}" in message, message
+    # At lr 1e300 the weights reach the float range's end within a few steps, and whether the
+    # loss is first seen rising or already NaN turns on the last bits of the arithmetic.
+    said = words in message or (lr == 1e300 and "the loss became nan" in message)
+    assert said and f"lower learning rate than {lr:g}" in message, message
     assert saved == []  # stopped before the epoch could be saved
 
 
