@@ -73,13 +73,18 @@ def open_reduced(path: Path):
 
 
 def to_gray_array(image) -> np.ndarray:
-    """Pixels as floats in [0, 1]: 16-bit and 32-bit grayscale scaled (not clipped) to it."""
+    """Pixels as floats in [0, 1]: 16-bit and 32-bit grayscale scaled (not clipped) to it.
+
+    Integer pixels are divided by the largest value of the bit depth they use (at least 8 bits):
+    a 10-, 12- or 14-bit sensor's image stored in a 16-bit PNG reads as bright as it looks
+    rather than nearly black, and a flat image stays flat (scaled, not stretched to its range)."""
     from PIL import Image
 
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
         values = np.asarray(image, dtype=np.float64)
         if image.mode.startswith("I;16") or (image.mode == "I" and 0 <= values.min() and values.max() <= 65535):
-            return values / 65535.0
+            bits = max(8, int(values.max()).bit_length())
+            return values / float(2**bits - 1)
         low, high = float(values.min()), float(values.max())
         return (values - low) / (high - low) if high > low else np.zeros_like(values)
     if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
