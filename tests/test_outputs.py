@@ -78,11 +78,25 @@ def test_claiming_is_exclusive_and_timestamps_get_a_suffix(tmp_path):
     named = claim_run_directory(tmp_path, "mine", False)
     with pytest.raises(OutputError, match="being written by another compare run"):
         claim_run_directory(tmp_path, "mine", True)  # not even --force takes a directory in use
-    (named.path / "results.json").write_text("{}")
+    (named.path / "results.json").write_text('{"schema_version": 1}')
     named.release()
     with pytest.raises(OutputError, match="already holds a run"):
         claim_run_directory(tmp_path, "mine", False)
     assert claim_run_directory(tmp_path, "mine", True).path == named.path
+
+
+@pytest.mark.parametrize("contents", [{"notes.txt": "mine"}, {"results.json": '{"mine": true}', "report.md": "mine"}])
+def test_a_directory_of_the_users_own_files_is_not_called_a_run_and_never_written(tmp_path, contents):
+    directory = tmp_path / "reports" / "mine"
+    directory.mkdir(parents=True)
+    for name, text in contents.items():
+        (directory / name).write_text(text)
+    for force in ([], ["--force"]):  # --force replaces only a run of compare
+        result = invoke("run", *TINY, "--name", "mine", "--reports-dir", str(tmp_path / "reports"), *force)
+        one_error_line(result, 2, "--name", "is not empty and is not a run of compare")
+        assert "already holds a run" not in result.output
+    assert sorted(p.name for p in directory.iterdir()) == sorted(contents)
+    assert all((directory / name).read_text() == text for name, text in contents.items())
 
 
 def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
