@@ -299,6 +299,33 @@ def test_ctrl_c_before_the_first_save_claims_no_save(tmp_path):
     assert not list((tmp_path / "reports").iterdir())[1:]  # the first run's report only: nothing half-made
 
 
+def interrupt_the_gradient_check(monkeypatch):
+    import compare.gradcheck
+    import compare.running
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compare.running, "check_on_training_images", interrupted)
+    monkeypatch.setattr(compare.gradcheck, "check_on_training_images", interrupted)
+
+
+def test_ctrl_c_during_the_gradient_check_says_nothing_was_saved(tmp_path, monkeypatch):
+    """It printed only "interrupted"; now where, and that --save and the report were not written."""
+    interrupt_the_gradient_check(monkeypatch)
+    result = invoke("run", *TINY, "--save", "m.npz", "--reports-dir", tmp_path / "reports")
+    assert result.exit_code == 130 and "Traceback" not in result.output, result.output
+    [line] = said(result.stderr)
+    assert line == "interrupted during the gradient check, before any training; nothing was saved in m.npz", line
+    assert not (tmp_path / "m.npz").exists() and not list((tmp_path / "reports").iterdir())
+    (tmp_path / "old.json").write_text("mine")
+    for json_path, words in (("g.json", "; nothing was written to g.json"), ("old.json", "; old.json is unchanged")):
+        result = invoke("gradcheck", "--impl", "numpy", "--json", json_path, "--force")
+        assert result.exit_code == 130, result.output
+        assert said(result.stderr) == [f"interrupted during the gradient check{words}"], result.output
+    assert not (tmp_path / "g.json").exists() and (tmp_path / "old.json").read_text() == "mine"
+
+
 # -- found by a stranger's test of the merged round ------------------------------------------
 def test_a_picture_or_table_never_replaces_a_file_without_force(tmp_path):
     from PIL import Image
