@@ -253,7 +253,9 @@ def test_ctrl_c_while_modules_load_is_one_line_and_130(tmp_path, module):
                             capture_output=True, text=True, timeout=120)
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == 130, result.stderr
-    assert said(result.stderr) == ["interrupted"], result.stderr
+    # numpy_mlp loads during the gradient check, which says so ("interrupted during the gradient check, ...")
+    [line] = said(result.stderr)
+    assert line == "interrupted" or line.startswith("interrupted during the gradient check"), result.stderr
 
 
 @pytest.mark.parametrize("delay", [0.15, 0.3, 0.6])
