@@ -316,9 +316,15 @@ def gradcheck(impl_text, data_dir, samples, coordinates, json_path, force, **opt
     dataset = load_data(data_dir, config)
     params = init_params(config.sizes, config.init, config.seed)
     to_stdout = json_path is not None and str(json_path) == "-"
-    with Progress("checking gradients", step_count(params, impls), enabled=not to_stdout) as progress:
-        result = check_on_training_images(config, params, dataset, impls, samples, coordinates,
-                                          on_step=lambda note: progress.update(1, note))
+    try:
+        with Progress("checking gradients", step_count(params, impls), enabled=not to_stdout) as progress:
+            result = check_on_training_images(config, params, dataset, impls, samples, coordinates,
+                                              on_step=lambda note: progress.update(1, note))
+    except KeyboardInterrupt:  # said as `run` says it: where it stopped, and what was (not) written
+        unwritten = ("" if json_path is None or to_stdout else
+                     f"; {json_path} is unchanged" if json_path.exists() else f"; nothing was written to {json_path}")
+        click.echo(f"\ninterrupted during the gradient check{unwritten}", err=True)
+        sys.exit(130)
     document = json.dumps(result.to_dict(), indent=2) + "\n"
     if json_path is not None and str(json_path) == "-":
         click.echo(document, nl=False)

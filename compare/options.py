@@ -112,13 +112,15 @@ def parse_impls(text: str) -> list[str]:
         raise click.BadParameter(str(error), param_hint="'--impl'") from None
 
 
-def load_data(data_dir: Path | None, config: cfg.Config):
-    """Load the dataset and check that the network's first and last layers fit it."""
+def load_data(data_dir: Path | None, config: cfg.Config, test_only: bool = False):
+    """Load the dataset and check that the network's first and last layers fit it.
+
+    test_only: read only the two test files (a command that evaluates needs no training set)."""
     from shared.data import load_dataset
     from shared.idx import DataError
 
     try:
-        dataset = load_dataset(data_dir)
+        dataset = load_dataset(data_dir, splits=("test",) if test_only else ("train", "test"))
     except DataError as error:
         raise click.ClickException(str(error)) from None
     if config.sizes[0] != dataset.input_size:
@@ -128,10 +130,14 @@ def load_data(data_dir: Path | None, config: cfg.Config):
     stray = stray_label(dataset, config.sizes[-1])
     if stray:
         raise click.ClickException(stray)
-    if config.sizes[-1] != dataset.num_classes:
+    # A test set alone may lack the last classes; it must not have more than the network answers.
+    too_few = config.sizes[-1] < dataset.num_classes
+    if too_few or (not test_only and config.sizes[-1] != dataset.num_classes):
         raise click.BadParameter(
             f"the last layer has {config.sizes[-1]} neurons but the labels have "
             f"{dataset.num_classes} classes", param_hint="'--sizes'")
+    if test_only:
+        return dataset
     for limit, name, count in ((config.train_limit, "--train-limit", len(dataset.train_labels)),
                                (config.test_limit, "--test-limit", len(dataset.test_labels))):
         if limit is not None and limit > count:

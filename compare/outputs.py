@@ -179,8 +179,20 @@ def try_lock_file(lock: Path) -> int | None:
     return None
 
 
-def holds_a_run(directory: Path) -> bool:
+def holds_anything(directory: Path) -> bool:
     return directory.is_dir() and any(p.name != LOCK for p in directory.iterdir())
+
+
+def holds_a_run(directory: Path) -> bool:
+    """A finished run of this tool: its results.json is a JSON object with a schema_version (what
+    every `compare run` writes). Anything else in the directory is the user's, not ours to replace."""
+    import json
+
+    try:
+        document = json.loads((directory / "results.json").read_text())
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(document, dict) and "schema_version" in document
 
 
 def claim_run_directory(reports_dir: Path, name: str | None, force: bool) -> RunDirectory:
@@ -222,11 +234,16 @@ def claim_run_directory(reports_dir: Path, name: str | None, force: bool) -> Run
                 continue
             raise OutputError(f"{directory} is being written by another compare run right now; "
                               f"choose another --name", "--name")
-        if not created and holds_a_run(directory) and not force:
-            RunDirectory(candidate, directory, False, handle).release()
-            if name is None:
-                continue
-            raise OutputError(f"{directory} already holds a run; choose another --name or add --force to "
-                              f"overwrite it", "--name")
+        if not created and holds_anything(directory):
+            run = holds_a_run(directory)
+            if not run or not force:
+                RunDirectory(candidate, directory, False, handle).release()
+                if name is None:
+                    continue
+                if not run:  # never written into, not even with --force: the files there are the user's
+                    raise OutputError(f"{directory} is not empty and is not a run of compare (it has no results.json "
+                                      f"from one); choose another --name", "--name")
+                raise OutputError(f"{directory} already holds a run; choose another --name or add --force to "
+                                  f"overwrite it", "--name")
         return RunDirectory(candidate, directory, created, handle)
     raise OutputError(f"no free run directory under {reports_dir} for {stamp}", "--reports-dir")

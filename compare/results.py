@@ -217,6 +217,9 @@ def meaning_problem(document: dict) -> str | None:
     if found:
         return f"{found}, not a number a run can measure"
     impls = [impl["name"] for impl in document["implementations"]]
+    for index, name in enumerate(impls):
+        if name in impls[:index]:  # one run trains each implementation once: a copy would be drawn twice
+            return f"implementations/{index}/name is {name!r} again (also implementations/{impls.index(name)})"
     for index, impl in enumerate(document["implementations"]):
         if impl["final"]["samples_per_second"] <= 0:
             return f"implementations/{index}/final/samples_per_second is 0: no run trains at zero speed"

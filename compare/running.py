@@ -272,9 +272,12 @@ def run_comparison(
     if params is None:
         params = init_params(config.sizes, config.init, config.seed)
 
-    with Progress("checking gradients", step_count(params, impls), enabled=progress) as bar:
-        agreement = check_on_training_images(config, params, dataset, impls, GRADCHECK_SAMPLES, GRADCHECK_COORDINATES,
-                                             on_step=lambda note: bar.update(1, note))
+    try:
+        with Progress("checking gradients", step_count(params, impls), enabled=progress) as bar:
+            agreement = check_on_training_images(config, params, dataset, impls, GRADCHECK_SAMPLES,
+                                                 GRADCHECK_COORDINATES, on_step=lambda note: bar.update(1, note))
+    except KeyboardInterrupt:  # nothing trained, saved or written yet
+        raise RunInterrupted(None, "interrupted during the gradient check, before any training") from None
     echo(f"\nGradient check (float64, {agreement.batch_size} training images, same initial parameters)")
     echo(format_agreement(agreement))
 

@@ -51,12 +51,13 @@ class Dataset:
 
     @property
     def input_size(self) -> int:
-        return int(self.train_images.shape[1] * self.train_images.shape[2])
+        return int(self.test_images.shape[1] * self.test_images.shape[2])
 
     @property
     def num_classes(self) -> int:
-        """Taken from the labels, so Fashion-MNIST or a 3-class subset work unchanged."""
-        return int(max(self.train_labels.max(), self.test_labels.max())) + 1
+        """Taken from the labels, so Fashion-MNIST or a 3-class subset work unchanged (from the
+        test labels alone when only the test set was loaded)."""
+        return int(max(labels.max() for labels in (self.train_labels, self.test_labels) if len(labels))) + 1
 
     def limit(self, train_limit: int | None = None, test_limit: int | None = None) -> "Dataset":
         """The first N training and/or test examples (a view, no copy)."""
@@ -82,9 +83,12 @@ def find_file(directory: Path, stem: str) -> Path:
     raise DataError(directory / f"{stem}.gz", "file not found (nor an uncompressed copy)")
 
 
-def load_dataset(directory: Path | str | None = None, expect: str | None = None) -> Dataset:
-    """Load and validate the four IDX files of `directory` (the bundled MNIST by default).
+def load_dataset(directory: Path | str | None = None, expect: str | None = None,
+                 splits: tuple[str, ...] = ("train", "test")) -> Dataset:
+    """Load and validate the IDX files of `directory` (the bundled MNIST by default).
 
+    `splits` says which pairs of files to read: ("test",) for a command that only evaluates,
+    which then needs only the two test files (the training arrays are empty).
     `expect` names a dataset of KNOWN_CHECKSUMS that the files must match; the
     bundled directory expects "mnist". Files that match a known dataset are marked
     verified even when nothing was expected.
@@ -95,24 +99,25 @@ def load_dataset(directory: Path | str | None = None, expect: str | None = None)
     if not directory.is_dir():
         raise DataError(directory, "data directory not found" if not directory.exists() else "is not a directory")
 
-    paths = {key: find_file(directory, stem) for key, stem in FILE_STEMS.items()}
+    keys = [key for key in FILE_STEMS if key.split("_")[0] in splits]
+    paths = {key: find_file(directory, FILE_STEMS[key]) for key in keys}
     arrays = {
         key: read_idx(path, IMAGES_MAGIC if key.endswith("images") else LABELS_MAGIC)
         for key, path in paths.items()
     }
 
     if expect is not None:
-        for key, expected_md5 in KNOWN_CHECKSUMS[expect].items():
+        for key in keys:
+            expected_md5 = KNOWN_CHECKSUMS[expect][key]
             if arrays[key].md5 != expected_md5:
                 raise DataError(
                     paths[key],
                     f"checksum mismatch: MD5 of the uncompressed content is {arrays[key].md5}, "
                     f"{expect} has {expected_md5}",
                 )
-    md5s = {key: array.md5 for key, array in arrays.items()}
-    known = [name for name, sums in KNOWN_CHECKSUMS.items() if sums == md5s]
+    known = [name for name, sums in KNOWN_CHECKSUMS.items() if all(sums[key] == arrays[key].md5 for key in keys)]
 
-    for split in ("train", "test"):
+    for split in splits:
         images, labels = arrays[f"{split}_images"].values, arrays[f"{split}_labels"].values
         if len(images) != len(labels):
             raise DataError(
@@ -121,24 +126,20 @@ def load_dataset(directory: Path | str | None = None, expect: str | None = None)
             )
         if len(images) == 0:
             raise DataError(paths[f"{split}_images"], "holds no images")
-    train_shape = arrays["train_images"].values.shape[1:]
-    test_shape = arrays["test_images"].values.shape[1:]
-    if train_shape != test_shape:
-        raise DataError(
-            paths["test_images"],
-            f"images are {test_shape[0]}x{test_shape[1]} but training images are "
-            f"{train_shape[0]}x{train_shape[1]}",
-        )
+    if len(splits) == 2:
+        train_shape = arrays["train_images"].values.shape[1:]
+        test_shape = arrays["test_images"].values.shape[1:]
+        if train_shape != test_shape:
+            raise DataError(
+                paths["test_images"],
+                f"images are {test_shape[0]}x{test_shape[1]} but training images are "
+                f"{train_shape[0]}x{train_shape[1]}",
+            )
+    shape = arrays[f"{splits[0]}_images"].values.shape[1:]
+    values = {key: arrays[key].values if key in arrays else
+              np.zeros((0, *shape) if key.endswith("images") else 0, dtype=np.uint8) for key in FILE_STEMS}
 
-    return Dataset(
-        name=known[0] if known else directory.name,
-        verified=bool(known),
-        directory=directory,
-        train_images=arrays["train_images"].values,
-        train_labels=arrays["train_labels"].values,
-        test_images=arrays["test_images"].values,
-        test_labels=arrays["test_labels"].values,
-    )
+    return Dataset(name=known[0] if known else directory.name, verified=bool(known), directory=directory, **values)
 
 
 def scale_pixels(images: np.ndarray, dtype: str | np.dtype = "float64") -> np.ndarray:

@@ -12,7 +12,6 @@ contrast. Then: cropped to the ink, the longer side scaled to 20, centred by mas
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,31 +52,39 @@ def open_reduced(path: Path):
     is decoded at a reduced size (draft mode), which costs a fraction of the full decode."""
     from PIL import Image
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit below says it
-        try:
-            image = Image.open(path)
-        except Image.DecompressionBombError:
-            raise ImageError(path, f"the image declares more pixels than Pillow will decode "
-                                   f"({Image.MAX_IMAGE_PIXELS * 2:,}): a damaged file or a decompression bomb") from None
-    if image.format == "JPEG" and image.width * image.height > WORK_SIDE**2:
-        image.draft(image.mode if image.mode in ("L", "RGB") else "RGB", (WORK_SIDE, WORK_SIDE))
+    # Pillow's own limit would refuse a huge image by its total only, in Pillow's words. Opening
+    # reads only the header, so it is lifted for the open and our lower limit below says the
+    # image's own size; nothing is decoded before that check.
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        image = Image.open(path)
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
     width, height = image.size
-    if width * height > MAX_PIXELS:
+    reduced = image.format == "JPEG" and width * height > WORK_SIDE**2
+    if reduced:
+        image.draft(image.mode if image.mode in ("L", "RGB") else "RGB", (WORK_SIDE, WORK_SIDE))
+    if image.width * image.height > MAX_PIXELS:
         image.close()
         raise ImageError(path, f"the image is {width:,}x{height:,} pixels ({width * height / 1e6:,.0f} megapixels), "
-                               f"more than the {MAX_PIXELS / 1e6:.0f} this reads; scale it down first")
+                               f"more than the {MAX_PIXELS / 1e6:.0f} megapixels this reads"
+                               f"{' even decoded at a reduced size' if reduced else ''}; scale it down first")
     return image
 
 
 def to_gray_array(image) -> np.ndarray:
-    """Pixels as floats in [0, 1]: 16-bit and 32-bit grayscale scaled (not clipped) to it."""
+    """Pixels as floats in [0, 1]: 16-bit and 32-bit grayscale scaled (not clipped) to it.
+
+    Integer pixels are divided by the largest value of the bit depth they use (at least 8 bits):
+    a 10-, 12- or 14-bit sensor's image stored in a 16-bit PNG reads as bright as it looks
+    rather than nearly black, and a flat image stays flat (scaled, not stretched to its range)."""
     from PIL import Image
 
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
         values = np.asarray(image, dtype=np.float64)
         if image.mode.startswith("I;16") or (image.mode == "I" and 0 <= values.min() and values.max() <= 65535):
-            return values / 65535.0
+            bits = max(8, int(values.max()).bit_length())
+            return values / float(2**bits - 1)
         low, high = float(values.min()), float(values.max())
         return (values - low) / (high - low) if high > low else np.zeros_like(values)
     if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:

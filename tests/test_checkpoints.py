@@ -66,6 +66,24 @@ def test_run_saves_and_eval_reports_the_same_accuracy(tmp_path):
         assert "trained by numpy for 2 epochs" in result.output and f"evaluated by {impl}" in result.output
 
 
+def test_eval_and_page_need_only_the_test_files(tmp_path):
+    """A --data-dir with only t10k-*: eval and page read the test set; nothing asks for training files."""
+    from conftest import write_dataset
+
+    directory = write_dataset(tmp_path / "data", train_count=20, test_count=10, classes=3, side=28)
+    for path in directory.glob("train-*"):
+        path.unlink()
+    config = Config(sizes=(784, 5, 3))
+    save_checkpoint(tmp_path / "m.npz", Checkpoint(init_params(config.sizes), config, "numpy", 1, 0.5))
+    result = invoke("eval", "m.npz", "--data-dir", str(directory))
+    assert result.exit_code == 0, result.output
+    assert "on 10 data test images" in result.output
+    page = invoke("page", "m.npz", "--data-dir", str(directory))
+    assert page.exit_code == 0 and (tmp_path / "m.html").is_file(), page.output
+    missing = invoke("eval", "m.npz", "--data-dir", str(tmp_path))  # no test files either: named
+    assert missing.exit_code == 1 and "t10k-images-idx3-ubyte.gz: file not found" in missing.output
+
+
 def test_several_implementations_save_one_file_each(tmp_path):
     result = invoke("run", "--impl", "scratch,numpy", *SMALL, "--epochs", "1", "--save", "m.npz", "-q")
     assert result.exit_code == 0

@@ -120,6 +120,27 @@ def test_a_16_bit_grayscale_png_is_scaled_not_clipped(mnist, tmp_path):
     assert result.exit_code == 0 and result.output.startswith(f"{tmp_path / 'sixteen.png'}: 7 ("), result.output
 
 
+@pytest.mark.parametrize("ink,paper", [(100, 1100), (1100, 100), (40, 4000)])
+def test_a_16_bit_png_of_fewer_bits_is_read_by_its_bit_depth(mnist, tmp_path, ink, paper):
+    """Values 100-1100 use 11 bits (a sensor's 10-14 bits in a 16-bit file): scaled by 2047,
+    not 65535, so the digit stands out from the paper and is found."""
+    digit = mnist.test_images[0] / 255.0  # a 7
+    Image.fromarray((paper + (ink - paper) * digit).round().astype(np.uint16)).save(tmp_path / "eleven.png")
+    assert Image.open(tmp_path / "eleven.png").mode.startswith("I;16")
+    bits = max(ink, paper).bit_length()
+    assert load_grayscale(tmp_path / "eleven.png").max() == pytest.approx(max(ink, paper) / (2**bits - 1))
+    result = invoke("predict", SHIPPED, tmp_path / "eleven.png")
+    assert result.exit_code == 0 and result.output.startswith(f"{tmp_path / 'eleven.png'}: 7 ("), result.output
+
+
+def test_a_flat_16_bit_png_is_still_no_digit(tmp_path):
+    """Scaling by the bit depth keeps a flat image flat: noise of 100-110 is not stretched into ink."""
+    noise = np.random.default_rng(0).integers(100, 111, (120, 120)).astype(np.uint16)
+    Image.fromarray(noise).save(tmp_path / "flat.png")
+    answer = json.loads(invoke("predict", SHIPPED, "--json", tmp_path / "flat.png").output)["images"][0]
+    assert answer["prediction"] is None, answer
+
+
 def png_declaring(width: int, height: int) -> bytes:
     """A tiny PNG whose header declares width x height (its data is one short row)."""
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -129,7 +150,10 @@ def png_declaring(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b"")
 
 
-@pytest.mark.parametrize("side,words", [(100_000, "decompression bomb"), (12_000, "12,000x12,000 pixels (144 megapixels)")])
+@pytest.mark.parametrize("side,words", [
+    (100_000, "the image is 100,000x100,000 pixels (10,000 megapixels), more than the 50 megapixels this reads"),
+    (12_000, "the image is 12,000x12,000 pixels (144 megapixels), more than the 50 megapixels this reads"),
+])
 def test_images_too_large_to_read_safely_get_one_line(tmp_path, side, words, recwarn):
     path = tmp_path / "huge.png"
     path.write_bytes(png_declaring(side, side))

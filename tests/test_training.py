@@ -143,6 +143,36 @@ def test_a_blown_up_run_is_stopped_for_every_activation_and_loss(mnist, activati
     assert saved == []  # stopped before the epoch could be saved
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_first_epoch_at_chance_after_the_loss_blew_up_is_divergence(mnist):
+    """relu lr 20, seed 3: the loss peaks ~16x above the line in epoch 1, falls back, and the
+    epoch ends at chance (9.8%); its units all die only in epoch 2. Epoch 1 is not a good epoch."""
+    config = Config(activation="relu", lr=20.0, seed=3, epochs=2, train_limit=2000, test_limit=1000)
+    model = build("numpy", config, init_params(config.sizes, config.init, config.seed))
+    saved = []
+    with pytest.raises(TrainingDiverged) as caught:
+        train(model, prepare(mnist, config), config, on_epoch=saved.append)
+    message = str(caught.value)
+    assert "the training loss rose to" in message and "after epoch 1 the test accuracy is" in message, message
+    assert saved == []  # nothing at chance is kept as "the last good epoch"
+
+
+def test_chance_is_divergence_only_after_the_loss_blew_up():
+    """A run that has not learned yet (or never will) is not diverged unless its loss blew up."""
+    from shared.divergence import DivergenceWatch
+
+    labels = np.arange(1000) % 10
+    params, x = init_params((784, 8, 10)), np.random.default_rng(0).random((50, 784))
+    watch = DivergenceWatch("numpy", "cross-entropy", 10, labels)
+    watch.step(2.3, 1, 1, 10.0)
+    watch.window(10.0, 1, 10, 10.0)  # high (sigmoid lr 10 peaks at half the line), not above it
+    watch.epoch_end(1, 2.3, 0.10, params, x, "sigmoid", 10.0)
+    watch.window(500.0, 2, 10, 10.0)  # one spike, and the epoch ends above chance: learning
+    watch.epoch_end(2, 2.0, 0.30, params, x, "sigmoid", 10.0)
+    with pytest.raises(TrainingDiverged, match=r"rose to 500 in epoch 2, .* after epoch 3 the test accuracy is 10.50%"):
+        watch.epoch_end(3, 2.3, 0.105, params, x, "sigmoid", 10.0)
+
+
 @pytest.mark.parametrize("activation,loss,init,lr", [
     ("sigmoid", "mse", "nielsen-large", 3.0),  # chapter 1: many saturated units at first, and learning
     ("relu", "cross-entropy", "he", 0.1),
