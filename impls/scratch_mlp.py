@@ -172,44 +172,49 @@ class ScratchMLP:
         the SGD step itself, with no gradient array to fill and then walk again."""
         for inputs, deltas in errors:
             for W, b, (indices, values), delta in zip(into_W, into_b, inputs, deltas):
-                for row, dj, j in zip(W, delta, range(len(b))):
+                for j, dj in enumerate(delta):
                     if dj == 0.0:  # a silent ReLU unit: nothing to add
                         continue
                     c = factor * dj
                     b[j] += c
+                    row = W[j]
                     for k, v in zip(indices, values):
                         row[k] += c * v
 
-    def summed_gradients(self, x, y) -> tuple[float, list, list]:
+    def summed_gradients(self, batch) -> tuple[float, list, list]:
         """Loss and gradients summed over the batch, as lists."""
-        total, errors = self.batch_errors(self.batch(x, y))
+        total, errors = self.batch_errors(batch)
         grad_W = [[[0.0] * len(row) for row in W] for W in self.W]
         grad_b = [[0.0] * len(b) for b in self.b]
         self.add_gradients(errors, grad_W, grad_b, 1.0)
         return total, grad_W, grad_b
 
     def batch(self, x, y) -> list:
+        """The batch as (non-zero pixels, label) pairs, checked."""
         check_batch(self.config, x, y)
         return list(zip(map(nonzero_pixels, x.tolist()), y.tolist()))
 
     # -- the interface ---------------------------------------------------------------
     # The loss is the mean over the batch, so its gradient is the sum divided by n.
     def loss_and_gradients(self, x, y) -> tuple[float, Params]:
-        total, grad_W, grad_b = self.summed_gradients(x, y)
+        total, grad_W, grad_b = self.summed_gradients(self.batch(x, y))
         n = len(x)
         mean_W = [[[g / n for g in row] for row in gW] for gW in grad_W]
         mean_b = [[g / n for g in gb] for gb in grad_b]
         return total / n, params_from_lists(mean_W, mean_b)
 
     def train_step(self, x, y, lr: float) -> float:
+        return self.step(self.batch(x, y), lr)
+
+    def step(self, batch, lr: float) -> float:
         momentum, decay = self.config.momentum, self.config.weight_decay
-        n = len(x)
+        n = len(batch)
         if momentum == 0 and decay == 0:
             # Plain SGD: theta -= (lr / n) * summed gradient, added straight into W and b.
-            total, errors = self.batch_errors(self.batch(x, y))
+            total, errors = self.batch_errors(batch)
             self.add_gradients(errors, self.W, self.b, -lr / n)
             return total / n
-        total, grad_W, grad_b = self.summed_gradients(x, y)
+        total, grad_W, grad_b = self.summed_gradients(batch)
         if self.velocity_W is None:
             self.velocity_W = [[[0.0] * len(row) for row in W] for W in self.W]
             self.velocity_b = [[0.0] * len(b) for b in self.b]
@@ -221,6 +226,27 @@ class ScratchMLP:
             vb[:] = [momentum * v + g / n for v, g in zip(vb, gb)]  # no decay on biases
             b[:] = [bj - lr * v for bj, v in zip(b, vb)]
         return total / n
+
+    # -- the optional part (shared.model.TakesTrainingSet) -------------------------------
+    def load_training_set(self, x, y) -> None:
+        """Keep the training images as their non-zero pixels, converted once instead of at
+        every step. A few hundred rows at a time: 60,000 images as lists of Python floats
+        at once would take over a gigabyte. The kept lists share their numbers: one int
+        object per pixel index, one float object per pixel value (MNIST has 255)."""
+        check_batch(self.config, x, y)
+        pixel_numbers = list(range(x.shape[1]))
+        shared_floats: dict[float, float] = {}
+        self.training_set = []
+        for start in range(0, len(x), 256):
+            for row in x[start : start + 256].tolist():
+                values = list(filter(None, row))
+                self.training_set.append((list(compress(pixel_numbers, row)),
+                                          list(map(shared_floats.setdefault, values, values))))
+        self.training_labels = y.tolist()
+
+    def train_step_at(self, indices, lr: float) -> float:
+        rows = indices.tolist()
+        return self.step([(self.training_set[i], self.training_labels[i]) for i in rows], lr)
 
     def predict_proba(self, x):
         check_batch(self.config, x)
