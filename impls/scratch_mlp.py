@@ -14,7 +14,11 @@ a^l = sigma(z^l); delta^l = dC/dz^l. Backpropagation is four equations:
 Speed without hiding the math: MNIST images are mostly blank, so the input layer
 works on the (pixel index, value) pairs of the non-zero pixels only. Skipping a zero
 term changes nothing in the sums (x * 0 adds 0), so results match the other two
-implementations to rounding.
+implementations to rounding. A batch runs in two passes: forward and BP1-BP2 for each
+sample with W fixed, then BP3-BP4 summed over the samples. With plain SGD that sum is
+added straight into W (W -= lr/n * sum over samples of delta a^T), so no gradient
+array is filled and walked again, and only the weights of pixels the batch uses are
+touched. The training set is converted to non-zero pixels once, not at every step.
 """
 
 from __future__ import annotations
