@@ -14,14 +14,18 @@ a^l = sigma(z^l); delta^l = dC/dz^l. Backpropagation is four equations:
 Speed without hiding the math: MNIST images are mostly blank, so the input layer
 works on the (pixel index, value) pairs of the non-zero pixels only. Skipping a zero
 term changes nothing in the sums (x * 0 adds 0), so results match the other two
-implementations to rounding.
+implementations to rounding. A batch runs in two passes: forward and BP1-BP2 for each
+sample with W fixed, then BP3-BP4 summed over the samples. With plain SGD that sum is
+added straight into W (W -= lr/n * sum over samples of delta a^T), so no gradient
+array is filled and walked again, and only the weights of pixels the batch uses are
+touched. The training set is converted to non-zero pixels once, not at every step.
 """
 
 from __future__ import annotations
 
 import math
 from itertools import compress
-from operator import mul
+from operator import itemgetter, mul
 
 from shared.config import Config
 from shared.model import check_batch, check_model_inputs, outputs_from_lists
@@ -73,6 +77,14 @@ def log_sum_exp(z: list[float]) -> float:
     return top + math.log(sum(math.exp(zj - top) for zj in z))
 
 
+def gatherer(indices: list[int]):
+    """row -> (row[k] for k in indices) as a tuple, gathered at C speed by itemgetter
+    (which, given one index, returns the bare item, hence the other case)."""
+    if len(indices) > 1:
+        return itemgetter(*indices)
+    return lambda row: tuple(row[k] for k in indices)
+
+
 def nonzero_pixels(row: list[float]) -> tuple[list[int], list[float]]:
     """The indices and values of the non-zero entries of one input image (0.0 is false:
     compress and filter keep the others, without a Python loop over all 784 pixels)."""
@@ -99,9 +111,10 @@ class ScratchMLP:
         """Activations of every hidden layer (input excluded) and the output layer's z."""
         W, b, sigma = self.W, self.b, self.sigma
         # Input layer: only the non-zero pixels contribute to z = W a + b, so each
-        # neuron sums row[k] * x_k over the non-zero k alone.
+        # neuron sums row[k] * x_k over the non-zero k alone, the weights gathered at C speed.
         indices, values = x
-        z = [bj + sum(map(mul, map(row.__getitem__, indices), values)) for row, bj in zip(W[0], b[0])]
+        gather = gatherer(indices)
+        z = [bj + sum(map(mul, gather(row), values)) for row, bj in zip(W[0], b[0])]
         activations = []
         for W_l, b_l in zip(W[1:], b[1:]):
             a = [sigma(zj) for zj in z]
@@ -118,9 +131,10 @@ class ScratchMLP:
         return 0.5 * sum((aj - (j == label)) ** 2 for j, aj in enumerate(a))
 
     # -- backward -----------------------------------------------------------------
-    def backprop(self, x, label, grad_W, grad_b, columns) -> float:
-        """Add this sample's gradients to grad_W, grad_b; return its loss. columns[l]
-        holds the columns of W[l] (its transpose), which BP2 sums over."""
+    def backprop(self, x, label, columns) -> tuple[float, list, list]:
+        """One sample's loss, and for every layer l its input a^(l-1), as (indices,
+        values) of the entries BP4 needs, and its error delta^l. columns[l] holds the
+        columns of W[l] (its transpose), which BP2 sums over."""
         hidden, z = self.feedforward(x)
         a = self.output(z)
         loss = self.sample_loss(z, a, label)
@@ -132,65 +146,79 @@ class ScratchMLP:
             delta = [aj - yj for aj, yj in zip(a, y)]
         else:
             delta = [(aj - yj) * aj * (1.0 - aj) for aj, yj in zip(a, y)]
+        deltas = [delta]
+        sigma_prime = self.sigma_prime
+        for l in range(len(self.W) - 1, 0, -1):
+            # (BP2) delta^(l-1) = (W^l transposed delta^l) * sigma'(z^(l-1)).
+            delta = [sum(map(mul, column, delta)) * sigma_prime(ak) for column, ak in zip(columns[l], hidden[l - 1])]
+            deltas.append(delta)
+        deltas.reverse()
+        inputs = [x] + [(range(len(ak)), ak) for ak in hidden]
+        return loss, inputs, deltas
 
-        for l in range(len(self.W) - 1, -1, -1):
-            # (BP3) dC/db = delta and (BP4) dC/dW_jk = delta_j * a_k, where a is the
-            # previous layer's activation (the non-zero pixels for the first layer).
-            previous = hidden[l - 1] if l > 0 else None
-            for j, dj in enumerate(delta):
-                grad_b[l][j] += dj
-                if dj == 0.0:  # a silent ReLU unit: nothing to add
-                    continue
-                row = grad_W[l][j]
-                if previous is None:
-                    for k, v in zip(*x):
-                        row[k] += dj * v
-                else:
-                    for k, ak in enumerate(previous):
-                        row[k] += dj * ak
-            if l > 0:
-                # (BP2) delta^(l-1) = (W^l transposed delta^l) * sigma'(z^(l-1)).
-                sigma_prime = self.sigma_prime
-                delta = [
-                    sum(map(mul, column, delta)) * sigma_prime(ak)
-                    for column, ak in zip(columns[l], previous)
-                ]
-        return loss
-
-    def summed_gradients(self, x, y) -> tuple[float, list, list]:
-        """Loss and gradients summed over the batch, as lists."""
-        check_batch(self.config, x, y)
-        grad_W = [[[0.0] * len(row) for row in W] for W in self.W]
-        grad_b = [[0.0] * len(b) for b in self.b]
+    def batch_errors(self, batch) -> tuple[float, list]:
+        """Summed loss and every sample's (inputs, deltas), all with this batch's W."""
         # W is fixed during the batch: its transposes for BP2 are made once, not per image.
         # (The first layer's is never needed: no error is sent back to the pixels.)
         columns = [None] + [list(zip(*W)) for W in self.W[1:]]
-        total = 0.0
-        for row, label in zip(x.tolist(), y.tolist()):
-            total += self.backprop(nonzero_pixels(row), label, grad_W, grad_b, columns)
+        total, errors = 0.0, []
+        for x, label in batch:
+            loss, inputs, deltas = self.backprop(x, label, columns)
+            total += loss
+            errors.append((inputs, deltas))
+        return total, errors
+
+    @staticmethod
+    def add_gradients(errors, into_W, into_b, factor: float) -> None:
+        """Add factor * the batch's summed gradients into into_W, into_b:
+        (BP3) dC/db_j = delta_j and (BP4) dC/dW_jk = delta_j * a_k, summed over the samples.
+        Into zeros with factor 1 this is the gradient; into W with factor -lr/n it is
+        the SGD step itself, with no gradient array to fill and then walk again."""
+        for inputs, deltas in errors:
+            for W, b, (indices, values), delta in zip(into_W, into_b, inputs, deltas):
+                for j, dj in enumerate(delta):
+                    if dj == 0.0:  # a silent ReLU unit: nothing to add
+                        continue
+                    c = factor * dj
+                    b[j] += c
+                    row = W[j]
+                    for k, v in zip(indices, values):
+                        row[k] += c * v
+
+    def summed_gradients(self, batch) -> tuple[float, list, list]:
+        """Loss and gradients summed over the batch, as lists."""
+        total, errors = self.batch_errors(batch)
+        grad_W = [[[0.0] * len(row) for row in W] for W in self.W]
+        grad_b = [[0.0] * len(b) for b in self.b]
+        self.add_gradients(errors, grad_W, grad_b, 1.0)
         return total, grad_W, grad_b
+
+    def batch(self, x, y) -> list:
+        """The batch as (non-zero pixels, label) pairs, checked."""
+        check_batch(self.config, x, y)
+        return list(zip(map(nonzero_pixels, x.tolist()), y.tolist()))
 
     # -- the interface ---------------------------------------------------------------
     # The loss is the mean over the batch, so its gradient is the sum divided by n.
     def loss_and_gradients(self, x, y) -> tuple[float, Params]:
-        total, grad_W, grad_b = self.summed_gradients(x, y)
+        total, grad_W, grad_b = self.summed_gradients(self.batch(x, y))
         n = len(x)
         mean_W = [[[g / n for g in row] for row in gW] for gW in grad_W]
         mean_b = [[g / n for g in gb] for gb in grad_b]
         return total / n, params_from_lists(mean_W, mean_b)
 
     def train_step(self, x, y, lr: float) -> float:
-        total, grad_W, grad_b = self.summed_gradients(x, y)
-        n = len(x)
+        return self.step(self.batch(x, y), lr)
+
+    def step(self, batch, lr: float) -> float:
         momentum, decay = self.config.momentum, self.config.weight_decay
+        n = len(batch)
         if momentum == 0 and decay == 0:
-            # Plain SGD: theta -= lr * (sum / n), with lr / n folded into one factor.
-            step = lr / n
-            for W, b, gW, gb in zip(self.W, self.b, grad_W, grad_b):
-                for row, grow in zip(W, gW):
-                    row[:] = [w - step * g for w, g in zip(row, grow)]
-                b[:] = [bj - step * g for bj, g in zip(b, gb)]
+            # Plain SGD: theta -= (lr / n) * summed gradient, added straight into W and b.
+            total, errors = self.batch_errors(batch)
+            self.add_gradients(errors, self.W, self.b, -lr / n)
             return total / n
+        total, grad_W, grad_b = self.summed_gradients(batch)
         if self.velocity_W is None:
             self.velocity_W = [[[0.0] * len(row) for row in W] for W in self.W]
             self.velocity_b = [[0.0] * len(b) for b in self.b]
@@ -202,6 +230,27 @@ class ScratchMLP:
             vb[:] = [momentum * v + g / n for v, g in zip(vb, gb)]  # no decay on biases
             b[:] = [bj - lr * v for bj, v in zip(b, vb)]
         return total / n
+
+    # -- the optional part (shared.model.TakesTrainingSet) -------------------------------
+    def load_training_set(self, x, y) -> None:
+        """Keep the training images as their non-zero pixels, converted once instead of at
+        every step. A few hundred rows at a time: 60,000 images as lists of Python floats
+        at once would take over a gigabyte. The kept lists share their numbers: one int
+        object per pixel index, one float object per pixel value (MNIST has 255)."""
+        check_batch(self.config, x, y)
+        pixel_numbers = list(range(x.shape[1]))
+        shared_floats: dict[float, float] = {}
+        self.training_set = []
+        for start in range(0, len(x), 256):
+            for row in x[start : start + 256].tolist():
+                values = list(filter(None, row))
+                self.training_set.append((list(compress(pixel_numbers, row)),
+                                          list(map(shared_floats.setdefault, values, values))))
+        self.training_labels = y.tolist()
+
+    def train_step_at(self, indices, lr: float) -> float:
+        rows = indices.tolist()
+        return self.step([(self.training_set[i], self.training_labels[i]) for i in rows], lr)
 
     def predict_proba(self, x):
         check_batch(self.config, x)

@@ -129,11 +129,13 @@ def test_minimal_numpy_baseline_trains_like_the_numpy_implementation(dtype):
     assert max_abs_difference(reference.parameters(), baseline.parameters()) < (1e-5 if dtype == "float32" else 1e-12)
 
 
-def test_indexed_batches_train_exactly_like_gathered_ones(mnist):
+@pytest.mark.parametrize("name", ["scratch", "torch"])
+@pytest.mark.parametrize("momentum,decay", [(0.9, 1e-3), (0.0, 0.0)])
+def test_indexed_batches_train_exactly_like_gathered_ones(mnist, name, momentum, decay):
     """The optional TakesTrainingSet path of the shared loop gives the same network as
-    train_step on gathered rows, to the last bit, momentum and a schedule included."""
-    pytest.importorskip("torch")
-    from impls.torch_mlp import TorchMLP
+    train_step on gathered rows, to the last bit, with a schedule, with and without momentum."""
+    if name == "torch":
+        pytest.importorskip("torch")
     from shared.model import TakesTrainingSet
     from shared.training import prepare, train
 
@@ -150,11 +152,11 @@ def test_indexed_batches_train_exactly_like_gathered_ones(mnist):
         def parameters(self):
             return self.model.parameters()
 
-    config = Config(sizes=(784, 16, 10), train_limit=300, test_limit=200, epochs=2, momentum=0.9,
-                    weight_decay=1e-3, schedule="cosine", lr=0.1, device="cpu")
+    config = Config(sizes=(784, 16, 10), train_limit=300, test_limit=200, epochs=2, momentum=momentum,
+                    weight_decay=decay, schedule="cosine", lr=0.1, device="cpu")
     params = init_params(config.sizes, config.init, config.seed)
     split = prepare(mnist, config)
-    indexed, gathered = TorchMLP(config, params), Gathered(TorchMLP(config, params))
+    indexed, gathered = build(name, config, params), Gathered(build(name, config, params))
     assert isinstance(indexed, TakesTrainingSet) and not isinstance(gathered, TakesTrainingSet)
     a, b = train(indexed, split, config), train(gathered, split, config)
     assert max_abs_difference(indexed.parameters(), gathered.parameters()) == 0.0

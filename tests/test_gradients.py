@@ -152,3 +152,27 @@ def test_relu_kinks_are_skipped_not_failed():
     result = check_gradients(config, params, x, y, ["scratch", "numpy"], coordinates=10)
     assert result.passed, format_agreement(result)
     assert sum(result.tensors[1].kinks_skipped.values()) >= 1  # b1[0] sits on the kink
+
+
+def test_scratch_takes_blank_and_one_pixel_images():
+    """The scratch loop gathers each image's non-zero pixels with itemgetter, which needs two
+    or more; a blank image and a one-pixel image go the other way and still match numpy,
+    in the gradient, in predict_proba, and in a step on the kept training set."""
+    config = Config(sizes=(6, 4, 3), loss="cross-entropy")
+    params = init_params(config.sizes, seed=3)
+    x = np.array([[0.0] * 6, [0, 0, 0.7, 0, 0, 0], [0.2, 0, 0.5, 1.0, 0, 0.3]])
+    y = np.array([0, 2, 1])
+    scratch, numpy = build("scratch", config, params), build("numpy", config, params)
+    loss, grads = scratch.loss_and_gradients(x, y)
+    expected_loss, expected = numpy.loss_and_gradients(x, y)
+    assert loss == pytest.approx(expected_loss, rel=1e-14)
+    for (gW, gb), (eW, eb) in zip(grads, expected):
+        np.testing.assert_allclose(gW, eW, rtol=0, atol=1e-15)
+        np.testing.assert_allclose(gb, eb, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(scratch.predict_proba(x), numpy.predict_proba(x), rtol=0, atol=1e-15)
+    scratch.load_training_set(x, y)
+    scratch.train_step_at(np.array([2, 0, 1]), 0.5)
+    numpy.train_step(x[[2, 0, 1]], y[[2, 0, 1]], 0.5)
+    for (W, b), (eW, eb) in zip(scratch.parameters(), numpy.parameters()):
+        np.testing.assert_allclose(W, eW, rtol=0, atol=1e-15)
+        np.testing.assert_allclose(b, eb, rtol=0, atol=1e-15)
