@@ -16,7 +16,9 @@ neither of which changes a single result:
 
 The graph is built per image and dropped after its backward pass. The loss of each image
 is divided by the batch size before backward, so the gradients accumulated in the leaves
-over a batch are those of the batch mean, as in the other implementations.
+over a batch are those of the batch mean, as in the other implementations. Like the
+scratch loop, it takes the training set once (shared.model.TakesTrainingSet), as
+non-zero pixels, and plain SGD updates only the parameters the batch's graphs reached.
 """
 
 from __future__ import annotations
@@ -25,14 +27,8 @@ from operator import itemgetter
 
 from impls.autograd_engine import Value, dot, topological_order, total
 from shared.config import Config
-from shared.model import check_batch, check_model_inputs, outputs_from_lists
+from shared.model import check_batch, check_model_inputs, nonzero_entries, outputs_from_lists
 from shared.params import Params, params_from_lists
-
-
-def nonzero_pixels(row: list[float]) -> tuple[list[int], tuple[float, ...]]:
-    """The indices and values of the non-zero entries of one input image."""
-    indices = [k for k, v in enumerate(row) if v != 0.0]
-    return indices, tuple([row[k] for k in indices])
 
 
 class AutogradMLP:
@@ -51,6 +47,8 @@ class AutogradMLP:
         self.b = [[Value(bj) for bj in b.tolist()] for _, b in params]
         self.weights = [w for W in self.W for row in W for w in row]
         self.biases = [bj for b in self.b for bj in b]
+        # Every parameter but the first layer's weights: each image's graph reaches them all.
+        self.beyond_pixels = [w for W in self.W[1:] for row in W for w in row] + self.biases
         self.velocity_weights: list[float] | None = None  # momentum, made at its first step
         self.velocity_biases: list[float] | None = None
 
@@ -89,7 +87,8 @@ class AutogradMLP:
 
     def loss_graph(self, row: list[float], label: int) -> Value:
         """One image's loss with its whole graph (for counting nodes and bytes in the benchmark)."""
-        return self.loss(self.forward(nonzero_pixels(row)), label)
+        indices = [k for k, v in enumerate(row) if v != 0.0]
+        return self.loss(self.forward((indices, tuple([row[k] for k in indices]))), label)
 
     @staticmethod
     def graph_nodes(loss: Value) -> int:
@@ -97,20 +96,24 @@ class AutogradMLP:
         return len(topological_order(loss))
 
     # -- gradients of the batch mean, accumulated in the parameters' grad ----------------
-    def accumulate_gradients(self, x, y) -> float:
-        """Backward through each image's graph; returns the batch's mean loss."""
+    def batch(self, x, y) -> list:
+        """The batch as (non-zero pixels, label) pairs, checked."""
         check_batch(self.config, x, y)
-        n = len(x)
+        return list(zip(nonzero_entries(x), y.tolist()))
+
+    def accumulate_gradients(self, batch) -> float:
+        """Backward through each image's graph; returns the batch's mean loss."""
+        n = len(batch)
         loss_sum = 0.0
-        for row, label in zip(x.tolist(), y.tolist()):
-            loss = self.loss(self.forward(nonzero_pixels(row)), label)
+        for pixels, label in batch:
+            loss = self.loss(self.forward(pixels), label)
             (loss / n).backward()  # d(mean)/d(this image's loss) = 1/n
             loss_sum += loss.data
         return loss_sum / n
 
     # -- the interface ---------------------------------------------------------------
     def loss_and_gradients(self, x, y) -> tuple[float, Params]:
-        loss = self.accumulate_gradients(x, y)
+        loss = self.accumulate_gradients(self.batch(x, y))
         grads = params_from_lists(
             [[[w.grad for w in row] for row in W] for W in self.W], [[bj.grad for bj in b] for b in self.b]
         )
@@ -119,10 +122,22 @@ class AutogradMLP:
         return loss, grads
 
     def train_step(self, x, y, lr: float) -> float:
-        loss = self.accumulate_gradients(x, y)
+        return self.step(self.batch(x, y), lr)
+
+    def reached(self, batch) -> list[Value]:
+        """The parameters this batch's graphs reached: all but the first-layer weights of
+        pixels blank in every image, whose gradient is exactly 0 (skipping them changes nothing)."""
+        used = sorted(set().union(*(indices for (indices, _), _ in batch)))
+        if len(used) < 2:  # itemgetter of one index returns the bare item
+            return [row[k] for row in self.W[0] for k in used] + self.beyond_pixels
+        pick = itemgetter(*used)
+        return [w for row in self.W[0] for w in pick(row)] + self.beyond_pixels
+
+    def step(self, batch, lr: float) -> float:
+        loss = self.accumulate_gradients(batch)
         momentum, decay = self.config.momentum, self.config.weight_decay
         if momentum == 0 and decay == 0:
-            for v in self.weights + self.biases:
+            for v in self.reached(batch):
                 v.data -= lr * v.grad
                 v.grad = 0.0
             return loss
@@ -137,9 +152,18 @@ class AutogradMLP:
                 v.grad = 0.0
         return loss
 
+    # -- the optional part (shared.model.TakesTrainingSet) -------------------------------
+    def load_training_set(self, x, y) -> None:
+        """Keep the training images as their non-zero pixels, converted once, not at every step."""
+        check_batch(self.config, x, y)
+        self.training_set, self.training_labels = nonzero_entries(x), y.tolist()
+
+    def train_step_at(self, indices, lr: float) -> float:
+        return self.step([(self.training_set[i], self.training_labels[i]) for i in indices.tolist()], lr)
+
     def predict_proba(self, x):
         check_batch(self.config, x)
-        return outputs_from_lists([self.output(self.forward(nonzero_pixels(row))) for row in x.tolist()])
+        return outputs_from_lists([self.output(self.forward(pixels)) for pixels in nonzero_entries(x)])
 
     def parameters(self) -> Params:
         return params_from_lists(

@@ -24,11 +24,10 @@ touched. The training set is converted to non-zero pixels once, not at every ste
 from __future__ import annotations
 
 import math
-from itertools import compress
 from operator import itemgetter, mul
 
 from shared.config import Config
-from shared.model import check_batch, check_model_inputs, outputs_from_lists
+from shared.model import check_batch, check_model_inputs, nonzero_entries, outputs_from_lists
 from shared.params import Params, params_from_lists
 
 
@@ -83,12 +82,6 @@ def gatherer(indices: list[int]):
     if len(indices) > 1:
         return itemgetter(*indices)
     return lambda row: tuple(row[k] for k in indices)
-
-
-def nonzero_pixels(row: list[float]) -> tuple[list[int], list[float]]:
-    """The indices and values of the non-zero entries of one input image (0.0 is false:
-    compress and filter keep the others, without a Python loop over all 784 pixels)."""
-    return list(compress(range(len(row)), row)), list(filter(None, row))
 
 
 class ScratchMLP:
@@ -196,7 +189,7 @@ class ScratchMLP:
     def batch(self, x, y) -> list:
         """The batch as (non-zero pixels, label) pairs, checked."""
         check_batch(self.config, x, y)
-        return list(zip(map(nonzero_pixels, x.tolist()), y.tolist()))
+        return list(zip(nonzero_entries(x), y.tolist()))
 
     # -- the interface ---------------------------------------------------------------
     # The loss is the mean over the batch, so its gradient is the sum divided by n.
@@ -234,19 +227,9 @@ class ScratchMLP:
     # -- the optional part (shared.model.TakesTrainingSet) -------------------------------
     def load_training_set(self, x, y) -> None:
         """Keep the training images as their non-zero pixels, converted once instead of at
-        every step. A few hundred rows at a time: 60,000 images as lists of Python floats
-        at once would take over a gigabyte. The kept lists share their numbers: one int
-        object per pixel index, one float object per pixel value (MNIST has 255)."""
+        every step."""
         check_batch(self.config, x, y)
-        pixel_numbers = list(range(x.shape[1]))
-        shared_floats: dict[float, float] = {}
-        self.training_set = []
-        for start in range(0, len(x), 256):
-            for row in x[start : start + 256].tolist():
-                values = list(filter(None, row))
-                self.training_set.append((list(compress(pixel_numbers, row)),
-                                          list(map(shared_floats.setdefault, values, values))))
-        self.training_labels = y.tolist()
+        self.training_set, self.training_labels = nonzero_entries(x), y.tolist()
 
     def train_step_at(self, indices, lr: float) -> float:
         rows = indices.tolist()
@@ -254,7 +237,7 @@ class ScratchMLP:
 
     def predict_proba(self, x):
         check_batch(self.config, x)
-        rows = [self.output(self.feedforward(nonzero_pixels(row))[1]) for row in x.tolist()]
+        rows = [self.output(self.feedforward(pixels)[1]) for pixels in nonzero_entries(x)]
         return outputs_from_lists(rows)
 
     def parameters(self) -> Params:
