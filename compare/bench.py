@@ -48,8 +48,10 @@ BATCH_POOL = 2048  # training images the timed steps cycle through
 
 @dataclass(frozen=True)
 class Plan:
-    repeats: int = 5
-    seconds_per_repeat: float = 0.5  # each timed run lasts about this long (at least one step)
+    # Many short rounds rather than a few long ones: the median of the paired ratios of 9
+    # rounds moved far less between runs on this shared 2-core machine than that of 5.
+    repeats: int = 9
+    seconds_per_repeat: float = 0.3  # each timed run lasts about this long (at least one step)
     warmup_steps: int = 3
     matmul_sizes: tuple[int, ...] = (256, 512, 1024, 2048)
     # Pause before each timed run: OpenBLAS threads keep spinning for a while after a
@@ -65,7 +67,7 @@ class Plan:
 
     @classmethod
     def quick(cls) -> "Plan":
-        return cls(seconds_per_repeat=0.03, warmup_steps=1, matmul_sizes=(256, 512), settle_seconds=0.05,
+        return cls(repeats=5, seconds_per_repeat=0.03, warmup_steps=1, matmul_sizes=(256, 512), settle_seconds=0.05,
                    pure_python_configs=(THREEB1B, NIELSEN), measure_memory=False, micrograd_configs=(NIELSEN,),
                    graph_samples=5)
 
@@ -412,32 +414,45 @@ def threads_study(dataset: Dataset, plan: Plan, echo) -> dict:
     return {"cores": core_count, "settings": settings, "dtype": "float32", "configs": rows, "loads": loads}
 
 
-def run_bench(dataset: Dataset, plan: Plan, threads: int, with_accuracy: bool, echo, command: str,
+def config_threads(requested: str, load: float | None) -> dict[str, int]:
+    """BLAS and torch threads per config: a number as asked, or what `compare run --threads
+    auto` picks for that config (the same for every runner on it: the implementations are
+    measured as a run would use them, and the baselines on equal terms)."""
+    return {name: choose_threads(requested, spec["sizes"], spec["batch_size"], load=load).threads
+            for name, spec in BENCH_CONFIGS.items()}
+
+
+def run_bench(dataset: Dataset, plan: Plan, threads: str, with_accuracy: bool, echo, command: str,
               quiet_peaks: dict | None = None, study: bool = False) -> dict:
     from threadpoolctl import threadpool_info
 
     from compare.results import environment
 
     available = [r for r in RUNNERS if r not in ("torch", "idiomatic-torch") or has_torch()]
-    with thread_limits(threads, with_torch=has_torch()):
-        echo(f"threads: BLAS {threads}, torch {threads if has_torch() else '-'}")
+    per_config = config_threads(threads, load_average())
+    peak_threads = cores() if threads == "auto" else int(threads)
+    with thread_limits(peak_threads, with_torch=has_torch()):
         peaks = {dtype: matmul_peak(dtype, plan.matmul_sizes) for dtype in DTYPES}
-        echo("matmul peak: " + ", ".join(f"{d} {g:,.1f} GFLOP/s" for d, g in peaks.items()))
-        throughput = []
-        for name in BENCH_CONFIGS:
+    echo(f"matmul peak ({plural(peak_threads, 'thread')}): " + ", ".join(f"{d} {g:,.1f} GFLOP/s" for d, g in peaks.items()))
+    throughput = []
+    for name in BENCH_CONFIGS:
+        with thread_limits(per_config[name], with_torch=has_torch()):
             for dtype in DTYPES:
                 runners = [r for r in available
                            if (r not in PURE_PYTHON or (dtype == "float64" and name in plan.pure_python_configs))
                            and (r != "micrograd-style" or name in plan.micrograd_configs)]
-                throughput.append(bench_config(name, dtype, dataset, plan, runners, echo))
-        blas = [{k: p.get(k) for k in ("internal_api", "version", "num_threads")}
-                for p in threadpool_info() if p.get("user_api") == "blas"]
+                entry = bench_config(name, dtype, dataset, plan, runners,
+                                     lambda line, t=per_config[name]: echo(line + f"  [{plural(t, 'thread')}]"))
+                throughput.append(entry | {"threads": per_config[name]})
+    blas = [{k: p.get(k) for k in ("internal_api", "version")} for p in threadpool_info() if p.get("user_api") == "blas"]
     document = {
         "schema_version": 1,
         "command": command,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "environment": environment({}) | {"blas_during_bench": blas},
         "threads": threads,
+        "threads_per_config": per_config,
+        "matmul_peak_threads": peak_threads,
         "plan": plan.__dict__ | {"pure_python_configs": list(plan.pure_python_configs),
                                  "matmul_sizes": list(plan.matmul_sizes)},
         "matmul_peak_gflops": peaks,
@@ -553,7 +568,7 @@ def to_markdown(document: dict) -> str:
         "",
         f"Made by `{document['command']}` on {document['created']}: {env['cpu']}, {env['cores']} cores, "
         f"Python {env['python']}, NumPy {env['numpy']}, PyTorch {env['torch']}; "
-        f"BLAS and torch limited to {plural(document['threads'], 'thread')}. "
+        + threads_sentence(document) + " "
         "What each baseline stands for is in bench/README.md. Training steps only (data in memory, no "
         f"evaluation), after a warm-up; each figure is the median of {document['plan']['repeats']} interleaved "
         f"repeats, with the range, each run {document['plan']['settle_seconds']} s after the one before (NumPy's "
@@ -607,6 +622,17 @@ def to_markdown(document: dict) -> str:
     return "\n".join(lines)
 
 
+def threads_sentence(document: dict) -> str:
+    per_config = document.get("threads_per_config")
+    if not per_config:  # a bench.json from before threads were chosen per config
+        return f"BLAS and torch limited to {plural(document['threads'], 'thread')}."
+    counts = ", ".join(f"{name} {t}" for name, t in per_config.items())
+    how = ("as `compare run --threads auto` picks them" if document["threads"] == "auto"
+           else f"as asked with --threads {document['threads']}")
+    return (f"BLAS and torch threads per config, the same for every runner on it, {how}: {counts}; "
+            f"the matmul peak with {plural(document['matmul_peak_threads'], 'thread')}.")
+
+
 def reliability_lines(document: dict) -> list[str]:
     info = document.get("reliability")
     if not info:
@@ -651,7 +677,3 @@ def save(document: dict, json_path: Path, markdown_path: Path) -> None:
 
     atomic_write_text(json_path, json.dumps(document, indent=1) + "\n")
     atomic_write_text(markdown_path, to_markdown(document) + "\n")
-
-
-def default_threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

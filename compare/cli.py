@@ -232,7 +232,9 @@ def report(results, out_dir):
 @main.command(epilog=EXIT_CODES)
 @click.option("--quick", is_flag=True, help="Short timings and no pure-Python runs on the two larger configs (for CI).")
 @click.option("--accuracy", is_flag=True, help="Also train the accuracy targets (preset best, scratch's first epoch): minutes.")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="BLAS and torch threads. Default: the cores available.")
+@click.option("--threads", default="auto", show_default=True, callback=check_threads,
+              help="BLAS and torch threads for every runner: a number, or auto = per config what "
+                   "`compare run --threads auto` would pick.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Directory for bench.json and bench.md. Default: reports/bench-TIMESTAMP.")
 @click.option("--markdown", "markdown_copy", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -244,7 +246,7 @@ def bench(quick, accuracy, threads, out_dir, markdown_copy, study):
     """Measure training throughput of every implementation and baseline, and the targets.
 
     Each implementation and baseline trains on the same in-memory batches, interleaved,
-    median of 5 repeats with min and max; thread counts fixed and reported.
+    median of 9 repeats with min and max; thread counts the same for all and reported.
     """
     from datetime import datetime
 
@@ -260,7 +262,7 @@ def bench(quick, accuracy, threads, out_dir, markdown_copy, study):
     dataset = load_data(None, cfg.Config())
     plan = benchmark.Plan.quick() if quick else benchmark.Plan()
     peaks_path = out_dir.parent / "matmul-peak.json"  # the last quiet run's peaks, to tell a busy machine
-    document = benchmark.run_bench(dataset, plan, threads or benchmark.default_threads(), accuracy,
+    document = benchmark.run_bench(dataset, plan, threads, accuracy,
                                    echo=click.echo, command=" ".join(["compare", *sys.argv[1:]]),
                                    quiet_peaks=benchmark.read_quiet_peaks(peaks_path), study=study)
     benchmark.save(document, out_dir / "bench.json", out_dir / "bench.md")

@@ -86,7 +86,14 @@ def test_quick_bench_writes_json_and_markdown(tmp_path, monkeypatch):
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     document = json.loads((tmp_path / "out" / "bench.json").read_text())
-    assert document["threads"] >= 1 and document["matmul_peak_gflops"]["float64"] > 0
+    assert document["threads"] == "auto" and document["matmul_peak_gflops"]["float64"] > 0
+    # Each config at the threads `compare run --threads auto` would use, the same for every runner.
+    from compare.machine import choose_threads
+    for entry in document["throughput"]:
+        spec = BENCH_CONFIGS[entry["config"]]
+        assert entry["threads"] == document["threads_per_config"][entry["config"]]
+        assert entry["threads"] in (1, choose_threads("auto", spec["sizes"], spec["batch_size"], load=0.0).threads)
+    assert len(first_rates := document["throughput"][0]["results"]["numpy"]["rates"]) == 5 and min(first_rates) > 0
     assert len(document["throughput"]) == 2 * len(BENCH_CONFIGS)
     first = document["throughput"][0]["results"]["numpy"]
     assert first["repeats"] == 5 and first["min"] <= first["median"] <= first["max"]
@@ -318,3 +325,16 @@ def test_load_now_sees_runnable_processes_at_once(monkeypatch):
 
     monkeypatch.setattr(machine, "load_average", lambda: 0.4)
     assert machine.load_now() >= 0.4
+
+
+def test_a_ratio_pairs_the_rates_of_each_round():
+    """A burst of load that slows one round slows both runners measured in it: the ratio is
+    the median of the per-round ratios, not a ratio of medians taken from different rounds."""
+    from compare.bench import ratio
+
+    entry = {"results": {"numpy": {"median": 20.0, "rates": [10.0, 30.0, 20.0]},
+                         "minimal-numpy": {"median": 10.0, "rates": [10.0, 10.0, 40.0]}}}
+    table = {(NIELSEN, "float64"): entry}
+    assert ratio(table, NIELSEN, "float64", "numpy", "minimal-numpy") == 1.0  # rounds: 1, 3, 0.5
+    del entry["results"]["numpy"]["rates"]  # a bench.json from before the rates were kept
+    assert ratio(table, NIELSEN, "float64", "numpy", "minimal-numpy") == 2.0
