@@ -4,6 +4,10 @@ A batch is a matrix with one sample per row, so a layer is Z = A W^T + b and the
 per-sample sums of the scratch loop become matrix products. No Python loop runs
 over samples; the only loop is over layers. Computes in float64 or float32.
 
+Each layer keeps W^T (inputs x outputs, contiguous) rather than W: then Z = A W^T is a
+product of two row-major matrices, which BLAS ran about 20% faster than A times a
+transposed view of W on the first layer (64 x 784 times 784 x 128, float32).
+
 It takes the training set once (shared.model.TakesTrainingSet): checked and converted a
 single time, then each batch is picked from it by row index.
 """
@@ -52,7 +56,7 @@ class Workspace:
         self.rows = np.arange(n)
         self.z = [np.empty((n, m), dtype) for m in sizes[1:]]  # z, overwritten by a = sigma(z)
         self.delta = [np.empty((n, m), dtype) for m in sizes[1:]]
-        self.grad_W = [np.empty((m, k), dtype) for k, m in zip(sizes[:-1], sizes[1:])]
+        self.grad_WT = [np.empty((k, m), dtype) for k, m in zip(sizes[:-1], sizes[1:])]
         self.grad_b = [np.empty(m, dtype) for m in sizes[1:]]
 
 
@@ -64,7 +68,7 @@ class NumpyMLP:
         self.config = config
         self.dtype = np.dtype(config.dtype)
         self.softmax_output = config.loss == "cross-entropy"
-        self.W = [W.astype(self.dtype) for W, _ in params]
+        self.WT = [np.ascontiguousarray(W.T, dtype=self.dtype) for W, _ in params]  # W^T: see above
         self.b = [b.astype(self.dtype) for _, b in params]
         self.eye = np.eye(config.sizes[-1], dtype=self.dtype)  # rows are one-hot targets
         self.velocity = None  # momentum's (vW, vb) per layer, made at the first step
@@ -81,10 +85,10 @@ class NumpyMLP:
         """Activations of every layer (input first) and the output layer's Z, in ws."""
         sigma = ACTIVATIONS[self.config.activation][0]
         activations = [np.asarray(x, dtype=self.dtype)]
-        for W, b, z in zip(self.W, self.b, ws.z):
+        for WT, b, z in zip(self.WT, self.b, ws.z):
             if len(activations) > 1:
                 sigma(activations[-1], out=activations[-1])  # in place: z becomes a = sigma(z)
-            np.matmul(activations[-1], W.T, out=z)
+            np.matmul(activations[-1], WT, out=z)
             z += b
             activations.append(z)
         return activations[:-1], activations[-1]
@@ -116,20 +120,20 @@ class NumpyMLP:
         # Every gradient below is linear in delta^L: dividing it by n once makes them those
         # of the batch mean, and multiplying by a learning rate too makes them SGD's step.
         delta *= scale / n
-        for l in range(len(self.W) - 1, -1, -1):
-            # (BP3) dC/db = delta summed over the batch; (BP4) dC/dW = delta^T a^(l-1).
-            np.matmul(delta.T, activations[l], out=ws.grad_W[l])
+        for l in range(len(self.WT) - 1, -1, -1):
+            # (BP3) dC/db = delta summed over the batch; (BP4) dC/dW^T = (a^(l-1))^T delta.
+            np.matmul(activations[l].T, delta, out=ws.grad_WT[l])
             delta.sum(axis=0, out=ws.grad_b[l])
             if l > 0:
                 # (BP2) delta^(l-1) = (delta^l W^l) * sigma'(z^(l-1)), row per sample.
-                delta = np.matmul(delta, self.W[l], out=ws.delta[l - 1])
+                delta = np.matmul(delta, self.WT[l].T, out=ws.delta[l - 1])
                 delta *= sigma_prime(activations[l])
-        return float(loss), list(zip(ws.grad_W, ws.grad_b))
+        return float(loss), list(zip(ws.grad_WT, ws.grad_b))
 
     # -- the interface ---------------------------------------------------------------
     def loss_and_gradients(self, x, y) -> tuple[float, Params]:
         loss, grads = self.gradients(x, y)
-        return loss, [(gW.astype(np.float64), gb.astype(np.float64)) for gW, gb in grads]
+        return loss, [(to_float64(gWT.T), to_float64(gb)) for gWT, gb in grads]
 
     def train_step(self, x, y, lr: float) -> float:
         check_batch(self.config, x, y)
@@ -141,24 +145,24 @@ class NumpyMLP:
             if not momentum and not decay:
                 # Plain SGD: with lr folded into delta^L the gradients are the step itself.
                 loss, steps = self.gradients_into(ws, x, y, scale=lr)
-                for W, b, (sW, sb) in zip(self.W, self.b, steps):
+                for W, b, (sW, sb) in zip(self.WT, self.b, steps):
                     W -= sW
                     b -= sb
                 return loss
             loss, grads = self.gradients_into(ws, x, y)
         if decay:
-            for W, (gW, _) in zip(self.W, grads):
+            for W, (gW, _) in zip(self.WT, grads):
                 gW += decay * W  # L2 on the weights, not the biases
         if momentum:
             if self.velocity is None:
-                self.velocity = [(np.zeros_like(W), np.zeros_like(b)) for W, b in zip(self.W, self.b)]
+                self.velocity = [(np.zeros_like(W), np.zeros_like(b)) for W, b in zip(self.WT, self.b)]
             for (vW, vb), (gW, gb) in zip(self.velocity, grads):
                 vW *= momentum
                 vW += gW  # v = momentum * v + g
                 vb *= momentum
                 vb += gb
         steps = self.velocity if momentum else grads
-        for W, b, (sW, sb), (gW, gb) in zip(self.W, self.b, steps, grads):
+        for W, b, (sW, sb), (gW, gb) in zip(self.WT, self.b, steps, grads):
             W -= np.multiply(sW, lr, out=gW)  # lr * step written over the gradient: no new array
             b -= np.multiply(sb, lr, out=gb)
         return loss
@@ -186,4 +190,9 @@ class NumpyMLP:
         return z.astype(np.float64)  # a copy: the workspace is reused
 
     def parameters(self) -> Params:
-        return [(W.astype(np.float64), b.astype(np.float64)) for W, b in zip(self.W, self.b)]
+        return [(to_float64(WT.T), to_float64(b)) for WT, b in zip(self.WT, self.b)]
+
+
+def to_float64(array) -> np.ndarray:
+    """A float64, C-ordered copy: the neutral format, W as (outputs, inputs)."""
+    return np.array(array, dtype=np.float64, order="C")
