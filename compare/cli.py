@@ -209,12 +209,13 @@ def saves_note(saved: dict[Path, int], save_paths: dict[str, Path], resume_path:
 @click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Directory for the report. Default: beside a single results file, else reports/compare-TIMESTAMP.")
-def report(results, out_dir):
+@click.option("--force", is_flag=True, help="Replace a report already in --out (one made from other results).")
+def report(results, out_dir, force):
     """Rebuild a report from saved results.json files; several go side by side
     (e.g. float32 against float64, or two machines)."""
     from datetime import datetime
 
-    from compare.outputs import check_directory
+    from compare.outputs import check_files_in, same_file
     from compare.report import write_report
     from compare.results import ResultsError, load_results
 
@@ -224,7 +225,9 @@ def report(results, out_dir):
         raise click.ClickException(str(error)) from None
     if out_dir is None:
         out_dir = results[0].parent if len(results) == 1 else Path("reports") / datetime.now().strftime("compare-%Y%m%d-%H%M%S")
-    check_directory(out_dir, "--out")
+    # Rebuilding a run's own report in place is what this is for; another run's is kept.
+    in_place = len(results) == 1 and same_file(out_dir, results[0].parent)
+    check_files_in(out_dir, ("report.md", "report.html", "results.json"), "--out", force=force or in_place)
     written = write_report(documents, out_dir, progress=True)
     click.echo(f"Wrote {written[1]} and {written[0]} with {len(written) - 2} figures")
 
@@ -239,10 +242,11 @@ def report(results, out_dir):
               help="Directory for bench.json and bench.md. Default: reports/bench-TIMESTAMP.")
 @click.option("--markdown", "markdown_copy", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write the Markdown table here (e.g. docs/BENCHMARKS.md).")
+@click.option("--force", is_flag=True, help="Replace bench.json and bench.md in --out, and an existing --markdown file.")
 @click.option("--threads-study", "study", is_flag=True,
               help="Also measure 1 thread against all cores for numpy and torch on each config, quiet and with "
                    "one CPU-burning process per core (about 2 minutes).")
-def bench(quick, accuracy, threads, out_dir, markdown_copy, study):
+def bench(quick, accuracy, threads, out_dir, markdown_copy, force, study):
     """Measure training throughput of every implementation and baseline, and the targets.
 
     Each implementation and baseline trains on the same in-memory batches, interleaved,
@@ -253,12 +257,12 @@ def bench(quick, accuracy, threads, out_dir, markdown_copy, study):
     from compare import bench as benchmark
     from shared.atomic import atomic_write_text
 
-    from compare.outputs import check_directory, check_file
+    from compare.outputs import check_file, check_files_in
 
     out_dir = out_dir or Path("reports") / datetime.now().strftime("bench-%Y%m%d-%H%M%S")
-    check_directory(out_dir, "--out")  # before minutes of measuring
+    check_files_in(out_dir, ("bench.json", "bench.md"), "--out", force)  # before minutes of measuring
     if markdown_copy is not None:
-        check_file(markdown_copy, "--markdown", force=True)  # a table to keep current, as docs/BENCHMARKS.md
+        check_file(markdown_copy, "--markdown", force=force)
     dataset = load_data(None, cfg.Config())
     plan = benchmark.Plan.quick() if quick else benchmark.Plan()
     peaks_path = out_dir.parent / "matmul-peak.json"  # the last quiet run's peaks, to tell a busy machine

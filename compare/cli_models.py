@@ -78,11 +78,9 @@ def predict(checkpoint, images, impl, show_path, as_json, device, force):
     from shared.images import ImageError, digit_warnings, read_digit
 
     if show_path is not None:
-        from compare.outputs import OutputError, check_file, same_file
+        from compare.outputs import check_file
 
-        if any(same_file(show_path, image) for image in images):  # never, not even with --force
-            raise OutputError(f"{show_path} is one of the images to read; choose another file", "--show")
-        check_file(show_path, "--show", force=force)
+        check_file(show_path, "--show", force=force, inputs=(checkpoint, *images))
     saved, model = model_from_checkpoint(checkpoint, impl, device)
     if saved.config.sizes[0] != 784:
         raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs, not 28x28 images")
@@ -150,7 +148,7 @@ def page_command(checkpoint, out_path, force, data_dir):
     out_path = out_path or Path(checkpoint.with_suffix(".html").name)
     from compare.outputs import check_file
 
-    check_file(out_path, "--out", force=force)
+    check_file(out_path, "--out", force=force, inputs=(checkpoint,))
     saved = read_checkpoint(checkpoint)
     if saved.config.sizes[0] != 784:
         raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs; "

@@ -67,12 +67,17 @@ def check_directory(directory: Path, option: str, shown: Path | None = None) -> 
         raise OutputError(f"{shown}: cannot write in {existing} ({reason(error)})", option) from None
 
 
-def check_file(path: Path, option: str, force: bool = False, may_replace: Path | None = None) -> None:
+def check_file(path: Path, option: str, force: bool = False, may_replace: Path | None = None,
+               inputs: tuple[Path, ...] = ()) -> None:
     """`path` can be written: its directory exists or can be made, it is not a directory, and an
-    existing file is replaced only with --force (or when it is `may_replace`, the run's own input)."""
+    existing file is replaced only with --force (or when it is `may_replace`, the run's own input).
+    `inputs`: the files the command reads, never replaced, not even with --force."""
     path = Path(path)
     if path.is_dir():
         raise OutputError(f"{path} is a directory; give a file name", option)
+    for source in inputs:
+        if same_file(path, source):
+            raise OutputError(f"{path} is {source}, which this command reads; choose another file", option)
     check_directory(path.parent, option, shown=path)
     try:
         name_max = os.pathconf(nearest_existing(path.parent), "PC_NAME_MAX")
@@ -247,3 +252,13 @@ def claim_run_directory(reports_dir: Path, name: str | None, force: bool) -> Run
                                   f"overwrite it", "--name")
         return RunDirectory(candidate, directory, created, handle)
     raise OutputError(f"no free run directory under {reports_dir} for {stamp}", "--reports-dir")
+
+
+def check_files_in(directory: Path, names: tuple[str, ...], option: str, force: bool) -> None:
+    """The files a command writes into `directory` under fixed names: none of them replaces
+    an earlier one without --force (the directory itself may exist)."""
+    check_directory(directory, option)
+    for name in names:
+        if (Path(directory) / name).exists() and not force:
+            raise OutputError(f"{directory} already holds {name} from an earlier run; choose another directory, "
+                              "or add --force to replace it", option)

@@ -339,7 +339,7 @@ def test_a_picture_or_table_never_replaces_a_file_without_force(tmp_path):
     model = Path(__file__).parents[1] / "models" / "mnist-mlp.npz"
     for show, force in ((photo, []), (photo, ["--force"])):  # an image being read: never, even with --force
         result = invoke("predict", model, photo, "--show", show, *force)
-        assert result.exit_code == 2 and "is one of the images to read" in result.output
+        assert result.exit_code == 2 and "which this command reads" in result.output
     assert photo.read_bytes() == before
     notes = tmp_path / "notes.txt"
     notes.write_text("mine")
@@ -383,3 +383,38 @@ def test_eval_and_predict_take_one_implementation():
     for command in (["eval", model], ["predict", model, model]):
         result = invoke(*command, "--impl", "numpy,torch")
         assert result.exit_code == 2 and "give one implementation" in result.output
+
+
+# -- from the stranger's test of 2026-11-28: outputs that were replaced without a word ------------
+def test_a_command_never_writes_over_the_model_it_reads(tmp_path):
+    import shutil
+
+    model = tmp_path / "m.npz"
+    shutil.copy(ROOT / "models" / "mnist-mlp.npz", model)
+    before = model.read_bytes()
+    digit = ROOT / "docs" / "examples" / "seven.png"
+    one_error_line(invoke("page", str(model), "--out", str(model), "--force"), 2, "--out", "which this command reads")
+    one_error_line(invoke("predict", str(model), str(digit), "--show", str(model), "--force"), 2, "--show",
+                   "which this command reads")
+    assert model.read_bytes() == before
+
+
+def test_bench_replaces_its_outputs_and_a_markdown_file_only_with_force(tmp_path):
+    (tmp_path / "notes.md").write_text("mine")
+    one_error_line(invoke("bench", "--quick", "--markdown", "notes.md"), 2, "--markdown", "already exists", "--force")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "bench.json").write_text("{}")
+    one_error_line(invoke("bench", "--quick", "--out", "b"), 2, "--out", "already holds bench.json", "--force")
+    assert (tmp_path / "notes.md").read_text() == "mine" and (tmp_path / "b" / "bench.json").read_text() == "{}"
+
+
+def test_report_keeps_another_runs_report_unless_force(tmp_path):
+    import shutil
+
+    for name in ("r1", "r2"):
+        shutil.copytree(ROOT / "docs" / "report", tmp_path / name)
+    theirs = (tmp_path / "r2" / "report.md").read_text()
+    one_error_line(invoke("report", "r1/results.json", "--out", "r2"), 2, "--out", "already holds report.md")
+    assert (tmp_path / "r2" / "report.md").read_text() == theirs
+    rebuilt = invoke("report", "r1/results.json")  # a run's own report, rebuilt in place: allowed
+    assert rebuilt.exit_code == 0, rebuilt.output
