@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from compare.options import EXIT_CODES, check_device, load_data, parse_impls, read_checkpoint
+from compare.options import EXIT_CODES, check_device, load_data, read_checkpoint
 from shared import config as cfg
 
 
@@ -14,12 +14,14 @@ def model_from_checkpoint(path: Path, impl: str | None, device: str):
     """(checkpoint, the model built from it by `impl` or by the implementation that trained it)."""
     from impls import REGISTRY, build
 
-    checkpoint = read_checkpoint(path)
-    names = parse_impls(impl) if impl else [checkpoint.impl]
-    if len(names) > 1:
+    if impl and impl not in REGISTRY:
+        if impl != "all" and "," not in impl:
+            raise click.BadParameter(f"unknown implementation {impl}: choose one of {', '.join(REGISTRY)}",
+                                     param_hint="'--impl'")
         raise click.BadParameter(f"give one implementation, not {impl!r}: a model is evaluated by one at a time",
                                  param_hint="'--impl'")
-    name = names[0]
+    checkpoint = read_checkpoint(path)
+    name = impl or checkpoint.impl
     if name not in REGISTRY:
         name = "numpy"
     config = checkpoint.config.with_changes(device=device)
@@ -78,9 +80,11 @@ def predict(checkpoint, images, impl, show_path, as_json, device, force):
     from shared.images import ImageError, digit_warnings, read_digit
 
     if show_path is not None:
-        from compare.outputs import check_file
+        from compare.outputs import OutputError, check_file
 
         check_file(show_path, "--show", force=force, inputs=(checkpoint, *images))
+        if show_path.suffix.lower() != ".png":
+            raise OutputError(f"{show_path}: --show writes a PNG image; give a name ending in .png", "--show")
     saved, model = model_from_checkpoint(checkpoint, impl, device)
     if saved.config.sizes[0] != 784:
         raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs, not 28x28 images")

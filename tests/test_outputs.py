@@ -418,3 +418,14 @@ def test_report_keeps_another_runs_report_unless_force(tmp_path):
     assert (tmp_path / "r2" / "report.md").read_text() == theirs
     rebuilt = invoke("report", "r1/results.json")  # a run's own report, rebuilt in place: allowed
     assert rebuilt.exit_code == 0, rebuilt.output
+
+
+def test_eval_names_what_it_takes_and_predict_show_writes_only_png(tmp_path):
+    model = str(ROOT / "models" / "mnist-mlp.npz")
+    result = invoke("eval", model, "--impl", "bogus")
+    one_error_line(result, 2, "--impl", "unknown implementation bogus: choose one of scratch, autograd, numpy, torch")
+    assert "comma list" not in result.output  # it used to suggest what it then refused
+    one_error_line(invoke("eval", model, "--impl", "numpy,torch"), 2, "--impl", "give one implementation")
+    digit = str(ROOT / "docs" / "examples" / "seven.png")
+    one_error_line(invoke("predict", model, digit, "--show", "out.jpg"), 2, "--show", "writes a PNG image")
+    assert not (tmp_path / "out.jpg").exists()
