@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import tempfile
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -262,3 +264,27 @@ def check_files_in(directory: Path, names: tuple[str, ...], option: str, force: 
         if (Path(directory) / name).exists() and not force:
             raise OutputError(f"{directory} already holds {name} from an earlier run; choose another directory, "
                               "or add --force to replace it", option)
+
+
+@contextmanager
+def interrupts_deferred():
+    """Ctrl-C during the block takes effect when it ends: a file written and what the run
+    will say of it change together (a Ctrl-C between saving epoch 2 and recording it once
+    made the run say epoch 1 was saved). A handler swap, not a signal mask: a mask holds
+    only in this thread, and BLAS or torch threads would take the signal instead."""
+    received = []
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is signal.SIG_IGN or previous is None:
+            yield
+            return
+        signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    except ValueError:  # not the main thread: nothing to defer with
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            raise KeyboardInterrupt

@@ -15,6 +15,7 @@ import numpy as np
 from compare.gradcheck import GradientAgreement, check_on_training_images, format_agreement, step_count
 from compare.machine import busy_warning, choose_threads, cores, load_average, load_now, thread_limits
 from compare.long_runs import ProgressLines, announce, progress_lines_wanted
+from compare.outputs import interrupts_deferred
 from compare.progress import Progress
 from compare.wording import plural, shown_path, vs_fastest
 from impls import PYTHON_FLOATS, REGISTRY, build
@@ -205,9 +206,10 @@ def train_one(name: str, config: Config, params: Params, split, echo, progress: 
             if warnings is not None:
                 warnings.append(warning.removeprefix("warning: "))
         if save_path is not None:  # after every epoch: Ctrl-C loses at most the epoch under way
-            save_checkpoint(save_path, Checkpoint(params_now, config, name, stats.epoch, stats.test_accuracy))
-            if saved is not None:
-                saved[save_path] = stats.epoch
+            with interrupts_deferred():
+                save_checkpoint(save_path, Checkpoint(params_now, config, name, stats.epoch, stats.test_accuracy))
+                if saved is not None:
+                    saved[save_path] = stats.epoch
 
     interrupted = None
     try:

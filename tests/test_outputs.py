@@ -429,3 +429,17 @@ def test_eval_names_what_it_takes_and_predict_show_writes_only_png(tmp_path):
     digit = str(ROOT / "docs" / "examples" / "seven.png")
     one_error_line(invoke("predict", model, digit, "--show", "out.jpg"), 2, "--show", "writes a PNG image")
     assert not (tmp_path / "out.jpg").exists()
+
+
+def test_ctrl_c_while_a_checkpoint_is_saved_waits_for_the_save_and_its_record():
+    from compare.outputs import interrupts_deferred
+
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the signal has arrived; the block goes on
+            done.append("saved")
+            done.append("recorded")
+    assert done == ["saved", "recorded"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
