@@ -291,11 +291,25 @@ def to_html(blocks: list) -> str:
 
 
 def write_report(documents: list[dict], directory: Path, progress: bool = False) -> list[Path]:
-    """Draw the figures and write report.md and report.html into `directory`."""
+    """Draw the figures and write report.md and report.html into `directory`. A report
+    replaced there takes its own figures with it (those its report.md shows and the new one
+    does not), so none of them is left to be mistaken for this one's; nothing else is touched."""
     directory.mkdir(parents=True, exist_ok=True)
+    earlier = figures_shown(directory / "report.md")
     with Progress("drawing the report", figure_count(documents), unit="figure", enabled=progress) as bar:
         blocks = build_blocks(documents, directory, tick=lambda name: bar.update(1, name))
     atomic_write_text(directory / "report.md", to_markdown(blocks, directory))
     atomic_write_text(directory / "report.html", to_html(blocks))
     figures = [b.path for b in blocks if isinstance(b, Figure)]
+    for stale in earlier - {path.name for path in figures}:
+        (directory / stale).unlink(missing_ok=True)
     return [directory / "report.md", directory / "report.html", *figures]
+
+
+def figures_shown(markdown: Path) -> set[str]:
+    """The PNG files (in its own directory) an earlier report.md shows."""
+    try:
+        text = markdown.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return set()
+    return {name for name in re.findall(r"!\[[^\]]*\]\(([^)/\\]+\.png)\)", text)}

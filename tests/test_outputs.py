@@ -443,3 +443,18 @@ def test_ctrl_c_while_a_checkpoint_is_saved_waits_for_the_save_and_its_record():
             done.append("recorded")
     assert done == ["saved", "recorded"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+def test_a_replaced_report_takes_its_figures_and_nothing_else(tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "docs" / "report", tmp_path / "r1")
+    results = "r1/results.json"
+    assert invoke("report", results, results, "--out", "both").exit_code == 0  # two runs side by side
+    (tmp_path / "both" / "mine.png").write_bytes(b"not a figure of the report")
+    before = {p.name for p in (tmp_path / "both").glob("*.png")}
+    assert invoke("report", results, "--out", "both", "--force").exit_code == 0
+    after = {p.name for p in (tmp_path / "both").glob("*.png")}
+    shown = {line.split("](")[1].rstrip(")") for line in (tmp_path / "both" / "report.md").read_text().splitlines()
+             if line.startswith("![")}
+    assert after == shown | {"mine.png"} and before != after
