@@ -280,33 +280,43 @@ def run_comparison(
                                                  GRADCHECK_COORDINATES, on_step=lambda note: bar.update(1, note))
     except KeyboardInterrupt:  # nothing trained, saved or written yet
         raise RunInterrupted(None, "interrupted during the gradient check, before any training") from None
-    echo(f"\nGradient check (float64, {agreement.batch_size} training images, same initial parameters)")
-    echo(format_agreement(agreement))
-
-    split = prepare(dataset, config)
     results, warnings = [], []
-    for name in impls:
-        note = " (Python floats: float64 whatever --dtype says)" if name in PYTHON_FLOATS and config.dtype != "float64" else ""
-        echo(f"\n[{name}] {REGISTRY[name][2]}{note}")
-        try:
-            results.append(train_one(name, config, params, split, echo, progress, start_epoch,
-                                     (save_paths or {}).get(name), saved, previous_accuracy, warnings,
-                                     threads))
-        except ImplInterrupted as interrupt:
-            done = results + ([interrupt.result] if interrupt.result is not None else [])
-            raise RunInterrupted(Comparison(config=config, command=command, agreement=agreement, results=done,
-                                            warnings=warnings,
-                                            interrupted=interrupt.where) if done else None,
-                                 interrupt.where) from None
 
-    epochs = results[0].final.epoch if results else config.epochs
-    echo(f"\nAfter {plural(epochs, 'epoch')} on {len(split.y_train):,} images (same initial parameters, same batches):")
-    for line in summary_table(results):
-        echo("  " + line)
-    if len(results) > 1:
-        echo("\nDo they still compute the same network?")
-        for line in agreement_lines(results):
-            echo(line)
+    def interrupted(where: str, done: list) -> RunInterrupted:
+        comparison = Comparison(config=config, command=command, agreement=agreement, results=done,
+                                warnings=warnings, interrupted=where) if done else None
+        return RunInterrupted(comparison, where)
+
+    pending = list(impls)
+    try:
+        echo(f"\nGradient check (float64, {agreement.batch_size} training images, same initial parameters)")
+        echo(format_agreement(agreement))
+        split = prepare(dataset, config)
+        for name in impls:
+            note = " (Python floats: float64 whatever --dtype says)" if name in PYTHON_FLOATS and config.dtype != "float64" else ""
+            echo(f"\n[{name}] {REGISTRY[name][2]}{note}")
+            try:
+                results.append(train_one(name, config, params, split, echo, progress, start_epoch,
+                                         (save_paths or {}).get(name), saved, previous_accuracy, warnings,
+                                         threads))
+            except ImplInterrupted as interrupt:
+                done = results + ([interrupt.result] if interrupt.result is not None else [])
+                raise interrupted(interrupt.where, done) from None
+            pending.remove(name)
+
+        epochs = results[0].final.epoch if results else config.epochs
+        echo(f"\nAfter {plural(epochs, 'epoch')} on {len(split.y_train):,} images (same initial parameters, same batches):")
+        for line in summary_table(results):
+            echo("  " + line)
+        if len(results) > 1:
+            echo("\nDo they still compute the same network?")
+            for line in agreement_lines(results):
+                echo(line)
+    except RunInterrupted:
+        raise
+    except KeyboardInterrupt:  # between the steps above: what is done so far, and what was next
+        where = f"interrupted before {pending[0]}'s training" if pending else "interrupted after the training"
+        raise interrupted(where, results) from None
     if not agreement.passed:
         echo("\nFAILED: the gradient check above found implementations that disagree.")
         warnings.append("the gradient check found implementations that disagree")

@@ -458,3 +458,16 @@ def test_a_replaced_report_takes_its_figures_and_nothing_else(tmp_path):
     shown = {line.split("](")[1].rstrip(")") for line in (tmp_path / "both" / "report.md").read_text().splitlines()
              if line.startswith("![")}
     assert after == shown | {"mine.png"} and before != after
+
+
+def test_ctrl_c_between_the_gradient_check_and_training_says_where_and_what_was_saved(tmp_path, monkeypatch):
+    import compare.running
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compare.running, "prepare", interrupted)  # Ctrl-C right after the gradient check
+    result = invoke("run", *TINY, "--save", "m.npz")
+    assert result.exit_code == 130, result.output
+    assert "interrupted before numpy's training; nothing was saved in m.npz" in result.output
+    assert not (tmp_path / "m.npz").exists() and not list((tmp_path / "reports").glob("*/results.json"))
