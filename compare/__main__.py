@@ -9,6 +9,7 @@ command runs, and from then on Ctrl-C is handled there (compare.options.Interrup
 """
 
 import os
+import sys
 import _signal  # the C module: `signal` itself takes milliseconds to import (it builds enums)
 
 
@@ -30,8 +31,6 @@ def entry() -> None:
         # Interrupted, said, cleaned up: leave with 130 now. Python itself reported such runs
         # as killed by SIGINT (exit -2) once in a while, after the KeyboardInterrupt had been
         # handled (seen in CI, not reproduced on demand); its shutdown is skipped.
-        import sys
-
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(130)

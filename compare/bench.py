@@ -48,8 +48,8 @@ BATCH_POOL = 2048  # training images the timed steps cycle through
 
 @dataclass(frozen=True)
 class Plan:
-    # Many short rounds rather than a few long ones: the median of the paired ratios of 9
-    # rounds moved far less between runs on this shared 2-core machine than that of 5.
+    # Many short rounds rather than a few long ones: a target's ratio is that of the two
+    # runners' fastest rounds (see ratio), and more rounds give each more chances of a quiet one.
     repeats: int = 9
     seconds_per_repeat: float = 0.3  # each timed run lasts about this long (at least one step)
     warmup_steps: int = 3

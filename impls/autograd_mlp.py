@@ -23,11 +23,9 @@ non-zero pixels, and plain SGD updates only the parameters the batch's graphs re
 
 from __future__ import annotations
 
-from operator import itemgetter
-
 from impls.autograd_engine import Value, dot, topological_order, total
 from shared.config import Config
-from shared.model import check_batch, check_model_inputs, nonzero_entries, outputs_from_lists
+from shared.model import check_batch, check_model_inputs, gatherer, nonzero_batch, nonzero_entries, outputs_from_lists
 from shared.params import Params, params_from_lists
 
 
@@ -58,7 +56,7 @@ class AutogradMLP:
         indices, values = pixels
         # Input layer: the pixels are constants; only the weights of non-zero ones take part,
         # picked from each row by one itemgetter (a tuple, in C).
-        pick = itemgetter(*indices) if len(indices) > 1 else lambda row: tuple(row[k] for k in indices)
+        pick = gatherer(indices)
         z = [dot(pick(row), values, bj) for row, bj in zip(self.W[0], self.b[0])]
         for W_l, b_l in zip(self.W[1:], self.b[1:]):
             a = tuple([self.activate(zj) for zj in z])
@@ -96,11 +94,6 @@ class AutogradMLP:
         return len(topological_order(loss))
 
     # -- gradients of the batch mean, accumulated in the parameters' grad ----------------
-    def batch(self, x, y) -> list:
-        """The batch as (non-zero pixels, label) pairs, checked."""
-        check_batch(self.config, x, y)
-        return list(zip(nonzero_entries(x), y.tolist()))
-
     def accumulate_gradients(self, batch) -> float:
         """Backward through each image's graph; returns the batch's mean loss."""
         n = len(batch)
@@ -113,7 +106,7 @@ class AutogradMLP:
 
     # -- the interface ---------------------------------------------------------------
     def loss_and_gradients(self, x, y) -> tuple[float, Params]:
-        loss = self.accumulate_gradients(self.batch(x, y))
+        loss = self.accumulate_gradients(nonzero_batch(self.config, x, y))
         grads = params_from_lists(
             [[[w.grad for w in row] for row in W] for W in self.W], [[bj.grad for bj in b] for b in self.b]
         )
@@ -122,15 +115,12 @@ class AutogradMLP:
         return loss, grads
 
     def train_step(self, x, y, lr: float) -> float:
-        return self.step(self.batch(x, y), lr)
+        return self.step(nonzero_batch(self.config, x, y), lr)
 
     def reached(self, batch) -> list[Value]:
         """The parameters this batch's graphs reached: all but the first-layer weights of
         pixels blank in every image, whose gradient is exactly 0 (skipping them changes nothing)."""
-        used = sorted(set().union(*(indices for (indices, _), _ in batch)))
-        if len(used) < 2:  # itemgetter of one index returns the bare item
-            return [row[k] for row in self.W[0] for k in used] + self.beyond_pixels
-        pick = itemgetter(*used)
+        pick = gatherer(sorted(set().union(*(indices for (indices, _), _ in batch))))
         return [w for row in self.W[0] for w in pick(row)] + self.beyond_pixels
 
     def step(self, batch, lr: float) -> float:
@@ -155,11 +145,10 @@ class AutogradMLP:
     # -- the optional part (shared.model.TakesTrainingSet) -------------------------------
     def load_training_set(self, x, y) -> None:
         """Keep the training images as their non-zero pixels, converted once, not at every step."""
-        check_batch(self.config, x, y)
-        self.training_set, self.training_labels = nonzero_entries(x), y.tolist()
+        self.training_set = nonzero_batch(self.config, x, y)
 
     def train_step_at(self, indices, lr: float) -> float:
-        return self.step([(self.training_set[i], self.training_labels[i]) for i in indices.tolist()], lr)
+        return self.step([self.training_set[i] for i in indices.tolist()], lr)
 
     def predict_proba(self, x):
         check_batch(self.config, x)

@@ -24,10 +24,10 @@ touched. The training set is converted to non-zero pixels once, not at every ste
 from __future__ import annotations
 
 import math
-from operator import itemgetter, mul
+from operator import mul
 
 from shared.config import Config
-from shared.model import check_batch, check_model_inputs, nonzero_entries, outputs_from_lists
+from shared.model import check_batch, check_model_inputs, gatherer, nonzero_batch, nonzero_entries, outputs_from_lists
 from shared.params import Params, params_from_lists
 
 
@@ -74,14 +74,6 @@ def softmax(z: list[float]) -> list[float]:
 def log_sum_exp(z: list[float]) -> float:
     top = max(z)
     return top + math.log(sum(math.exp(zj - top) for zj in z))
-
-
-def gatherer(indices: list[int]):
-    """row -> (row[k] for k in indices) as a tuple, gathered at C speed by itemgetter
-    (which, given one index, returns the bare item, hence the other case)."""
-    if len(indices) > 1:
-        return itemgetter(*indices)
-    return lambda row: tuple(row[k] for k in indices)
 
 
 class ScratchMLP:
@@ -186,22 +178,17 @@ class ScratchMLP:
         self.add_gradients(errors, grad_W, grad_b, 1.0)
         return total, grad_W, grad_b
 
-    def batch(self, x, y) -> list:
-        """The batch as (non-zero pixels, label) pairs, checked."""
-        check_batch(self.config, x, y)
-        return list(zip(nonzero_entries(x), y.tolist()))
-
     # -- the interface ---------------------------------------------------------------
     # The loss is the mean over the batch, so its gradient is the sum divided by n.
     def loss_and_gradients(self, x, y) -> tuple[float, Params]:
-        total, grad_W, grad_b = self.summed_gradients(self.batch(x, y))
+        total, grad_W, grad_b = self.summed_gradients(nonzero_batch(self.config, x, y))
         n = len(x)
         mean_W = [[[g / n for g in row] for row in gW] for gW in grad_W]
         mean_b = [[g / n for g in gb] for gb in grad_b]
         return total / n, params_from_lists(mean_W, mean_b)
 
     def train_step(self, x, y, lr: float) -> float:
-        return self.step(self.batch(x, y), lr)
+        return self.step(nonzero_batch(self.config, x, y), lr)
 
     def step(self, batch, lr: float) -> float:
         momentum, decay = self.config.momentum, self.config.weight_decay
@@ -228,12 +215,10 @@ class ScratchMLP:
     def load_training_set(self, x, y) -> None:
         """Keep the training images as their non-zero pixels, converted once instead of at
         every step."""
-        check_batch(self.config, x, y)
-        self.training_set, self.training_labels = nonzero_entries(x), y.tolist()
+        self.training_set = nonzero_batch(self.config, x, y)
 
     def train_step_at(self, indices, lr: float) -> float:
-        rows = indices.tolist()
-        return self.step([(self.training_set[i], self.training_labels[i]) for i in rows], lr)
+        return self.step([self.training_set[i] for i in indices.tolist()], lr)
 
     def predict_proba(self, x):
         check_batch(self.config, x)

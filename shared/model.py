@@ -9,6 +9,7 @@ computes in between is its own business: that is what is being compared.
 from __future__ import annotations
 
 from itertools import compress
+from operator import itemgetter
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -108,3 +109,17 @@ def nonzero_entries(x: np.ndarray, chunk: int = 256) -> list[tuple[list[int], tu
             values = list(filter(None, row))  # 0.0 is false: filter and compress keep the rest
             rows.append((list(compress(columns, row)), tuple(map(shared.setdefault, values, values))))
     return rows
+
+
+def nonzero_batch(config: Config, x: np.ndarray, y: np.ndarray) -> list[tuple[tuple[list[int], tuple[float, ...]], int]]:
+    """A checked batch, or a whole training set, as (non-zero pixels, label) pairs."""
+    check_batch(config, x, y)
+    return list(zip(nonzero_entries(x), y.tolist()))
+
+
+def gatherer(indices: list[int]):
+    """row -> (row[k] for k in indices) as a tuple, gathered at C speed by itemgetter
+    (which, given one index, returns the bare item, hence the other case)."""
+    if len(indices) > 1:
+        return itemgetter(*indices)
+    return lambda row: tuple(row[k] for k in indices)
