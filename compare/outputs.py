@@ -79,7 +79,8 @@ def check_file(path: Path, option: str, force: bool = False, may_replace: Path |
         raise OutputError(f"{path} is a directory; give a file name", option)
     for source in inputs:
         if same_file(path, source):
-            raise OutputError(f"{path} is {source}, which this command reads; choose another file", option)
+            what = "a file" if str(path) == str(source) else f"{source},"
+            raise OutputError(f"{path} is {what} which this command reads; choose another file", option)
     check_directory(path.parent, option, shown=path)
     try:
         name_max = os.pathconf(nearest_existing(path.parent), "PC_NAME_MAX")
