@@ -19,17 +19,37 @@ the right gradients, and a speed ratio to it means something):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import import_module
 
+
+@dataclass(frozen=True)
+class Baseline:
+    """What the benchmark knows of a baseline (as impls.Implementation is for an implementation)."""
+
+    module: str
+    cls: str
+    description: str
+    label: str  # its column in the benchmark's tables
+    python_floats: bool = False  # pure Python: measured in float64 only
+    uses_torch: bool = False  # needs torch installed
+
+
 BASELINES = {
-    "textbook": ("bench.textbook", "TextbookMLP", "pure Python, nested index loops per neuron (the textbook way)"),
-    "per-sample-numpy": ("bench.per_sample_numpy", "PerSampleNumpyMLP", "NumPy, one sample at a time (Nielsen's network.py)"),
-    "minimal-numpy": ("bench.minimal_numpy", "MinimalNumpyMLP", "the shortest correct vectorized NumPy MLP"),
-    "idiomatic-torch": ("bench.idiomatic_torch", "IdiomaticTorchMLP", "a plain PyTorch training loop"),
-    "micrograd-style": ("bench.micrograd_style", "MicrogradStyleMLP", "scalar autograd in micrograd's design"),
+    "textbook": Baseline("bench.textbook", "TextbookMLP",
+                         "pure Python, nested index loops per neuron (the textbook way)", "textbook",
+                         python_floats=True),
+    "per-sample-numpy": Baseline("bench.per_sample_numpy", "PerSampleNumpyMLP",
+                                 "NumPy, one sample at a time (Nielsen's network.py)", "per-sample NumPy"),
+    "minimal-numpy": Baseline("bench.minimal_numpy", "MinimalNumpyMLP", "the shortest correct vectorized NumPy MLP",
+                              "minimal NumPy"),
+    "idiomatic-torch": Baseline("bench.idiomatic_torch", "IdiomaticTorchMLP", "a plain PyTorch training loop",
+                                "idiomatic torch", uses_torch=True),
+    "micrograd-style": Baseline("bench.micrograd_style", "MicrogradStyleMLP", "scalar autograd in micrograd's design",
+                                "micrograd-style", python_floats=True),
 }
 
 
 def baseline_class(name: str) -> type:
-    module, cls, _ = BASELINES[name]
-    return getattr(import_module(module), cls)
+    baseline = BASELINES[name]
+    return getattr(import_module(baseline.module), baseline.cls)

@@ -53,6 +53,8 @@ class IdiomaticTorchMLP:
     def train_step_at(self, idx, lr):
         idx = torch.from_numpy(idx).to(self.device)
         xb, yb = self.X[idx], self.Y[idx]
+        for group in self.optimizer.param_groups:  # what a learning-rate scheduler does
+            group["lr"] = lr
         self.optimizer.zero_grad()
         loss = self.loss(xb, yb)
         loss.backward()

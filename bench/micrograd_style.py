@@ -191,20 +191,6 @@ class MicrogradStyleMLP:
             return sum((zj - top).exp() for zj in z).log() + top - z[label]
         return sum(((zj.sigmoid() - (1.0 if j == label else 0.0)) ** 2 for j, zj in enumerate(z)), Value(0.0)) * 0.5
 
-    def loss_graph(self, row, label):
-        """One image's loss with its whole graph (for counting nodes and bytes in the benchmark)."""
-        return self.loss(self.logits(row), label)
-
-    def graph_nodes(self, loss) -> int:
-        """Nodes made for one image: everything in its graph but the parameters."""
-        seen, stack = {loss}, [loss]
-        while stack:
-            for child in stack.pop()._prev:
-                if child not in seen:
-                    seen.add(child)
-                    stack.append(child)
-        return len(seen - set(self.parameters_list()))
-
     def gradients(self, x, y):
         params = self.parameters_list()
         for p in params:

@@ -5,7 +5,7 @@ Both start here (pyproject's script is `compare.__main__:entry`), so that Ctrl-C
 modules are still loading, before any command has started, ends with one line and exit 130
 instead of a KeyboardInterrupt traceback from inside an import. Nothing has been written by
 then, so leaving at once is safe; the command group puts Python's own handler back before a
-command runs, and from then on Ctrl-C is handled there (compare.options.InterruptibleGroup).
+command runs, and from then on Ctrl-C is handled there (compare.cli.InterruptibleGroup).
 """
 
 import os

@@ -23,7 +23,7 @@ non-zero pixels, and plain SGD updates only the parameters the batch's graphs re
 
 from __future__ import annotations
 
-from impls.autograd_engine import Value, dot, topological_order, total
+from impls.autograd_engine import Value, dot, total
 from shared.config import Config
 from shared.model import check_batch, check_model_inputs, gatherer, nonzero_batch, nonzero_entries, outputs_from_lists
 from shared.params import Params, params_from_lists
@@ -82,16 +82,6 @@ class AutogradMLP:
             norm = total(exps)
             return [(e / norm).data for e in exps]
         return [zj.sigmoid().data for zj in z]
-
-    def loss_graph(self, row: list[float], label: int) -> Value:
-        """One image's loss with its whole graph (for counting nodes and bytes in the benchmark)."""
-        indices = [k for k, v in enumerate(row) if v != 0.0]
-        return self.loss(self.forward((indices, tuple([row[k] for k in indices]))), label)
-
-    @staticmethod
-    def graph_nodes(loss: Value) -> int:
-        """Nodes made for one image: the interior of its graph (the parameters are leaves)."""
-        return len(topological_order(loss))
 
     # -- gradients of the batch mean, accumulated in the parameters' grad ----------------
     def accumulate_gradients(self, batch) -> float:

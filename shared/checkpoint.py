@@ -21,7 +21,7 @@ import numpy as np
 
 from shared.atomic import atomic_write_bytes
 from shared.config import Config, ConfigError
-from shared.params import Params, check_params
+from shared.params import Params, check_params, parameter_count
 from shared.resources import available_memory
 
 FORMAT = "mnist-three-ways checkpoint"
@@ -162,7 +162,7 @@ def read_checkpoint(archive: zipfile.ZipFile, path: Path) -> Checkpoint:
                                  or not 0 <= accuracy <= 1):
         raise CheckpointError(path, f"test_accuracy must be a fraction from 0 to 1; got {shorten(accuracy)}")
 
-    needed = 8 * sum(n_out * n_in + n_out for n_in, n_out in zip(config.sizes[:-1], config.sizes[1:]))
+    needed = 8 * parameter_count(config.sizes)
     available = available_memory()
     if available is not None and 2 * needed > available:  # the file's data and the float64 copy
         raise CheckpointError(path, f"its layer sizes {'-'.join(map(str, config.sizes))} need {needed / 2**30:,.1f} GiB "

@@ -65,11 +65,6 @@ class Config:
         check_config(self)
 
     @property
-    def num_layers(self) -> int:
-        """Layers of weights (the input layer has none)."""
-        return len(self.sizes) - 1
-
-    @property
     def output_activation(self) -> str:
         return OUTPUT_ACTIVATION[self.loss]
 

@@ -7,9 +7,9 @@ A run has diverged, and the shared loop stops it before the epoch is saved, when
   times the loss of a uniform guess when that is larger) for two windows of the loss curve in a
   row: a spike that falls back is learning, a loss that stays up is not. (The cross-entropy of a
   blown-up softmax grows without bound; this catches it long before it overflows.)
-- the network's output no longer depends on its input: on the probe images every unit of a
-  hidden layer is dead (ReLU: 0 for all of them) or stuck on the same flat end of its sigmoid or
-  tanh, or the outputs themselves are the same for all of them. Then every image gets the same
+- the network's output no longer depends on its input (shared.health's probe): on the probe
+  images every unit of a hidden layer is dead (ReLU: 0 for all of them) or stuck on the same flat
+  end of its sigmoid or tanh, or the outputs themselves are the same for all of them. Then every image gets the same
   answer. (The quadratic cost is bounded, so a sigmoid network that blows up under it shows this
   way and not as a large loss.)
 - the test accuracy fell from a good epoch (halfway from chance to perfect, or better) to about
@@ -28,13 +28,12 @@ import math
 
 import numpy as np
 
+from shared.health import Health
 from shared.params import Params
 
 EXPLOSION_FACTOR = 10.0
 GOOD = 0.5  # a good epoch: at least halfway from chance to perfect accuracy
 COLLAPSED = 0.1  # collapsed: no more than a tenth of the way from chance to perfect
-STUCK = 0.99  # a sigmoid above 0.99 or below 0.01, a tanh beyond +-0.99, is on a flat end
-CONSTANT_OUTPUT = 1e-9  # outputs that vary by less than this across the probe ignore the input
 
 
 class TrainingDiverged(RuntimeError):
@@ -43,42 +42,6 @@ class TrainingDiverged(RuntimeError):
 
 def lower_lr(lr: float) -> str:
     return f"try a lower learning rate than {lr:g} (e.g. {lr / 10:g})"
-
-
-def stuck_layer(params: Params, x: np.ndarray, activation: str, loss: str) -> str | None:
-    """How the network stopped depending on its input on the images x, or None.
-
-    A forward pass of its own from the neutral parameters, in float64, so it means the same
-    whichever implementation trained (as shared.diagnostics does)."""
-    a = np.asarray(x, dtype=np.float64)
-    for index, (W, b) in enumerate(params[:-1], start=1):
-        with np.errstate(all="ignore"):
-            z = a @ W.T + b
-        if activation == "relu":
-            a = np.maximum(z, 0.0)
-            if not np.any(a > 0):
-                return (f"every unit of hidden layer {index} is dead (ReLU output 0 for all {len(x):,} probe "
-                        f"images), so every image gets the same answer")
-        else:
-            a = 0.5 + 0.5 * np.tanh(0.5 * z) if activation == "sigmoid" else np.tanh(z)
-            high, low = a > STUCK, a < (1 - STUCK if activation == "sigmoid" else -STUCK)
-            if bool(np.all(high.all(axis=0) | low.all(axis=0))):
-                return (f"every unit of hidden layer {index} is stuck on a flat end of its {activation} "
-                        f"for all {len(x):,} probe images, so every image gets the same answer")
-    W, b = params[-1]
-    with np.errstate(all="ignore"):
-        z = a @ W.T + b
-    if loss == "cross-entropy":
-        z = z - z.max(axis=1, keepdims=True)
-        out = np.exp(z)
-        out /= out.sum(axis=1, keepdims=True)
-    else:
-        out = 0.5 + 0.5 * np.tanh(0.5 * z)
-    if not np.all(np.isfinite(out)):
-        return "the outputs are NaN or infinite"
-    if float(np.max(out.max(axis=0) - out.min(axis=0))) < CONSTANT_OUTPUT:
-        return f"the outputs are the same for all {len(x):,} probe images: the network ignores its input"
-    return None
 
 
 class DivergenceWatch:
@@ -119,22 +82,23 @@ class DivergenceWatch:
                 f"{self.name}: the training loss rose to {mean_loss:.3g} by epoch {epoch}, step {step}, and stayed "
                 f"above {EXPLOSION_FACTOR:g}x the first batch's {self.reference:.3g}: training diverged; {lower_lr(lr)}")
 
-    def epoch_end(self, epoch: int, test_loss: float, accuracy: float, params: Params | None,
-                  probe: np.ndarray, activation: str, lr: float) -> None:
+    def epoch_end(self, epoch: int, test_loss: float, accuracy: float, params: Params, health: Health,
+                  lr: float) -> None:
+        """After an epoch: its test loss and accuracy, its parameters, and what the probe of its
+        hidden units found (shared.health)."""
         if not math.isfinite(test_loss):
             raise TrainingDiverged(f"{self.name}: the test loss became {test_loss} after epoch {epoch}; {lower_lr(lr)}")
-        if params is not None:
-            if not all(np.all(np.isfinite(array)) for layer in params for array in layer):
-                raise TrainingDiverged(f"{self.name}: the parameters became NaN or infinite in epoch {epoch}; "
-                                       f"{lower_lr(lr)}")
-            problem = stuck_layer(params, probe, activation, self.loss)
-            if problem:
-                advice = ("a lower learning rate keeps ReLU units alive (with --init he, if the run does not use it yet)"
-                          if activation == "relu" else
-                          "a lower learning rate, --init nielsen or xavier, or --activation relu keep units off "
-                          "the flat ends")
-                raise TrainingDiverged(f"{self.name}: after epoch {epoch}, {problem}; training diverged: "
-                                       f"{lower_lr(lr)}; {advice}")
+        if not all(np.all(np.isfinite(array)) for layer in params for array in layer):
+            raise TrainingDiverged(f"{self.name}: the parameters became NaN or infinite in epoch {epoch}; "
+                                   f"{lower_lr(lr)}")
+        problem = health.problem()
+        if problem:
+            advice = ("a lower learning rate keeps ReLU units alive (with --init he, if the run does not use it yet)"
+                      if health.activation == "relu" else
+                      "a lower learning rate, --init nielsen or xavier, or --activation relu keep units off "
+                      "the flat ends")
+            raise TrainingDiverged(f"{self.name}: after epoch {epoch}, {problem}; training diverged: "
+                                   f"{lower_lr(lr)}; {advice}")
         good = self.chance + GOOD * (1 - self.chance)
         collapsed = self.chance + COLLAPSED * (1 - self.chance)
         if self.peak is not None and accuracy <= collapsed:

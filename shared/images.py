@@ -299,7 +299,7 @@ def two_tone_share(gray: np.ndarray) -> float:
     return float(low.size / gray.size if paper_is_light else high.size / gray.size)
 
 
-def prepare(gray: np.ndarray, path: Path | str = "image") -> Digit:
+def prepare(gray: np.ndarray) -> Digit:
     """A grayscale image of one digit -> the Digit the network sees (all zero when no ink)."""
     if float(gray.max() - gray.min()) < 1e-3:  # all one colour: nothing to read (a warning, not an error,
         return Digit(original=gray, seen=np.zeros((SIDE, SIDE)), ink_share=0.0)  # so other images still are)
@@ -309,19 +309,8 @@ def prepare(gray: np.ndarray, path: Path | str = "image") -> Digit:
     return Digit(original=gray, seen=seen, ink_share=share)
 
 
-def to_mnist(gray: np.ndarray, path: Path | str = "image") -> np.ndarray:
-    """A grayscale image in [0, 1] of one digit -> 28x28 floats in [0, 1], white on black."""
-    return prepare(gray, path).seen
-
-
 def read_digit(path: Path | str) -> Digit:
-    return prepare(load_grayscale(path), path)
-
-
-def load_digit(path: Path | str) -> tuple[np.ndarray, np.ndarray]:
-    """(the original grayscale image, the 28x28 input the network sees)."""
-    digit = read_digit(path)
-    return digit.original, digit.seen
+    return prepare(load_grayscale(path))
 
 
 def digit_warnings(digit: Digit, top_probability: float | None) -> list[str]:

@@ -49,6 +49,11 @@ def init_params(sizes: Sequence[int], init: str = "nielsen", seed: int = 0) -> P
     return params
 
 
+def parameter_count(sizes: Sequence[int]) -> int:
+    """Weights and biases of a network with these layer sizes: n_out * n_in + n_out per layer."""
+    return sum(n_out * n_in + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+
+
 def check_params(params: Params, sizes: Sequence[int]) -> None:
     """Raise ValueError unless params are float64 (W, b) pairs of the given layer sizes."""
     if not isinstance(params, (list, tuple)) or len(params) != len(sizes) - 1:

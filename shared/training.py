@@ -15,12 +15,14 @@ import numpy as np
 from shared.config import Config
 from shared.data import Dataset, minibatches, scale_pixels
 from shared.divergence import DivergenceWatch, TrainingDiverged  # noqa: F401 (TrainingDiverged: re-exported)
+from shared.health import Health, probe
 from shared.model import MLP, TakesTrainingSet
+from shared.params import Params
 from shared.timing import Stopwatch
 
 EVAL_CHUNK = 2000  # test images per predict_proba call: bounded memory, few calls
 CURVE_POINTS = 50  # points per epoch on the training-loss curve (each a window's mean)
-PROBE = 1000  # training images the divergence check looks at after each epoch
+PROBE = 1000  # training images the health probe (shared.health) looks at after each epoch
 
 
 @dataclass(frozen=True)
@@ -90,19 +92,21 @@ def evaluate(
     return mean_loss(outputs, y, model.config.loss), accuracy, outputs
 
 
+@dataclass(frozen=True)
+class EpochEnd:
+    """What the loop hands on_epoch after each epoch: fetched once, for every use."""
+
+    stats: EpochStats
+    params: Params  # model.parameters() after the epoch
+    test_outputs: np.ndarray  # the model's outputs on the test set
+    health: Health  # the probe of its hidden units on the first PROBE training images
+
+
 @dataclass
 class TrainingRun:
     history: list[EpochStats]
     test_outputs: np.ndarray  # the model's outputs on the test set after the last epoch
-    params: list | None = None  # the parameters after the last completed epoch
-
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C during training; `run` holds the epochs completed before it (maybe none)."""
-
-    def __init__(self, run: TrainingRun, epoch: int):
-        super().__init__(f"interrupted in epoch {epoch}")
-        self.run, self.epoch = run, epoch
+    params: Params  # the parameters after the last epoch
 
 
 def learning_rate(config: Config, step: int, total_steps: int) -> float:
@@ -117,7 +121,7 @@ def train(
     split: Split,
     config: Config,
     start_epoch: int = 1,
-    on_epoch: Callable[[EpochStats], None] | None = None,
+    on_epoch: Callable[[EpochEnd], None] | None = None,
     on_progress: Callable[[int, int, float], None] | None = None,
     previous_accuracy: float | None = None,
 ) -> TrainingRun:
@@ -127,66 +131,65 @@ def train(
     epoch, so a checkpoint saved there is never replaced by a blown-up model.
     previous_accuracy: the test accuracy of the model resumed from, if any.
 
+    Ctrl-C (KeyboardInterrupt) goes straight through: what on_epoch was handed is what was
+    completed, so a caller that keeps it has the epochs done before the interruption.
+
     on_progress(samples done this epoch, samples per epoch, recent mean loss) is called
     CURVE_POINTS times an epoch, so a progress bar costs the same for every implementation.
     """
-    history, outputs = [], None
+    history, end = [], None
     count = len(split.x_train)
     steps = math.ceil(count / config.batch_size)
     window = max(1, steps // CURVE_POINTS)
     total_steps = steps * (start_epoch - 1 + config.epochs)  # the whole run, for the schedule
     watch = DivergenceWatch(model.name, config.loss, config.sizes[-1], split.y_test, previous_accuracy,
                             start_epoch - 1 if previous_accuracy is not None else None)
-    probe = split.x_train[:PROBE]
-    params = None
-    epoch = start_epoch
+    probe_images = split.x_train[:PROBE]
     # An implementation that takes the training set once gets batches as row indices.
     by_index = isinstance(model, TakesTrainingSet)
-    try:
-        for epoch in range(start_epoch, start_epoch + config.epochs):
-            train_clock, eval_clock = Stopwatch(), Stopwatch()
-            loss_sum, window_sum, window_samples, done, curve = 0.0, 0.0, 0, 0, []
-            with train_clock:
-                if by_index and epoch == start_epoch:  # its one-time cost counts as training time
-                    model.load_training_set(split.x_train, split.y_train)
-                for step, batch in enumerate(minibatches(count, config.batch_size, config.seed, epoch), 1):
-                    lr = learning_rate(config, (epoch - 1) * steps + step - 1, total_steps)
-                    if by_index:
-                        loss = model.train_step_at(batch, lr)
-                    else:
-                        loss = model.train_step(split.x_train[batch], split.y_train[batch], lr)
-                    watch.step(loss, epoch, step, lr)
-                    loss_sum += loss * len(batch)
-                    window_sum += loss * len(batch)
-                    window_samples += len(batch)
-                    done += len(batch)
-                    if step % window == 0 or step == steps:
-                        curve.append((epoch - 1 + done / count, window_sum / window_samples))
-                        watch.window(window_sum / window_samples, epoch, step, lr)
-                        if on_progress is not None:
-                            on_progress(done, count, window_sum / window_samples)
-                        window_sum, window_samples = 0.0, 0
-            with eval_clock:
-                test_loss, accuracy, epoch_outputs = evaluate(model, split.x_test, split.y_test)
-            epoch_params = model.parameters()
-            watch.epoch_end(epoch, test_loss, accuracy, epoch_params, probe, config.activation, lr)
-            stats = EpochStats(
-                epoch=epoch,
-                train_loss=loss_sum / count,
-                test_loss=test_loss,
-                test_accuracy=accuracy,
-                train_seconds=train_clock.seconds,
-                eval_seconds=eval_clock.seconds,
-                train_samples=count,
-                loss_curve=tuple(curve),
-            )
-            history.append(stats)
-            outputs, params = epoch_outputs, epoch_params
-            if on_epoch is not None:
-                on_epoch(stats)
-    except KeyboardInterrupt:
-        raise TrainingInterrupted(TrainingRun(history, outputs, params), epoch) from None
-    return TrainingRun(history, outputs, params)
+    for epoch in range(start_epoch, start_epoch + config.epochs):
+        train_clock, eval_clock = Stopwatch(), Stopwatch()
+        loss_sum, window_sum, window_samples, done, curve = 0.0, 0.0, 0, 0, []
+        with train_clock:
+            if by_index and epoch == start_epoch:  # its one-time cost counts as training time
+                model.load_training_set(split.x_train, split.y_train)
+            for step, batch in enumerate(minibatches(count, config.batch_size, config.seed, epoch), 1):
+                lr = learning_rate(config, (epoch - 1) * steps + step - 1, total_steps)
+                if by_index:
+                    loss = model.train_step_at(batch, lr)
+                else:
+                    loss = model.train_step(split.x_train[batch], split.y_train[batch], lr)
+                watch.step(loss, epoch, step, lr)
+                loss_sum += loss * len(batch)
+                window_sum += loss * len(batch)
+                window_samples += len(batch)
+                done += len(batch)
+                if step % window == 0 or step == steps:
+                    curve.append((epoch - 1 + done / count, window_sum / window_samples))
+                    watch.window(window_sum / window_samples, epoch, step, lr)
+                    if on_progress is not None:
+                        on_progress(done, count, window_sum / window_samples)
+                    window_sum, window_samples = 0.0, 0
+        with eval_clock:
+            test_loss, accuracy, outputs = evaluate(model, split.x_test, split.y_test)
+        params = model.parameters()
+        health = probe(params, probe_images, config.activation, config.loss)
+        watch.epoch_end(epoch, test_loss, accuracy, params, health, lr)
+        stats = EpochStats(
+            epoch=epoch,
+            train_loss=loss_sum / count,
+            test_loss=test_loss,
+            test_accuracy=accuracy,
+            train_seconds=train_clock.seconds,
+            eval_seconds=eval_clock.seconds,
+            train_samples=count,
+            loss_curve=tuple(curve),
+        )
+        history.append(stats)
+        end = EpochEnd(stats, params, outputs, health)
+        if on_epoch is not None:
+            on_epoch(end)
+    return TrainingRun(history, end.test_outputs, end.params)
 
 
 @dataclass(frozen=True)

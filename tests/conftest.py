@@ -15,13 +15,13 @@ from shared.data import FILE_STEMS, load_dataset
 def available_impls() -> list[str]:
     """Every registered implementation that can run here (torch only where it is installed),
     so the tests that do not need torch still run without it."""
-    from impls import NAMES
+    from impls import IMPLEMENTATIONS
 
     try:
         import torch  # noqa: F401
     except ImportError:
-        return [name for name in NAMES if name != "torch"]
-    return list(NAMES)
+        return [impl.name for impl in IMPLEMENTATIONS if not impl.uses_torch]
+    return [impl.name for impl in IMPLEMENTATIONS]
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from bench import BASELINES, baseline_class
-from compare.bench import BENCH_CONFIGS, NIELSEN, THREEB1B, targets, to_markdown, training_flops
+from compare.benchmark.markdown import to_markdown
+from compare.benchmark.plan import BENCH_CONFIGS, NIELSEN, THREEB1B
+from compare.benchmark.targets import targets
+from compare.run.machine import training_flops
 from compare.cli import main
 from impls import build
 from shared.config import Config
@@ -88,7 +91,7 @@ def test_quick_bench_writes_json_and_markdown(tmp_path, monkeypatch):
     document = json.loads((tmp_path / "out" / "bench.json").read_text())
     assert document["threads"] == "auto" and document["matmul_peak_gflops"]["float64"] > 0
     # Each config at the threads `compare run --threads auto` would use, the same for every runner.
-    from compare.machine import choose_threads
+    from compare.run.machine import choose_threads
     for entry in document["throughput"]:
         spec = BENCH_CONFIGS[entry["config"]]
         assert entry["threads"] == document["threads_per_config"][entry["config"]]
@@ -194,7 +197,7 @@ def test_torch_update_is_torch_optim_sgd(momentum, decay):
 
 
 def test_bench_hands_each_runner_its_batches_as_in_real_use():
-    from compare.bench import build_runner, feed
+    from compare.benchmark.measure import build_runner, feed
 
     pytest.importorskip("torch")
     config = Config(sizes=(12, 5, 4), loss="mse")
@@ -213,7 +216,7 @@ def test_bench_hands_each_runner_its_batches_as_in_real_use():
 
 
 def test_thread_choice():
-    from compare.machine import PARALLEL_FLOPS, choose_threads, step_flops
+    from compare.run.machine import PARALLEL_FLOPS, choose_threads, step_flops
 
     small = choose_threads("auto", (784, 30, 10), 10, core_count=2, load=0.1)
     assert small.threads == 1 and "below" in small.reason
@@ -227,7 +230,7 @@ def test_thread_choice():
 
 
 def test_busy_warning_from_injected_load_values():
-    from compare.machine import busy_warning, is_busy
+    from compare.run.machine import busy_warning, is_busy
 
     assert not is_busy(1.9, 2) and not is_busy(None, 2) and is_busy(2.1, 2)
     assert busy_warning(1.5, 2, "numpy's training") is None
@@ -245,7 +248,7 @@ def fake_document(loads, peak=100.0):
 
 
 def test_bench_marks_figures_from_a_busy_machine_unreliable():
-    from compare.bench import reliability
+    from compare.benchmark.targets import reliability
 
     quiet = fake_document([0.5, 1.2])
     quiet["reliability"] = reliability(quiet, {"float32": 120.0, "float64": 60.0})
@@ -268,7 +271,7 @@ def test_bench_marks_figures_from_a_busy_machine_unreliable():
 
 
 def test_quiet_peaks_are_remembered_only_from_quiet_runs(tmp_path):
-    from compare.bench import read_quiet_peaks, reliability, remember_quiet_peaks
+    from compare.benchmark.targets import read_quiet_peaks, reliability, remember_quiet_peaks
 
     path = tmp_path / "matmul-peak.json"
     assert read_quiet_peaks(path) is None
@@ -283,7 +286,7 @@ def test_quiet_peaks_are_remembered_only_from_quiet_runs(tmp_path):
 
 
 def test_burners_are_bounded_and_ended_by_pid():
-    from compare.bench import Burners
+    from compare.benchmark.threads_study import Burners
 
     with Burners(1, seconds=30) as burners:
         (process,) = burners.processes
@@ -292,7 +295,7 @@ def test_burners_are_bounded_and_ended_by_pid():
 
 
 def test_run_records_the_threads_and_load(tmp_path, monkeypatch):
-    import compare.running as running
+    import compare.run.comparison as running
 
     monkeypatch.setattr(running, "load_average", lambda: 7.5)
     result = CliRunner().invoke(main, ["run", "--impl", "numpy", "--train-limit", "200", "--test-limit", "100",
@@ -321,7 +324,7 @@ def test_busy_torch_target_counts_only_what_one_thread_would_have_avoided():
 
 
 def test_load_now_sees_runnable_processes_at_once(monkeypatch):
-    import compare.machine as machine
+    import compare.run.machine as machine
 
     monkeypatch.setattr(machine, "load_average", lambda: 0.4)
     assert machine.load_now() >= 0.4
@@ -330,7 +333,7 @@ def test_load_now_sees_runnable_processes_at_once(monkeypatch):
 def test_a_ratio_compares_the_fastest_rounds():
     """Noise on a shared machine only ever adds time: a target's ratio is that of the two
     runners' best rounds, not of medians that a burst of load in one round can move."""
-    from compare.bench import ratio
+    from compare.benchmark.targets import ratio
 
     entry = {"results": {"numpy": {"median": 20.0, "rates": [10.0, 30.0, 20.0]},
                          "minimal-numpy": {"median": 10.0, "rates": [10.0, 10.0, 40.0]}}}
@@ -343,7 +346,7 @@ def test_a_ratio_compares_the_fastest_rounds():
 def test_a_share_of_the_peak_above_one_is_not_met_and_unreliable():
     """A matmul peak measured during a burst of load made numpy reach '765%' of it: that
     says the peak is wrong, not that the target is met."""
-    from compare.bench import RELU256, targets
+    from compare.benchmark.plan import RELU256
 
     document = {"throughput": [{"config": RELU256, "dtype": "float32", "busy": False,
                                 "results": {"numpy": {"median": 1.0, "gflops": 85.0}}}],

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import available_impls
-from compare.gradcheck import FD_TOLERANCE, PAIR_TOLERANCE, check_gradients, format_agreement
+from compare.check.gradients import FD_TOLERANCE, PAIR_TOLERANCE, check_gradients, format_agreement
 from impls import build
 from shared.config import ACTIVATIONS, LOSSES, Config
 from shared.params import init_params

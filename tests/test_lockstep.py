@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import available_impls
-from impls import PYTHON_FLOATS, build
+from impls import REGISTRY, build
 from shared.config import Config
 from shared.params import init_params, max_abs_difference
 from shared.training import prepare, train
@@ -51,7 +51,7 @@ def test_float32_stays_close_to_float64(mnist):
     split64 = prepare(mnist, config)
     split32 = prepare(mnist, config.with_changes(dtype="float32"))
     assert split32.x_train.dtype == np.float32
-    names = [n for n in available_impls() if n not in PYTHON_FLOATS]
+    names = [n for n in available_impls() if not REGISTRY[n].python_floats]
     for name in names:
         m64 = build(name, config, params)
         m32 = build(name, config.with_changes(dtype="float32"), params)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import compare.long_runs as long_runs
-from compare.long_runs import ProgressLines, announce
+import compare.run.console as long_runs
+from compare.run.console import ProgressLines, announce
 from impls import build
 from shared.config import Config
 from shared.params import init_params

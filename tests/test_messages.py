@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from compare import plots
+from compare.blocks import to_text
 from compare.cli import main
-from compare.report import summary_table
-from compare.results import schema_problem
-from compare.running import summary_table as console_table
-from compare.wording import plural, shown_path, vs_fastest
+from compare.report import drawing, figures
+from compare.report.results import schema_problem
+from compare.wording import plural, shown_path, summary_table, vs_fastest
 from shared.config import Config
-from shared.diagnostics import dead_unit_warning, dead_units, health_warnings, saturation_warning
+from shared.health import dead_unit_warning, health_warnings, probe, saturation_warning
 from shared.params import init_params
 
 TINY = ["--sizes", "784,6,10", "--train-limit", "300", "--test-limit", "200"]
@@ -69,45 +68,42 @@ def test_plural():
 
 
 def test_one_speed_convention_in_the_console_the_report_and_the_figure(tmp_path):
-    class Run:  # the little of running.ImplResult the console table reads
-        def __init__(self, name, speed):
-            self.name, self.samples_per_second = name, speed
-            self.final = type("F", (), {"test_accuracy": 0.95, "test_loss": 0.17})()
-            self.train_seconds_per_epoch = self.eval_seconds_per_epoch = 1.0
-
     speeds = {"scratch": 1_000.0, "numpy": 94_000.0, "torch": 23_000.0}
-    console = "\n".join(console_table([Run(n, s) for n, s in speeds.items()]))
     document = {"name": "r", "implementations": [
         {"name": n, "dtype": "float64", "device": "cpu", "peak_rss_bytes": 2**20,
-         "final": {"test_accuracy": 0.95, "train_seconds_per_epoch": 1.0, "samples_per_second": s}}
+         "final": {"test_accuracy": 0.95, "test_loss": 0.17, "train_seconds_per_epoch": 1.0,
+                   "eval_seconds_per_epoch": 0.1, "samples_per_second": s}}
         for n, s in speeds.items()]}
+    console = "\n".join(to_text(summary_table([document], detailed=False), left=1))
     table = summary_table([document])
-    assert "vs fastest" in table.headers
+    assert "vs fastest" in table.headers and "peak memory (RSS)" in table.headers
     report_cells = [row[table.headers.index("vs fastest")] for row in table.rows]
     assert report_cells == ["94.0x slower", "fastest", "4.1x slower"]
     for cell in report_cells:
         assert cell in console
+    assert "peak memory" not in console and "scratch (float64, cpu)" in table.rows[0][0]
     assert vs_fastest(23_000, 94_000) == "4.1x slower"
 
 
 def test_saturation_advice_fits_the_config(mnist):
     x = mnist.train_images[:100].reshape(100, -1) / 255.0
     blown = [(W * 100, b * 100) for W, b in init_params((784, 20, 10), "nielsen")]
-    sigmoid = health_warnings(blown, x, Config(init="nielsen", lr=3.0), 2, "numpy")[0]
+    sigmoid = health_warnings(probe(blown, x, "sigmoid", "cross-entropy"), Config(init="nielsen", lr=3.0), 2, "numpy")[0]
     assert "near 0 or 1" in sigmoid and "--init" not in sigmoid and "lower learning rate than 3" in sigmoid
     large = saturation_warning(0.99, 2, "numpy", Config(init="nielsen-large"))
     assert "--init nielsen or xavier" in large
-    tanh = health_warnings(blown, x, Config(activation="tanh"), 1, "torch")[0]
+    tanh = health_warnings(probe(blown, x, "tanh", "cross-entropy"), Config(activation="tanh"), 1, "torch")[0]
     assert "near -1 or 1" in tanh and "near 0 or 1" not in tanh
 
 
 def test_dead_relu_units_are_found_and_warned_about(mnist):
     x = mnist.train_images[:100].reshape(100, -1) / 255.0
     params = init_params((784, 20, 10), "he")
-    assert dead_units(params, x) < 0.5
+    assert probe(params, x, "relu", "cross-entropy").dead < 0.5
     dead = [(W, b - 1e3 * (np.arange(len(b)) < 15)) if l == 0 else (W, b) for l, (W, b) in enumerate(params)]
-    assert dead_units(dead, x) == pytest.approx(0.75)
-    warning = health_warnings(dead, x, Config(activation="relu", init="he", lr=0.1), 4, "numpy")[0]
+    health = probe(dead, x, "relu", "cross-entropy")
+    assert health.dead == pytest.approx(0.75) and health.saturated is None and health.problem() is None
+    warning = health_warnings(health, Config(activation="relu", init="he", lr=0.1), 4, "numpy")[0]
     assert "75% of numpy's hidden ReLU units are dead" in warning and "--init he" not in warning
     assert "--init he" in dead_unit_warning(0.8, 1, "numpy", Config(activation="relu", init="xavier"))
 
@@ -128,26 +124,28 @@ def test_run_warnings_reach_results_and_report(tmp_path):
 @pytest.mark.parametrize("values,span", [([95.07, 95.10, 95.08], 1.0), ([99.9, 100.0], 1.0), ([0.0, 0.02], 1.0),
                                          ([60.0, 90.0], 36.0)])
 def test_the_accuracy_axis_has_a_sensible_span(values, span):
-    low, high = plots.accuracy_limits(values)
+    low, high = figures.accuracy_limits(values)
     assert high - low == pytest.approx(span) and 0 <= low <= min(values) and max(values) <= high <= 100
 
 
 def test_the_drawn_accuracy_axis_uses_it(monkeypatch, tmp_path):
     seen = {}
-    original = plots.accuracy_limits
-    monkeypatch.setattr(plots, "accuracy_limits", lambda values: seen.setdefault("limits", original(values)))
+    original = figures.accuracy_limits
+    monkeypatch.setattr(figures, "accuracy_limits", lambda values: seen.setdefault("limits", original(values)))
     document = {"name": "a", "implementations": [{"name": "numpy", "epochs": [
         {"epoch": e, "test_accuracy": a, "loss_curve": [[e - 0.5, 0.2], [e, 0.19]]}
         for e, a in [(1, 0.9507), (2, 0.9510), (3, 0.9508)]]}]}
-    plots.plot_curves([document], tmp_path / "c.png")
+    spec = figures.FIGURES["curves"]
+    spec.draw([document], tmp_path / "c.png", spec.size)
     assert seen["limits"][1] - seen["limits"][0] >= 1.0
 
 
 def test_every_implementation_and_run_gets_its_own_look():
     names = ["scratch", "numpy", "torch", "autograd", "jax", "cupy"]
-    looks = {(plots.style(n, names)["color"], plots.style(n, names)["linestyle"]) for n in names}
+    looks = {(drawing.style(n, names)["color"], drawing.style(n, names)["linestyle"]) for n in names}
     assert len(looks) == len(names)
-    float64, float32 = (plots.run_style("numpy", run, 2, names) for run in (0, 1))
+    assert drawing.style("scratch", names)["linewidth"] > drawing.style("numpy", names)["linewidth"]  # first drawn: wide
+    float64, float32 = (drawing.run_style("numpy", run, 2, names) for run in (0, 1))
     assert (float64["linestyle"], float64["marker"]) != (float32["linestyle"], float32["marker"])
 
 

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from compare.cli import main
-from compare.outputs import LOCK, OutputError, claim_run_directory
+from compare.run.outputs import LOCK, OutputError, claim_run_directory
 from shared.checkpoint import load_checkpoint
 
 TINY = ["--impl", "numpy", "--sizes", "784,8,10", "--train-limit", "300", "--test-limit", "200", "--epochs", "1"]
@@ -244,7 +244,7 @@ def said(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.strip() and not line.endswith(" ...")]
 
 
-@pytest.mark.parametrize("module", ["click", "compare.options", "numpy", "impls.numpy_mlp"])
+@pytest.mark.parametrize("module", ["click", "compare.cli.options", "numpy", "impls.numpy_mlp"])
 def test_ctrl_c_while_modules_load_is_one_line_and_130(tmp_path, module):
     """click and compare.options load before any command runs, numpy and the implementation
     inside `run` (the first ~150 ms, where a KeyboardInterrupt traceback used to come out)."""
@@ -302,14 +302,14 @@ def test_ctrl_c_before_the_first_save_claims_no_save(tmp_path):
 
 
 def interrupt_the_gradient_check(monkeypatch):
-    import compare.gradcheck
-    import compare.running
+    import compare.check.gradients
+    import compare.run.comparison
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(compare.running, "check_on_training_images", interrupted)
-    monkeypatch.setattr(compare.gradcheck, "check_on_training_images", interrupted)
+    monkeypatch.setattr(compare.run.comparison, "check_on_training_images", interrupted)
+    monkeypatch.setattr(compare.check.gradients, "check_on_training_images", interrupted)
 
 
 def test_ctrl_c_during_the_gradient_check_says_nothing_was_saved(tmp_path, monkeypatch):
@@ -432,7 +432,7 @@ def test_eval_names_what_it_takes_and_predict_show_writes_only_png(tmp_path):
 
 
 def test_ctrl_c_while_a_checkpoint_is_saved_waits_for_the_save_and_its_record():
-    from compare.outputs import interrupts_deferred
+    from compare.run.outputs import interrupts_deferred
 
     done = []
     with pytest.raises(KeyboardInterrupt):
@@ -461,12 +461,12 @@ def test_a_replaced_report_takes_its_figures_and_nothing_else(tmp_path):
 
 
 def test_ctrl_c_between_the_gradient_check_and_training_says_where_and_what_was_saved(tmp_path, monkeypatch):
-    import compare.running
+    import compare.run.comparison
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(compare.running, "prepare", interrupted)  # Ctrl-C right after the gradient check
+    monkeypatch.setattr(compare.run.comparison, "prepare", interrupted)  # Ctrl-C right after the gradient check
     result = invoke("run", *TINY, "--save", "m.npz")
     assert result.exit_code == 130, result.output
     assert "interrupted before numpy's training; nothing was saved in m.npz" in result.output

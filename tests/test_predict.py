@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from compare.cli import main
-from shared.images import ImageError, load_digit, to_mnist
+from shared.images import ImageError, prepare, read_digit
 
 SHIPPED = __import__("pathlib").Path(__file__).resolve().parent.parent / "models" / "mnist-mlp.npz"
 
@@ -50,7 +50,7 @@ def test_the_shipped_model_reads_rendered_test_digits(mnist, tmp_path):
 
 def test_preprocessing_gives_back_an_mnist_digit(mnist):
     original = mnist.test_images[0] / 255.0
-    again = to_mnist(1.0 - original)  # the same digit, dark on light
+    again = prepare(1.0 - original).seen  # the same digit, dark on light
     assert again.shape == (28, 28) and 0.0 <= again.min() and again.max() <= 1.0
     # Mass centred at pixel (14, 14), like MNIST's own, to within half a pixel.
     rows, cols = np.indices(again.shape)
@@ -64,7 +64,7 @@ def test_transparent_png_is_put_on_white(tmp_path, mnist):
     rgba = np.zeros((28, 28, 4), dtype=np.uint8)
     rgba[..., 3] = ink  # black ink where alpha says so, transparent elsewhere
     Image.fromarray(rgba, "RGBA").save(tmp_path / "t.png")
-    _, digit = load_digit(tmp_path / "t.png")
+    digit = read_digit(tmp_path / "t.png").seen
     assert np.corrcoef(digit.ravel(), ink.ravel() / 255.0)[0, 1] > 0.8
 
 
@@ -93,7 +93,7 @@ def test_bad_images_get_one_line_errors(tmp_path, make, words):
     assert len(lines) == 1 and lines[0].startswith(f"Error: {path}: "), lines
     assert words in lines[0] or "not an image" in lines[0], lines[0]
     with pytest.raises(ImageError):
-        load_digit(path)
+        read_digit(path)
 
 
 def test_missing_image(tmp_path):

@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compare.cli import main
-from compare.gradcheck import PAIR_TOLERANCE, check_gradients, format_agreement
+from compare.check.gradients import PAIR_TOLERANCE, check_gradients, format_agreement
 from conftest import available_impls, idx_bytes
 from shared.config import ACTIVATIONS, LOSSES, Config
 from shared.data import batch_order, minibatches
-from shared.diagnostics import saturation, saturation_warning
+from shared.health import probe, saturation_warning
 from shared.idx import IMAGES_MAGIC, LABELS_MAGIC, DataError, parse_idx
 from shared.params import init_params
 
@@ -131,13 +131,13 @@ def test_the_same_command_twice_gives_identical_results(tmp_path, monkeypatch):
 def test_saturation_is_measured_and_warned_about(mnist):
     x = mnist.train_images[:200].reshape(200, -1) / 255.0
     healthy = init_params((784, 30, 10), "nielsen")
-    assert saturation(healthy, x, "sigmoid") == 0.0
+    assert probe(healthy, x, "sigmoid", "mse").saturated == 0.0
     blown = [(W * 100, b * 100) for W, b in healthy]
-    share = saturation(blown, x, "sigmoid")
+    share = probe(blown, x, "sigmoid", "mse").saturated
     assert share > 0.9
     warning = saturation_warning(share, 3, "numpy", Config())
     assert "saturated" in warning and "epoch 3" in warning
-    assert saturation(healthy, x, "relu") is None and saturation_warning(None, 1, "numpy", Config()) is None
+    assert probe(healthy, x, "relu", "mse").saturated is None and saturation_warning(None, 1, "numpy", Config()) is None
 
 
 def test_run_warns_when_sigmoids_saturate(tmp_path, monkeypatch):

@@ -11,12 +11,12 @@ from click.testing import CliRunner
 from PIL import Image
 
 from compare.cli import main
-from compare.plots import DPI, FIGURES
-from compare.results import SCHEMA_VERSION, load_results, schema_problem
+from compare.report.drawing import DPI
+from compare.report.figures import FIGURES
+from compare.report.results import SCHEMA_VERSION, load_results, schema_problem
 
 TINY = ["--sizes", "784,9,10", "--train-limit", "400", "--test-limit", "300", "--epochs", "2"]
-FILES = ["results.json", "report.md", "report.html", "curves.png", "throughput.png", "gradients.png",
-         "confusion.png", "weights.png", "misclassified.png"]
+FILES = ["results.json", "report.md", "report.html", "model.npz", "page.html"] + [f"{name}.png" for name in FIGURES]
 
 
 def invoke(*args):
@@ -44,7 +44,7 @@ def test_each_png_decodes_at_its_size(tiny_run, figure):
     directory, _ = tiny_run
     with Image.open(directory / f"{figure}.png") as image:
         image.load()
-        width, height = FIGURES[figure]
+        width, height = FIGURES[figure].size
         assert image.size == (round(width * DPI), round(height * DPI))
         assert image.format == "PNG"
         # Not a blank canvas: a real figure has many colours.

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from compare.cli import main
-from compare.results import load_results, schema_problem
+from compare.report.results import load_results, schema_problem
 
 GOOD = Path(__file__).resolve().parent.parent / "docs" / "report" / "results.json"
 

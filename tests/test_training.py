@@ -9,6 +9,7 @@ import pytest
 
 from impls import build
 from shared.config import Config
+from shared.health import probe
 from shared.params import init_params
 from shared.training import TrainingDiverged, evaluate, mean_loss, prepare, train
 
@@ -29,7 +30,10 @@ def test_epochs_continue_from_start_epoch_and_callback_sees_each(mnist):
     seen = []
     model = build("numpy", config, init_params(config.sizes))
     run = train(model, prepare(mnist, config), config, start_epoch=4, on_epoch=seen.append)
-    assert [e.epoch for e in run.history] == [4, 5] == [e.epoch for e in seen]
+    assert [e.epoch for e in run.history] == [4, 5] == [end.stats.epoch for end in seen]
+    # Each epoch's parameters and test outputs, fetched once and handed on: the run ends with the last.
+    assert all(a is b for a, b in zip(run.params[0], seen[-1].params[0])) and run.test_outputs is seen[-1].test_outputs
+    assert seen[-1].health.images == 200 and seen[-1].health.problem() is None
     assert run.test_outputs.shape == (100, 10)
 
 
@@ -166,11 +170,11 @@ def test_chance_is_divergence_only_after_the_loss_blew_up():
     watch = DivergenceWatch("numpy", "cross-entropy", 10, labels)
     watch.step(2.3, 1, 1, 10.0)
     watch.window(10.0, 1, 10, 10.0)  # high (sigmoid lr 10 peaks at half the line), not above it
-    watch.epoch_end(1, 2.3, 0.10, params, x, "sigmoid", 10.0)
+    watch.epoch_end(1, 2.3, 0.10, params, probe(params, x, "sigmoid", "cross-entropy"), 10.0)
     watch.window(500.0, 2, 10, 10.0)  # one spike, and the epoch ends above chance: learning
-    watch.epoch_end(2, 2.0, 0.30, params, x, "sigmoid", 10.0)
+    watch.epoch_end(2, 2.0, 0.30, params, probe(params, x, "sigmoid", "cross-entropy"), 10.0)
     with pytest.raises(TrainingDiverged, match=r"rose to 500 in epoch 2, .* after epoch 3 the test accuracy is 10.50%"):
-        watch.epoch_end(3, 2.3, 0.105, params, x, "sigmoid", 10.0)
+        watch.epoch_end(3, 2.3, 0.105, params, probe(params, x, "sigmoid", "cross-entropy"), 10.0)
 
 
 @pytest.mark.parametrize("activation,loss,init,lr", [
@@ -186,15 +190,16 @@ def test_healthy_runs_are_not_called_diverged(mnist, activation, loss, init, lr)
 
 
 def test_every_dead_relu_unit_is_divergence():
-    from shared.divergence import stuck_layer
-
     x = np.random.default_rng(0).random((100, 784))
     params = init_params((784, 8, 10), "he")
-    assert stuck_layer(params, x, "relu", "cross-entropy") is None
+    assert probe(params, x, "relu", "cross-entropy").problem() is None
     dead = [(params[0][0], np.full(8, -1e3)), params[1]]
-    assert "every unit of hidden layer 1 is dead" in stuck_layer(dead, x, "relu", "cross-entropy")
+    assert "every unit of hidden layer 1 is dead (ReLU output 0 for all 100 probe images)" in probe(
+        dead, x, "relu", "cross-entropy").problem()
     stuck = [(params[0][0], np.full(8, 1e3)), params[1]]
-    assert "stuck on a flat end of its sigmoid" in stuck_layer(stuck, x, "sigmoid", "mse")
+    assert "stuck on a flat end of its sigmoid" in probe(stuck, x, "sigmoid", "mse").problem()
+    constant = [params[0], (np.zeros((10, 8)), np.zeros(10))]
+    assert "the outputs are the same for all 100 probe images" in probe(constant, x, "relu", "mse").problem()
 
 
 def test_accuracy_collapsing_from_a_good_epoch_to_chance_is_divergence():
@@ -204,12 +209,12 @@ def test_accuracy_collapsing_from_a_good_epoch_to_chance_is_divergence():
     params = init_params((784, 8, 10))
     x = np.random.default_rng(0).random((50, 784))
     watch = DivergenceWatch("numpy", "cross-entropy", 10, labels, best_accuracy=0.67, best_epoch=1)
-    watch.epoch_end(2, 0.5, 0.60, params, x, "sigmoid", 0.5)  # worse, but learning: fine
+    watch.epoch_end(2, 0.5, 0.60, params, probe(params, x, "sigmoid", "cross-entropy"), 0.5)  # worse, but learning: fine
     with pytest.raises(TrainingDiverged, match=r"fell from 67.00% \(epoch 1\) to 11.60% after epoch 3"):
-        watch.epoch_end(3, 2.3, 0.116, params, x, "sigmoid", 0.5)
+        watch.epoch_end(3, 2.3, 0.116, params, probe(params, x, "sigmoid", "cross-entropy"), 0.5)
     never_good = DivergenceWatch("numpy", "cross-entropy", 10, labels)
-    never_good.epoch_end(1, 2.3, 0.3, params, x, "sigmoid", 0.5)
-    never_good.epoch_end(2, 2.3, 0.1, params, x, "sigmoid", 0.5)  # never good: not a collapse
+    never_good.epoch_end(1, 2.3, 0.3, params, probe(params, x, "sigmoid", "cross-entropy"), 0.5)
+    never_good.epoch_end(2, 2.3, 0.1, params, probe(params, x, "sigmoid", "cross-entropy"), 0.5)  # never good: not a collapse
 
 
 def test_a_single_loss_spike_is_not_divergence():

@@ -6,13 +6,10 @@ report, or put several runs side by side, without the data or the models.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
-import os
-import platform
-import sys
 from datetime import datetime, timezone
-from importlib import metadata
 from itertools import combinations
 from pathlib import Path
 
@@ -30,48 +27,6 @@ MAX_MISCLASSIFIED = 24
 
 class ResultsError(ValueError):
     """A results file that cannot be read back; the message names it."""
-
-
-def package_version(name: str) -> str | None:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def environment(devices: dict[str, str]) -> dict:
-    """Where the numbers were measured: versions, processor, threads, devices."""
-    from threadpoolctl import threadpool_info
-
-    blas = [
-        {key: pool.get(key) for key in ("internal_api", "version", "num_threads")}
-        for pool in threadpool_info()
-        if pool.get("user_api") == "blas"
-    ]
-    torch_threads = None
-    if "torch" in sys.modules:  # only when the torch implementation ran
-        torch_threads = sys.modules["torch"].get_num_threads()
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "torch": package_version("torch"),
-        "platform": platform.platform(),
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "blas": blas,
-        "torch_threads": torch_threads,
-        "devices": devices,
-    }
 
 
 def visuals(name: str, params, outputs: np.ndarray, dataset) -> dict:
@@ -105,8 +60,9 @@ def visuals(name: str, params, outputs: np.ndarray, dataset) -> dict:
     }
 
 
-def build_results(name: str, outcome, dataset) -> dict:
-    """The results document of one `compare run` (outcome: compare.running.Comparison)."""
+def build_results(name: str, outcome, dataset, page: dict | None = None) -> dict:
+    """The results document of one `compare run` (outcome: compare.run.outcome.Outcome, with at
+    least one completed epoch); `page`: what the run's page is made from (compare.report.folder)."""
     config = outcome.config
     results = outcome.results
     best = max(results, key=lambda r: r.final.test_accuracy)
@@ -116,7 +72,8 @@ def build_results(name: str, outcome, dataset) -> dict:
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": outcome.command,
         "config": config.to_dict(),
-        "initial_parameters": {"init": config.init, "seed": config.seed},
+        "initial_parameters": {"init": config.init, "seed": config.seed,
+                               "resumed_from": str(outcome.resumed_from) if outcome.resumed_from else None},
         "data": {
             "name": dataset.name,
             "verified": dataset.verified,
@@ -124,27 +81,8 @@ def build_results(name: str, outcome, dataset) -> dict:
             "train_images": int(min(config.train_limit or 10**12, len(dataset.train_labels))),
             "test_images": int(min(config.test_limit or 10**12, len(dataset.test_labels))),
         },
-        "environment": environment({r.name: r.device for r in results}),
-        "implementations": [
-            {
-                "name": r.name,
-                "description": r.description,
-                "dtype": r.dtype,
-                "device": r.device,
-                "peak_rss_bytes": r.peak_rss,
-                "threads": r.threads,
-                "load_average": r.load_average,
-                "epochs": [e.to_dict() for e in r.history],
-                "final": {
-                    "test_accuracy": r.final.test_accuracy,
-                    "test_loss": r.final.test_loss,
-                    "train_seconds_per_epoch": r.train_seconds_per_epoch,
-                    "eval_seconds_per_epoch": r.eval_seconds_per_epoch,
-                    "samples_per_second": r.samples_per_second,
-                },
-            }
-            for r in results
-        ],
+        "environment": outcome.environment,
+        "implementations": [r.to_dict() for r in results],
         "parameter_agreement": [
             {
                 "a": a.name,
@@ -156,8 +94,9 @@ def build_results(name: str, outcome, dataset) -> dict:
         ],
         "gradients": outcome.agreement.to_dict(),
         "visuals": visuals(best.name, best.params, best.outputs, dataset),
-        "warnings": list(getattr(outcome, "warnings", [])),
-        "interrupted": getattr(outcome, "interrupted", None),
+        "page": page,
+        "warnings": list(outcome.warnings),
+        "interrupted": outcome.interrupted,
     }
 
 
@@ -246,7 +185,29 @@ def meaning_problem(document: dict) -> str | None:
         missing = [key for key in ("internal_api", "version", "num_threads") if key not in entry]
         if missing:
             return f"environment/blas/{index} lacks {', '.join(missing)}"
-    return visuals_problem(document, impls)
+    return visuals_problem(document, impls) or page_problem(document, impls)
+
+
+def page_problem(document: dict, impls: list[str]) -> str | None:
+    page = document.get("page")
+    if page is None:
+        return None
+    if page["impl"] not in impls:
+        return f"page/impl is {page['impl']!r}, not one of the implementations {impls}"
+    if Path(page["model"]).name != page["model"] or page["model"] in (".", ".."):
+        return f"page/model is {page['model']!r}: a file name beside results.json, not a path"
+    samples, classes = page["samples"], document["config"]["sizes"][-1]
+    if not len(samples["labels"]) == len(samples["indices"]):
+        return "page/samples has not one label per index"
+    if any(not 0 <= label < classes for label in samples["labels"]):
+        return f"page/samples/labels holds a class outside 0-{classes - 1}"
+    try:
+        size = len(base64.b64decode(samples["pixels"], validate=True))
+    except ValueError:
+        return "page/samples/pixels is not base64"
+    if size != len(samples["labels"]) * document["config"]["sizes"][0]:
+        return f"page/samples/pixels holds {size:,} bytes, not {document['config']['sizes'][0]} per sample"
+    return None
 
 
 def visuals_problem(document: dict, impls: list[str]) -> str | None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from compare.options import EXIT_CODES
+from compare.cli.options import EXIT_CODES
 
 
 @click.group()
@@ -30,8 +30,8 @@ def data():
 @click.option("--retries", type=click.IntRange(min=1), default=3, show_default=True, help="Attempts per mirror.")
 def data_download(dataset, dest, mirrors, md5_pairs, timeout, deadline, retries):
     """Fetch the four IDX files, verify their checksums, and move them into place."""
+    from compare.run.outputs import check_directory
     from shared.data import DEFAULT_DATA_DIR, load_dataset
-    from compare.outputs import check_directory
     from shared.download import DATASETS, DownloadError, download_file, files_for, verify_file
     from shared.idx import DataError
 

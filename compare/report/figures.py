@@ -1,73 +1,50 @@
-"""The report's figures, drawn from results documents (compare.results) with matplotlib.
+"""The report's figures: a registry, one function per canvas, drawn from results documents
+(compare.report.results) with matplotlib.
 
-Every figure has a fixed size in pixels (FIGURES) and each implementation keeps one
-colour in every figure (and, in a single run, one line style); runs side by side differ
-in line style and marker. matplotlib is imported here only, on the Agg
-backend, so nothing needs a display.
+Adding a figure is one function here, under @figure: its file name, size, the report section
+it stands in, its caption, and what it draws. The report (compare.report.document) places,
+counts and links every figure registered, in the order registered.
 """
 
 from __future__ import annotations
 
-import io
 import math
-import textwrap
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from shared.atomic import atomic_write_bytes
+from compare.report.drawing import RUN_HATCHES, new_figure, plain, run_style, save, style
+from compare.wording import vs_fastest
 
-DPI = 100
-# name -> (width, height) in inches; at DPI 100 that is (width * 100, height * 100) pixels
-FIGURES = {
-    "curves": (12.0, 4.5),
-    "throughput": (9.0, 4.5),
-    "gradients": (12.0, 4.5),
-    "confusion": (6.5, 6.0),
-    "weights": (8.0, 8.0),
-    "misclassified": (10.0, 7.0),
-}
-# Okabe-Ito colours (readable with colour blindness), then line styles so that overlaid
-# lines stay visible: the first drawn wide and pale, the others thin on top of it.
-PALETTE = ["#E69F00", "#0072B2", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#F0E442"]
-LINESTYLES = ["-", "--", ":", "-."]
-KNOWN = ["scratch", "numpy", "torch", "autograd"]  # fixed places, so a colour means the same in every report
-RUN_MARKERS = ["o", "s", "^", "D", "v", "P"]
-RUN_LINESTYLES = ["-", "--", ":", "-."]
-RUN_HATCHES = [None, "//", "..", "xx", "\\\\", "++"]
 ZERO_FLOOR = 1e-18  # where an exact 0 is drawn on a log axis
 MIN_ACCURACY_SPAN = 1.0  # percentage points: closer accuracies are not stretched into a peak
 
 
-def pyplot():
-    import matplotlib
+@dataclass(frozen=True)
+class ReportFigure:
+    name: str  # its file is NAME.png (NAME-1.png, NAME-2.png, ... per run when runs stand side by side)
+    size: tuple[float, float]  # inches at drawing.DPI: (12, 4.5) is 1200x450 pixels
+    section: str  # the heading of the report section it stands in (compare.report.document.SECTIONS)
+    per_run: bool  # drawn from each results document, or once from all of them
+    caption: str | Callable[..., str]  # or made from what it draws
+    draw: Callable[..., Path | None]  # (document or documents, path, size) -> path, or None: nothing to draw
+    note: Callable[..., str | None] | None = None  # a paragraph after it, from what it draws
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def style(name: str, order: list[str] | None = None) -> dict:
-    """Colour and line style of an implementation: known names keep their place, others
-    take the next free places in `order` (every implementation in the figure), so any
-    number of implementations stay distinct."""
-    if name in KNOWN:
-        index = KNOWN.index(name)
-    else:
-        others = [n for n in (order or [name]) if n not in KNOWN]
-        index = len(KNOWN) + (others.index(name) if name in others else 0)
-    base = dict(color=PALETTE[index % len(PALETTE)], linestyle=LINESTYLES[index % len(LINESTYLES)])
-    return base | (dict(linewidth=5.0, alpha=0.55) if index == 0 else dict(linewidth=2.5))
+    def caption_for(self, drawn) -> str:
+        return self.caption(drawn) if callable(self.caption) else self.caption
 
 
-def run_style(name: str, run: int, runs: int, order: list[str]) -> dict:
-    """An implementation's style in run `run` of `runs` side by side: its colour, and the
-    run's own line style and marker, so float32 and float64 runs of one implementation differ."""
-    own = style(name, order)
-    if runs == 1:
-        return own | dict(marker=RUN_MARKERS[0])
-    return own | dict(linestyle=RUN_LINESTYLES[run % len(RUN_LINESTYLES)], marker=RUN_MARKERS[run % len(RUN_MARKERS)])
+FIGURES: dict[str, ReportFigure] = {}  # by name, in the order of the report
+
+
+def figure(name: str, size: tuple[float, float], section: str, caption, per_run: bool = False, note=None):
+    """Register the decorated function as the report figure `name`."""
+    def register(draw):
+        FIGURES[name] = ReportFigure(name, size, section, per_run, caption, draw, note)
+        return draw
+    return register
 
 
 def impl_names(documents: list[dict]) -> list[str]:
@@ -90,28 +67,29 @@ def accuracy_limits(values: list[float], span: float = MIN_ACCURACY_SPAN) -> tup
     return low, high
 
 
-def plain(text: str) -> str:
-    """A name (a file, a run) drawn as typed: its dollar signs escaped, so they do not start
-    matplotlib's mathtext (which would garble the name or fail on it)."""
-    return text.replace("$", r"\$")
-
-
 def label(document: dict, impl: str, runs: int) -> str:
     return impl if runs == 1 else plain(f"{document['name']}: {impl}")
 
 
-def save(figure, path: Path) -> Path:
-    """Save at the figure's fixed size (no tight bounding box, so the size is known)
-    to a temporary name first, then rename."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
-    pyplot().close(figure)
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
+COINCIDE = ("The curves lie on top of each other: trained from the same parameters on the same batches, "
+            "the implementations compute the same numbers (up to rounding), so only one line shows.")
 
 
-def new_figure(name: str, **kwargs):
-    return pyplot().subplots(figsize=FIGURES[name], dpi=DPI, layout="constrained", **kwargs)
+def all_same_predictions(document: dict) -> bool:
+    """Every pair of the run's implementations gave the same prediction for every test image."""
+    agreement = document["parameter_agreement"]
+    return bool(agreement) and min(p["same_predictions"] for p in agreement) == 1.0
+
+
+def confusion_caption(document: dict) -> str:
+    impls = [i["name"] for i in document["implementations"]]
+    shown = document["visuals"]["impl"]
+    text = f"Confusion matrix of {shown} on the test set: rows are the true digit, columns the prediction."
+    if len(impls) > 1 and all_same_predictions(document):
+        text += f" The same for {', '.join(impls)}: they make the same prediction for every test image."
+    elif len(impls) > 1:
+        text += f" {shown} is the most accurate; the others' predictions differ on some images."
+    return text
 
 
 def curves_coincide(document: dict, tolerance: float = 1e-9) -> bool:
@@ -131,8 +109,10 @@ def curves_coincide(document: dict, tolerance: float = 1e-9) -> bool:
     return True
 
 
-def plot_curves(documents: list[dict], path: Path) -> Path:
-    figure, (accuracy_axis, loss_axis) = new_figure("curves", ncols=2)
+@figure("curves", (12.0, 4.5), "Learning", "Test accuracy per epoch and training loss, every implementation.",
+        note=lambda documents: COINCIDE if len(documents) == 1 and curves_coincide(documents[0]) else None)
+def curves(documents: list[dict], path: Path, size) -> Path:
+    canvas, (accuracy_axis, loss_axis) = new_figure(size, ncols=2)
     order, accuracies = impl_names(documents), []
     for run, document in enumerate(documents):
         for impl in document["implementations"]:
@@ -161,15 +141,15 @@ def plot_curves(documents: list[dict], path: Path) -> Path:
         loss_axis.text(0.98, 0.95, "the implementations' curves lie on top of each other",
                        transform=loss_axis.transAxes, ha="right", va="top", fontsize=9,
                        bbox=dict(facecolor="white", alpha=0.8, edgecolor="none"))
-    return save(figure, path)
+    return save(canvas, path)
 
 
-def plot_throughput(documents: list[dict], path: Path) -> Path:
+@figure("throughput", (9.0, 4.5), "Speed", "Training samples per second, each bar labelled with its value and how "
+        "many times slower than the fastest it is.")
+def throughput(documents: list[dict], path: Path, size) -> Path:
     """Bars from zero on a linear axis (their lengths mean something), each labelled with its
     value and how many times slower than the fastest it is, as the console says it."""
-    from compare.wording import vs_fastest
-
-    figure, axis = new_figure("throughput")
+    canvas, axis = new_figure(size)
     order = impl_names(documents)
     rows = [(label(d, i["name"], len(documents)), i["name"], i["final"]["samples_per_second"], run)
             for run, d in enumerate(documents) for i in d["implementations"]]
@@ -185,13 +165,15 @@ def plot_throughput(documents: list[dict], path: Path) -> Path:
     axis.set(title="Training throughput (samples per second; times slower than the fastest)",
              xlabel="training samples per second")
     axis.grid(True, axis="x", alpha=0.3)
-    return save(figure, path)
+    return save(canvas, path)
 
 
-def plot_gradients(document: dict, path: Path) -> Path:
+@figure("gradients", (12.0, 4.5), "Do they compute the same thing?",
+        "Maximum relative error per weight matrix and bias vector, log scale, against the tolerance.", per_run=True)
+def gradients(document: dict, path: Path, size) -> Path:
     gradients = document["gradients"]
     tensors = gradients["tensors"]
-    figure, axes = new_figure("gradients", ncols=2)
+    canvas, axes = new_figure(size, ncols=2)
     panels = [
         ("pairs", "Implementation against implementation", gradients["tolerances"]["pairs"]),
         ("finite_differences", "Implementation against finite differences", gradients["tolerances"]["finite_differences"]),
@@ -218,16 +200,18 @@ def plot_gradients(document: dict, path: Path) -> Path:
                  ylabel="max relative error (0 drawn at 1e-18)")
         axis.grid(True, axis="y", alpha=0.3)
         axis.legend(fontsize=8, loc="upper right")
-    return save(figure, path)
+    return save(canvas, path)
 
 
-def plot_confusion(document: dict, path: Path) -> Path:
+@figure("confusion", (6.5, 6.0), "What the network learned", lambda document: confusion_caption(document),
+        per_run=True)
+def confusion(document: dict, path: Path, size) -> Path:
     visuals = document["visuals"]
     confusion = np.array(visuals["confusion"])
-    figure, axis = new_figure("confusion")
+    canvas, axis = new_figure(size)
     rates = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
     image = axis.imshow(rates, cmap="Blues", vmin=0, vmax=1)
-    figure.colorbar(image, ax=axis, shrink=0.8, label="share of the true digit's test images")
+    canvas.colorbar(image, ax=axis, shrink=0.8, label="share of the true digit's test images")
     classes = len(confusion)
     for i in range(classes):
         for j in range(classes):
@@ -238,11 +222,10 @@ def plot_confusion(document: dict, path: Path) -> Path:
     axis.set_yticks(range(classes))
     accuracy = np.trace(confusion) / max(confusion.sum(), 1)
     impls = [i["name"] for i in document["implementations"]]
-    agreement = document.get("parameter_agreement") or []
-    same = len(impls) > 1 and agreement and min(p["same_predictions"] for p in agreement) == 1.0
+    same = len(impls) > 1 and all_same_predictions(document)
     shown = f"{', '.join(impls)}: the same predictions" if same else f"{visuals['impl']}, the most accurate"
     axis.set(title=f"Confusion matrix, {accuracy:.2%} correct\n({shown})", xlabel="predicted digit", ylabel="true digit")
-    return save(figure, path)
+    return save(canvas, path)
 
 
 def grid(count: int) -> tuple[int, int]:
@@ -250,7 +233,9 @@ def grid(count: int) -> tuple[int, int]:
     return math.ceil(count / columns), columns
 
 
-def plot_weights(document: dict, path: Path) -> Path | None:
+@figure("weights", (8.0, 8.0), "What the network learned",
+        "First-layer weights, one image per hidden unit: the pattern each neuron responds to.", per_run=True)
+def weights(document: dict, path: Path, size) -> Path | None:
     """Each hidden unit's incoming weights drawn as an image: what the neuron "looks for"."""
     visuals = document["visuals"]
     weights = np.array(visuals["first_layer_weights"])
@@ -258,7 +243,7 @@ def plot_weights(document: dict, path: Path) -> Path | None:
     if weights.size == 0 or weights.shape[1] != height * width:
         return None
     rows, columns = grid(len(weights))
-    figure, axes = new_figure("weights", nrows=rows, ncols=columns, squeeze=False)
+    canvas, axes = new_figure(size, nrows=rows, ncols=columns, squeeze=False)
     for axis in axes.ravel():
         axis.axis("off")
     for axis, unit in zip(axes.ravel(), weights):
@@ -267,58 +252,28 @@ def plot_weights(document: dict, path: Path) -> Path | None:
     shown = len(weights)
     total = visuals.get("hidden_units", shown)
     suffix = "" if shown == total else f" (first {shown} of {total})"
-    figure.suptitle(f"First-layer weights of {visuals['impl']}, one image per hidden unit{suffix}: "
+    canvas.suptitle(f"First-layer weights of {visuals['impl']}, one image per hidden unit{suffix}: "
                     "red pushes the unit up, blue down")
-    return save(figure, path)
+    return save(canvas, path)
 
 
-def plot_misclassified(document: dict, path: Path) -> Path | None:
+@figure("misclassified", (10.0, 7.0), "What the network learned",
+        "Test digits the network got wrong, most confident first, with the probability it gave.", per_run=True)
+def misclassified(document: dict, path: Path, size) -> Path | None:
     visuals = document["visuals"]
     wrong = visuals["misclassified"]
     if not wrong:
         return None
     height, width = visuals["image_shape"]
     rows, columns = 4, 6
-    figure, axes = new_figure("misclassified", nrows=rows, ncols=columns, squeeze=False)
+    canvas, axes = new_figure(size, nrows=rows, ncols=columns, squeeze=False)
     for axis in axes.ravel():
         axis.axis("off")
     for axis, example in zip(axes.ravel(), wrong):
         axis.imshow(np.array(example["pixels"]).reshape(height, width), cmap="gray_r")
         axis.set_title(f"true {example['label']}, said {example['predicted']}\n"
                        f"({example['probability']:.0%})", fontsize=9)
-    figure.suptitle(f"The test digits {visuals['impl']} got wrong most confidently")
-    return save(figure, path)
+    canvas.suptitle(f"The test digits {visuals['impl']} got wrong most confidently")
+    return save(canvas, path)
 
 
-def plot_predictions(answers: list[dict], digits, path: Path) -> Path:
-    """Per image: the original, the 28x28 the network saw, and a bar chart of its
-    probabilities, with the warnings that say when not to trust it."""
-    plt = pyplot()
-    rows = len(answers)
-    figure, axes = plt.subplots(rows, 3, figsize=(10, 2.6 * rows), dpi=DPI, layout="constrained", squeeze=False,
-                                gridspec_kw={"width_ratios": [1, 1, 2.2]})
-    for (original_axis, seen_axis, bar_axis), answer, digit in zip(axes, answers, digits):
-        original_axis.imshow(digit.original, cmap="gray", vmin=0, vmax=1)
-        original_axis.set_title(plain(Path(answer["image"]).name), fontsize=9)
-        seen_axis.imshow(digit.seen, cmap="gray", vmin=0, vmax=1)
-        seen_axis.set_title("what the network sees (28x28)", fontsize=9)
-        for axis in (original_axis, seen_axis):
-            axis.set_xticks([])
-            axis.set_yticks([])
-        bar_axis.set_ylim(0, 100)
-        bar_axis.set_xlim(-0.6, 9.6)
-        bar_axis.set_xticks(range(10))
-        if answer["prediction"] is None:
-            bar_axis.set(ylabel="probability (%)", title="no digit found")
-        else:
-            p, best = answer["probabilities"], answer["prediction"]
-            colours = ["#0072B2" if d == best else "#BBBBBB" for d in range(len(p))]
-            bar_axis.bar(range(len(p)), [100 * v for v in p], color=colours)
-            bar_axis.set_xticks(range(len(p)))
-            bar_axis.set(ylabel="probability (%)", title=f"prediction: {best} ({p[best]:.1%})")
-        if answer["warnings"]:
-            lines = [line for w in answer["warnings"] for line in textwrap.wrap(f"warning: {w}", 70)]
-            bar_axis.text(0.5, 0.95, "\n".join(lines), transform=bar_axis.transAxes,
-                          ha="center", va="top", fontsize=8, color="#CC3311",
-                          bbox=dict(facecolor="white", alpha=0.85, edgecolor="#CC3311"))
-    return save(figure, path)

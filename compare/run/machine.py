@@ -11,13 +11,20 @@ not already busy when training starts; otherwise one thread.
 
 Load: the 1-minute load average (runnable processes) above the number of cores means
 something else competed for the processors during the measurement.
+
+Environment: where the numbers were measured (versions, processor, threads, devices), as a
+results file and a bench file record it.
 """
 
 from __future__ import annotations
 
 import os
+import platform
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
 
 # Floating-point operations of one training step (forward, weight gradients, errors sent
 # back, times the batch size) from which all cores are used. Of the benchmark's configs
@@ -125,3 +132,46 @@ def thread_limits(threads: int, with_torch: bool):
             import torch
 
             torch.set_num_threads(previous)
+
+
+def package_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment(devices: dict[str, str]) -> dict:
+    """Where the numbers were measured: versions, processor, threads, devices."""
+    import numpy as np
+    from threadpoolctl import threadpool_info
+
+    blas = [
+        {key: pool.get(key) for key in ("internal_api", "version", "num_threads")}
+        for pool in threadpool_info()
+        if pool.get("user_api") == "blas"
+    ]
+    torch_threads = None
+    if "torch" in sys.modules:  # only when an implementation that uses torch ran
+        torch_threads = sys.modules["torch"].get_num_threads()
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": package_version("torch"),
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "blas": blas,
+        "torch_threads": torch_threads,
+        "devices": devices,
+    }

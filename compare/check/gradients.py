@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from compare.blocks import Table, to_text
 from impls import build
 from shared.config import Config
 from shared.params import Params, copy_params, relative_error
@@ -210,16 +211,11 @@ def format_agreement(result: GradientAgreement) -> str:
     """The agreement as a plain-text table, one row per weight matrix and bias vector."""
     pair_names = list(result.tensors[0].pairs) if result.tensors else []
     fd_names = [f"{name}~fd" for name in result.impls]
-    headers = ["tensor", "shape", *pair_names, *fd_names]
-    rows = []
-    for tensor in result.tensors:
-        rows.append(
-            [tensor.name, "x".join(map(str, tensor.shape))]
+    rows = [[tensor.name, "x".join(map(str, tensor.shape))]
             + [f"{tensor.pairs[p]:.1e}" for p in pair_names]
             + [f"{tensor.finite_differences[name]:.1e}" for name in result.impls]
-        )
-    widths = [max(len(str(row[c])) for row in [headers, *rows]) for c in range(len(headers))]
-    lines = ["  ".join(str(cell).rjust(width) for cell, width in zip(row, widths)) for row in [headers, *rows]]
+            for tensor in result.tensors]
+    lines = to_text(Table(["tensor", "shape", *pair_names, *fd_names], rows))
     kinks = sum(sum(t.kinks_skipped.values()) for t in result.tensors)
     losses = ", ".join(f"{name} {loss:.12f}" for name, loss in result.losses.items())
     verdict = "PASS" if result.passed else "FAIL"

@@ -1,4 +1,4 @@
-"""`compare eval` and `compare predict`: what a saved model does."""
+"""`compare eval`, `compare predict` and `compare page`: what a saved model does."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ from pathlib import Path
 
 import click
 
-from compare.options import EXIT_CODES, check_device, load_data, read_checkpoint
+from compare.cli.options import EXIT_CODES
+from compare.cli.preflight import check_device, load_data, read_checkpoint
+from compare.wording import layer_sizes
 from shared import config as cfg
 
 
 def model_from_checkpoint(path: Path, impl: str | None, device: str):
     """(checkpoint, the model built from it by `impl` or by the implementation that trained it)."""
-    from impls import REGISTRY, build
+    from impls import REGISTRY
 
     if impl and impl not in REGISTRY:
         if impl != "all" and "," not in impl:
@@ -26,7 +28,7 @@ def model_from_checkpoint(path: Path, impl: str | None, device: str):
         name = "numpy"
     config = checkpoint.config.with_changes(device=device)
     check_device(config, [name])
-    return checkpoint, build(name, config, checkpoint.params)
+    return checkpoint, REGISTRY[name].build(config, checkpoint.params)
 
 
 @click.command("eval", epilog=EXIT_CODES)
@@ -48,7 +50,7 @@ def evaluate_command(checkpoint, impl, data_dir, device):
     with Progress(f"evaluating with {model.name}", len(x), unit="image") as progress:
         loss, accuracy, _ = evaluate(model, x, dataset.test_labels.astype("int64"),
                                      on_progress=lambda done, total: progress.update(done - progress.done))
-    click.echo(f"{checkpoint}: {'-'.join(map(str, saved.config.sizes))} {saved.config.activation}, trained by "
+    click.echo(f"{checkpoint}: {layer_sizes(saved.config.sizes)} {saved.config.activation}, trained by "
                f"{saved.impl} for {plural(saved.epoch, 'epoch')}; evaluated by {model.name} on {len(x):,} {dataset.name} "
                f"test images: accuracy {accuracy:.2%}, loss {loss:.4f}")
 
@@ -80,7 +82,7 @@ def predict(checkpoint, images, impl, show_path, as_json, device, force):
     from shared.images import ImageError, digit_warnings, read_digit
 
     if show_path is not None:
-        from compare.outputs import OutputError, check_file
+        from compare.run.outputs import OutputError, check_file
 
         check_file(show_path, "--show", force=force, inputs=(checkpoint, *images))
         if show_path.suffix.lower() != ".png":
@@ -125,7 +127,7 @@ def predict(checkpoint, images, impl, show_path, as_json, device, force):
             for warning in answer["warnings"]:
                 click.echo(f"  warning: {warning}")
     if show_path is not None:
-        from compare.plots import plot_predictions
+        from compare.report.predictions import plot_predictions
 
         plot_predictions(answers, digits, show_path)
         if not as_json:
@@ -146,12 +148,11 @@ def page_command(checkpoint, out_path, force, data_dir):
     MNIST's digits had, the forward pass and every neuron drawn. It makes no network
     request; open it from disk, offline, or put it on any static host.
     """
-    from compare.page import dataset_label, model_predictions, write_page
+    from compare.report.page import dataset_label, model_predictions, write_page
+    from compare.run.outputs import check_file
     from compare.wording import plural
 
     out_path = out_path or Path(checkpoint.with_suffix(".html").name)
-    from compare.outputs import check_file
-
     check_file(out_path, "--out", force=force, inputs=(checkpoint,))
     saved = read_checkpoint(checkpoint)
     if saved.config.sizes[0] != 784:

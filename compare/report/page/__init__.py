@@ -1,11 +1,12 @@
 """The drawing page: one self-contained HTML file where you draw a digit and watch the
 network answer, layer by layer.
 
-The page is page.html with page.css and page.js put inside it, and the model as JSON:
+The page is page.html with page.css and the script put inside it, and the model as JSON:
 the exact float64 parameters (base64 of little-endian bytes, decoded in the page into
 Float64Arrays) and a few real test digits. It makes no request of any kind; a
 Content-Security-Policy allowing only this page's own script and style says so to the
-browser too. The JavaScript is a real file beside this one, not a Python string.
+browser too. The script is the real .js files beside this one (SCRIPTS), joined in order:
+a new part of the page is a new file there and a line in SCRIPTS.
 """
 
 from __future__ import annotations
@@ -20,12 +21,22 @@ from pathlib import Path
 
 import numpy as np
 
-from compare.wording import plural
+from compare.wording import describe_network, layer_sizes
 from shared.atomic import atomic_write_text
 from shared.config import Config
 from shared.params import Params
 
 HERE = Path(__file__).parent
+# The page's script, in the order it is joined: each file uses only those before it (and
+# page.js, the wiring, starts the page when the whole script has been read).
+SCRIPTS = (
+    "model.js",  # the embedded model decoded, and its forward pass
+    "mnist.js",  # a drawing prepared as MNIST's digits were
+    "drawing.js",  # the pad's ink: strokes of a round pen in a fixed grid
+    "colours.js",  # the colours of activations, weights and pushes
+    "network.js",  # the network picture and its legend
+    "page.js",  # the wiring: events, samples, the selected neuron
+)
 SIDE = 28  # the page draws 28x28 digits: models with 784 inputs
 RIGHT_SAMPLES = 10  # test digits the model gets right, one per class where there are
 WRONG_SAMPLES = 4  # and some it gets wrong
@@ -66,11 +77,7 @@ def model_document(params: Params, config: Config, samples: Samples) -> dict:
         "activation": config.activation,
         "output": config.output_activation,  # softmax or sigmoid
         "layers": [{"W": float64_base64(W), "b": float64_base64(b)} for W, b in params],
-        "samples": {
-            "pixels": base64.b64encode(samples.pixels.astype(np.uint8).tobytes()).decode("ascii"),
-            "labels": samples.labels,
-            "indices": samples.indices,
-        },
+        "samples": samples_document(samples),
     }
 
 
@@ -78,6 +85,13 @@ def script_json(document: dict) -> str:
     """JSON safe inside <script>: no '<', '>' or '&' that could end or confuse the element."""
     text = json.dumps(document, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def script() -> str:
+    """The page's JavaScript: the SCRIPTS joined, in strict mode."""
+    parts = [(HERE / name).read_text(encoding="utf-8").rstrip() + "\n" for name in SCRIPTS]
+    return ('// The drawing page\'s script, joined from compare/report/page/*.js.\n"use strict";\n\n'
+            + "\n".join(parts))
 
 
 def csp_hash(text: str) -> str:
@@ -90,19 +104,19 @@ def build_page(params: Params, config: Config, samples: Samples, about: str) -> 
         raise ValueError(f"the page draws 28x28 digits; this network takes {config.sizes[0]} inputs")
     template = (HERE / "page.html").read_text(encoding="utf-8")
     style = (HERE / "page.css").read_text(encoding="utf-8")
-    script = (HERE / "page.js").read_text(encoding="utf-8")
-    assert "</script" not in script.lower() and "</style" not in style.lower()
+    code = script()
+    assert "</script" not in code.lower() and "</style" not in style.lower()
     output_text = ("then softmax turns the last layer into ten probabilities" if config.output_activation == "softmax"
                    else "the ten outputs through the sigmoid too")
     values = {
         # Only this page's own script and style may run; nothing may be fetched.
-        "csp": f"default-src 'none'; script-src {csp_hash(script)}; style-src {csp_hash(style)}; "
+        "csp": f"default-src 'none'; script-src {csp_hash(code)}; style-src {csp_hash(style)}; "
                "img-src data:; base-uri 'none'; form-action 'none'",
-        "title": f"Draw a digit: {'-'.join(map(str, config.sizes))} {config.activation} network",
+        "title": f"Draw a digit: {layer_sizes(config.sizes)} {config.activation} network",
         "about": html.escape(about),
         "output_text": output_text,
         "style": style,
-        "script": script,
+        "script": code,
         "model": script_json(model_document(params, config, samples)),
     }
     # One pass, so that nothing inserted is itself read as a placeholder.
@@ -111,8 +125,7 @@ def build_page(params: Params, config: Config, samples: Samples, about: str) -> 
 
 def describe(config: Config, source: str, accuracy: float | None, test_count: int, dataset: str) -> str:
     """The line under the page's title: which network, how trained, how good."""
-    sizes = "-".join(map(str, config.sizes))
-    text = f"A {sizes} network ({config.activation} hidden layers, {config.output_activation} output), {source}"
+    text = f"{describe_network(config)}: {source}"
     if accuracy is not None:
         text += f"; {accuracy:.2%} right on {test_count:,} {dataset} test images"
     return text + "."
@@ -140,18 +153,15 @@ def model_predictions(params: Params, config: Config, test_images: np.ndarray) -
     return model.predict_proba(scale_pixels(test_images)).argmax(axis=1)
 
 
-def write_run_page(directory: Path, outcome, dataset, name: str) -> Path | None:
-    """`compare run`'s page, beside its report: the first implementation's final parameters.
-    None (and no page) when the images are not 28x28."""
-    if not outcome.results or dataset.test_images.shape[1:] != (SIDE, SIDE):
-        return None
-    first = outcome.results[0]
-    test = dataset.limit(test_limit=len(first.outputs))
-    source = f"the final parameters of {first.name} after {plural(first.final.epoch, 'epoch')} of the run {name}"
-    path = directory / "page.html"
-    write_page(path, first.params, outcome.config, test.test_images, test.test_labels, first.predictions, source,
-               dataset_label(dataset.name))
-    return path
+def samples_document(samples: Samples) -> dict:
+    """The samples as a results file keeps them (compare.report.folder), to make the page again."""
+    return {"pixels": base64.b64encode(samples.pixels.astype(np.uint8).tobytes()).decode("ascii"),
+            "labels": samples.labels, "indices": samples.indices}
+
+
+def samples_from_document(document: dict) -> Samples:
+    pixels = np.frombuffer(base64.b64decode(document["pixels"]), dtype=np.uint8)
+    return Samples(pixels.reshape(-1, SIDE, SIDE), list(document["labels"]), list(document["indices"]))
 
 
 def dataset_label(name: str) -> str:

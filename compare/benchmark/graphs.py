@@ -1,0 +1,91 @@
+"""The graphs of the scalar autograd engines: how many nodes, and how many bytes, one
+training image's graph takes in `autograd` and in the micrograd-style baseline.
+
+Counted here, from outside the engines (their lesson files hold only the lesson): each
+engine's graph of one image is built by its own forward pass and loss, and walked back
+from the loss the way that engine's backward would.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+
+from compare.benchmark.measure import build_runner
+from compare.benchmark.plan import BENCH_CONFIGS, NIELSEN, THREEB1B, Plan
+from impls.autograd_engine import topological_order
+from shared.config import Config
+from shared.data import Dataset, scale_pixels
+from shared.model import nonzero_entries
+from shared.params import init_params
+
+
+def autograd_graph(model, row: np.ndarray, label: int):
+    """`autograd`'s loss of one image, with its graph (fed the non-zero pixels, as in training)."""
+    return model.loss(model.forward(nonzero_entries(row[None])[0]), label)
+
+
+def autograd_nodes(model, loss) -> int:
+    """The interior of its graph: the nodes made for the image (the parameters are leaves)."""
+    return len(topological_order(loss))
+
+
+def micrograd_graph(model, row: np.ndarray, label: int):
+    return model.loss(model.logits(row.tolist()), label)
+
+
+def micrograd_nodes(model, loss) -> int:
+    """Everything in its graph but the parameters (its constants are nodes too)."""
+    seen, stack = {loss}, [loss]
+    while stack:
+        for child in stack.pop()._prev:
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return len(seen - set(model.parameters_list()))
+
+
+# runner -> (its graph of one image, the nodes made for it)
+ENGINES = {"autograd": (autograd_graph, autograd_nodes), "micrograd-style": (micrograd_graph, micrograd_nodes)}
+
+
+AUTOGRAD_CONFIGS = (THREEB1B, NIELSEN)
+
+
+def graph_footprint(runner: str, config: Config, x: np.ndarray, y: np.ndarray) -> dict:
+    """Nodes and bytes of the graphs one runner builds, one image at a time: the nodes
+    made for an image (its parameters, which exist anyway, not counted) and the memory
+    allocated while its graph is alive (tracemalloc), mean and largest over the images."""
+    import tracemalloc
+
+    model = build_runner(runner, config, init_params(config.sizes, config.init, seed=0))
+    nodes, sizes = [], []
+    graph, count = ENGINES[runner]
+    for row, label in zip(x, y.tolist()):
+        tracemalloc.start()
+        try:
+            loss = graph(model, row, label)
+            sizes.append(tracemalloc.get_traced_memory()[0])
+        finally:
+            tracemalloc.stop()
+        nodes.append(count(model, loss))
+        del loss
+    return {"nodes_per_sample": statistics.mean(nodes), "max_nodes": max(nodes),
+            "bytes_per_sample": statistics.mean(sizes), "max_bytes": max(sizes), "samples": len(nodes)}
+
+
+def graph_footprints(dataset: Dataset, plan: Plan, echo) -> list[dict]:
+    """graph_footprint of autograd and its baseline on the configs of the autograd targets."""
+    x = scale_pixels(dataset.train_images[: plan.graph_samples], "float64")
+    y = dataset.train_labels[: plan.graph_samples].astype(np.int64)
+    nonzero = float(np.mean(np.count_nonzero(x, axis=1)))
+    entries = []
+    for name in AUTOGRAD_CONFIGS:
+        config = Config(lr=0.01, **BENCH_CONFIGS[name])
+        for runner in ENGINES:
+            entry = {"config": name, "runner": runner, "nonzero_pixels": nonzero} | graph_footprint(runner, config, x, y)
+            entries.append(entry)
+            echo(f"  graph of one image, {name}, {runner}: {entry['nodes_per_sample']:,.0f} nodes, "
+                 f"{entry['bytes_per_sample'] / 1024:,.0f} KiB")
+    return entries

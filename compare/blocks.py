@@ -1,0 +1,110 @@
+"""A document as a list of blocks (headings, paragraphs, tables, figures), written out as
+Markdown, as one self-contained HTML page, or, for a table, as aligned console text.
+
+The report and the benchmark build their content once as blocks, so that every format
+says the same thing and there is one writer of each.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass
+class Paragraph:
+    text: str  # with the little Markdown inline_markdown knows: **bold**, `code`, [links](to)
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class Figure:
+    path: Path  # a PNG file
+    caption: str
+
+
+def to_markdown(blocks: list, directory: Path | None = None) -> str:
+    """Markdown, each block followed by an empty line; figures linked relative to `directory`."""
+    out = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            out.append(f"{'#' * block.level} {block.text}")
+        elif isinstance(block, Paragraph):
+            out.append(block.text)
+        elif isinstance(block, Table):
+            out.append("| " + " | ".join(block.headers) + " |")
+            out.append("|" + "|".join("---" for _ in block.headers) + "|")
+            out.extend("| " + " | ".join(row) + " |" for row in block.rows)
+        elif isinstance(block, Figure):
+            link = block.path.relative_to(directory).as_posix() if directory else block.path.name
+            out.append(f"![{block.caption}]({link})\n\n*{block.caption}*")
+        out.append("")
+    return "\n".join(out)
+
+
+def inline_markdown(text: str) -> str:
+    """The little Markdown the paragraphs use (**bold**, `code`, [links](to)) as HTML."""
+    escaped = html.escape(text)
+    parts = escaped.split("**")
+    escaped = "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
+    parts = escaped.split("`")
+    escaped = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+    return re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', escaped)
+
+
+CSS = """
+body { font-family: system-ui, sans-serif; max-width: 1250px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.5; }
+table { border-collapse: collapse; margin: 1em 0; font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f3f3f3; }
+figure { margin: 1.5em 0; }
+img { max-width: 100%; }
+figcaption { color: #555; font-style: italic; }
+code { background: #f3f3f3; padding: 0 0.2em; }
+"""
+
+
+def to_html(blocks: list) -> str:
+    """One self-contained HTML page: the figures inside it as data: URLs."""
+    title = next((b.text for b in blocks if isinstance(b, Heading)), "report")
+    out = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>",
+           f"<style>{CSS}</style></head><body>"]
+    for block in blocks:
+        if isinstance(block, Heading):
+            out.append(f"<h{block.level}>{html.escape(block.text)}</h{block.level}>")
+        elif isinstance(block, Paragraph):
+            out.append(f"<p>{inline_markdown(block.text)}</p>")
+        elif isinstance(block, Table):
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in block.headers)
+            body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in block.rows)
+            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        elif isinstance(block, Figure):
+            data = base64.b64encode(block.path.read_bytes()).decode("ascii")
+            out.append(f"<figure><img alt=\"{html.escape(block.caption)}\" src=\"data:image/png;base64,{data}\">"
+                       f"<figcaption>{html.escape(block.caption)}</figcaption></figure>")
+    out.append("</body></html>\n")
+    return "\n".join(out)
+
+
+def to_text(table: Table, left: int = 0) -> list[str]:
+    """A table as console lines, two spaces between columns: the first `left` columns
+    aligned left (names), the others right (numbers)."""
+    rows = [table.headers, *table.rows]
+    widths = [max(len(row[c]) for row in rows) for c in range(len(table.headers))]
+    return ["  ".join(cell.ljust(w) if c < left else cell.rjust(w) for c, (cell, w) in enumerate(zip(row, widths)))
+            for row in rows]

@@ -1,0 +1,6 @@
+"""Is an implementation right? The checks that answer it, each on its own.
+
+gradients.py: the gradient agreement, every pair of implementations and each against central
+finite differences of its own loss, from the same parameters on one batch (what `compare run`
+checks before it trains, and `compare gradcheck` prints).
+"""

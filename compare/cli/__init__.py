@@ -1,0 +1,58 @@
+"""`compare`: train the implementations side by side and check that they agree.
+
+One module per command family, the options they share (options.py) and the checks made
+before any work starts (preflight.py) apart. A new command is a module here and a line in
+COMMANDS. Only click and the NumPy-free config are imported at start-up; NumPy, torch and
+the implementations load inside the command that needs them, so `compare --help` is fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from compare.cli.bench import bench
+from compare.cli.data import data
+from compare.cli.gradcheck import gradcheck
+from compare.cli.models import evaluate_command, page_command, predict
+from compare.cli.options import EXIT_CODES
+from compare.cli.presets import presets
+from compare.cli.report import report
+from compare.cli.run import run
+
+# In the order `compare --help` lists them.
+COMMANDS = (run, gradcheck, report, bench, evaluate_command, predict, page_command, data, presets)
+
+
+class InterruptibleGroup(click.Group):
+    """Ctrl-C in any command ends with one line and exit code 130 (click's own handling
+    would say "Aborted!" and exit 1)."""
+
+    def list_commands(self, ctx):
+        return list(self.commands)  # as added: the order of COMMANDS, not the alphabet's
+
+    def invoke(self, ctx):
+        import signal
+
+        try:
+            if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # from here on, Ctrl-C unwinds (and saves)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+        except ValueError:  # not the main thread (an embedding program): its handlers stay as they are
+            pass
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=InterruptibleGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """One multilayer perceptron for MNIST, written four ways (pure Python by hand, pure
+    Python on a scalar autograd engine, NumPy, PyTorch), trained side by side and checked
+    to compute the same gradients."""
+
+
+for command in COMMANDS:
+    main.add_command(command)

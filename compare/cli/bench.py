@@ -1,0 +1,61 @@
+"""`compare bench`: the benchmark (compare.benchmark), its files, and what it found."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from compare.cli.options import EXIT_CODES
+from compare.cli.preflight import check_threads, load_data
+from shared import config as cfg
+
+@click.command(epilog=EXIT_CODES)
+@click.option("--quick", is_flag=True, help="Short timings and no pure-Python runs on the two larger configs (for CI).")
+@click.option("--accuracy", is_flag=True, help="Also train the accuracy targets (preset best, scratch's first epoch): minutes.")
+@click.option("--threads", default="auto", show_default=True, callback=check_threads,
+              help="BLAS and torch threads for every runner: a number, or auto = per config what "
+                   "`compare run --threads auto` would pick.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Directory for bench.json and bench.md. Default: reports/bench-TIMESTAMP.")
+@click.option("--markdown", "markdown_copy", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write the Markdown table here (e.g. docs/BENCHMARKS.md).")
+@click.option("--force", is_flag=True, help="Replace bench.json and bench.md in --out, and an existing --markdown file.")
+@click.option("--threads-study", "study", is_flag=True,
+              help="Also measure 1 thread against all cores for numpy and torch on each config, quiet and with "
+                   "one CPU-burning process per core (about 2 minutes).")
+def bench(quick, accuracy, threads, out_dir, markdown_copy, force, study):
+    """Measure training throughput of every implementation and baseline, and the targets.
+
+    Each implementation and baseline trains on the same in-memory batches, interleaved,
+    median of 9 repeats with min and max; thread counts the same for all and reported.
+    """
+    from datetime import datetime
+
+    from compare.benchmark.markdown import to_markdown
+    from compare.benchmark.plan import Plan
+    from compare.benchmark.suite import run_bench, save
+    from compare.benchmark.targets import read_quiet_peaks, remember_quiet_peaks
+    from compare.run.outputs import check_file, check_files_in
+    from shared.atomic import atomic_write_text
+
+    out_dir = out_dir or Path("reports") / datetime.now().strftime("bench-%Y%m%d-%H%M%S")
+    check_files_in(out_dir, ("bench.json", "bench.md"), "--out", force)  # before minutes of measuring
+    if markdown_copy is not None:
+        check_file(markdown_copy, "--markdown", force=force)
+    dataset = load_data(None, cfg.Config())
+    plan = Plan.quick() if quick else Plan()
+    peaks_path = out_dir.parent / "matmul-peak.json"  # the last quiet run's peaks, to tell a busy machine
+    document = run_bench(dataset, plan, threads, accuracy, echo=click.echo,
+                         command=" ".join(["compare", *sys.argv[1:]]), quiet_peaks=read_quiet_peaks(peaks_path),
+                         study=study)
+    save(document, out_dir / "bench.json", out_dir / "bench.md")
+    remember_quiet_peaks(peaks_path, document)
+    if markdown_copy is not None:
+        atomic_write_text(markdown_copy, to_markdown(document) + "\n")
+    click.echo("\n" + to_markdown(document).split("## Training throughput")[0].strip())
+    click.echo(f"\nWrote {out_dir / 'bench.json'} and {out_dir / 'bench.md'}")
+    if document["reliability"]["unreliable"]:
+        click.echo("warning: the machine was busy during the benchmark (" + "; ".join(document["reliability"]["reasons"])
+                   + "): its figures are marked unreliable", err=True)

@@ -1,0 +1,67 @@
+"""`compare gradcheck`: do the implementations compute the same gradients? (compare.check)"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from compare.cli.options import EXIT_CODES, build_config, config_options, parse_impls
+from compare.cli.preflight import check_memory, load_data
+
+
+@click.command(epilog=EXIT_CODES)
+@config_options
+@click.option("--samples", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Training images in the batch the gradients are taken on.")
+@click.option("--coordinates", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Entries per tensor checked by finite differences.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write the table as JSON to this file ('-' for standard output).")
+@click.option("--force", is_flag=True, help="Overwrite an existing --json file.")
+def gradcheck(impl_text, data_dir, samples, coordinates, json_path, force, **options):
+    """Check that the implementations compute the same gradients (float64).
+
+    From identical parameters and the same batch of training images: each pair of
+    implementations, and each against central finite differences of its own loss.
+    Exits with 1 when any relative error is above its tolerance.
+    """
+    from compare.check.gradients import check_on_training_images, format_agreement, step_count
+    from compare.progress import Progress
+    from compare.wording import describe_network
+    from shared.atomic import atomic_write_text
+    from shared.params import init_params
+
+    config = build_config(options)
+    impls = parse_impls(impl_text)
+    check_memory(config, impls)
+    if json_path is not None and str(json_path) != "-":
+        from compare.run.outputs import check_file
+
+        check_file(json_path, "--json", force=force)
+    dataset = load_data(data_dir, config)
+    params = init_params(config.sizes, config.init, config.seed)
+    to_stdout = json_path is not None and str(json_path) == "-"
+    try:
+        with Progress("checking gradients", step_count(params, impls), enabled=not to_stdout) as progress:
+            result = check_on_training_images(config, params, dataset, impls, samples, coordinates,
+                                              on_step=lambda note: progress.update(1, note))
+    except KeyboardInterrupt:  # said as `run` says it: where it stopped, and what was (not) written
+        unwritten = ("" if json_path is None or to_stdout else
+                     f"; {json_path} is unchanged" if json_path.exists() else f"; nothing was written to {json_path}")
+        click.echo(f"\ninterrupted during the gradient check{unwritten}", err=True)
+        sys.exit(130)
+    document = json.dumps(result.to_dict(), indent=2) + "\n"
+    if json_path is not None and str(json_path) == "-":
+        click.echo(document, nl=False)
+    else:
+        click.echo(f"Gradients on {result.batch_size} {dataset.name} training images, float64, of the network "
+                   f"{describe_network(config)}")
+        click.echo("relative error = max|a - b| / max(max|a|, max|b|) per tensor\n")
+        click.echo(format_agreement(result))
+        if json_path is not None:
+            atomic_write_text(json_path, document)
+            click.echo(f"wrote {json_path}")
+    sys.exit(0 if result.passed else 1)

@@ -1,0 +1,62 @@
+"""A run's folder: what `compare run` keeps in it, and what `compare report` makes again
+from it.
+
+    results.json  everything measured (compare.report.results, its schema beside it)
+    model.npz     the first implementation's final parameters, a checkpoint (shared.checkpoint):
+                  what the page is made from, with the test digits results.json keeps for it
+    page.html     draw a digit and watch that network answer (compare.report.page)
+    report.md, report.html and the figures (compare.report.document)
+
+Anything a later run keeps (a training history, say) is one more file here, named in
+results.json beside the others, so that `compare report` finds it with the results alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from compare.report.document import PAGE, write_report
+from compare.report.page import (SIDE, build_page, choose_samples, dataset_label, describe, samples_document,
+                                 samples_from_document)
+from compare.report.results import build_results, save_results
+from compare.wording import plural
+from shared.atomic import atomic_write_text
+from shared.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+
+RESULTS = "results.json"
+MODEL = "model.npz"
+
+
+def write_run(outcome, name: str, directory: Path, dataset, progress: bool = True) -> tuple[dict, list[Path]]:
+    """Everything a run keeps, from its outcome (compare.run.outcome.Outcome, with at least one
+    completed epoch): results.json and model.npz, then the page and the report made from them."""
+    page = None
+    first = outcome.results[0]
+    if dataset.test_images.shape[1:] == (SIDE, SIDE):  # the page draws 28x28 digits
+        save_checkpoint(directory / MODEL, Checkpoint(first.params, outcome.config, first.name, first.final.epoch,
+                                                      first.final.test_accuracy))
+        test = dataset.limit(test_limit=len(first.outputs))
+        samples = choose_samples(test.test_images, test.test_labels, first.predictions)
+        page = {"model": MODEL, "impl": first.name, "samples": samples_document(samples)}
+    document = build_results(name, outcome, dataset, page)
+    save_results(directory / RESULTS, document)
+    write_page(document, directory, directory)  # before the report, which links to it
+    return document, write_report([document], directory, progress=progress)
+
+
+def write_page(document: dict, run_directory: Path, out_directory: Path) -> Path | None:
+    """page.html in `out_directory`, from the model the run kept in `run_directory`: None when
+    the run has no page (images not 28x28, or a results file from before runs kept their model).
+    A model that cannot be read is a CheckpointError naming it."""
+    page = document.get("page")
+    if page is None:
+        return None
+    checkpoint = load_checkpoint(run_directory / page["model"])
+    source = (f"the final parameters of {checkpoint.impl} after {plural(checkpoint.epoch, 'epoch')} "
+              f"of the run {document['name']}")
+    about = describe(checkpoint.config, source, checkpoint.test_accuracy, document["data"]["test_images"],
+                     dataset_label(document["data"]["name"]))
+    path = out_directory / PAGE
+    atomic_write_text(path, build_page(checkpoint.params, checkpoint.config, samples_from_document(page["samples"]),
+                                       about))
+    return path

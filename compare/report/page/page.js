@@ -1,0 +1,195 @@
+// The page wiring: the pad, the sample digits and the network picture, kept in step.
+//
+// It reads the model embedded in this page (model.js), rasterises the strokes you draw
+// (drawing.js), prepares them as MNIST's digits were made (mnist.js), runs the forward pass
+// and draws every layer (network.js). It makes no network request: everything is in this
+// one file. `page` below is the whole of its state, handed to each function that needs it.
+
+const $ = (id) => document.getElementById(id);
+const DRAW_HINT = "Draw one digit, any size, anywhere: it is cropped, scaled and centred like MNIST's.";
+const format = (v, digits = 2) => (v >= 0 ? "+" : "\u2212") + Math.abs(v).toFixed(digits);
+
+// What the network sees now, and answers: from the drawing, or a sample digit shown exactly.
+function update(page) {
+  const { model, drawing, state } = page;
+  state.pending = false;
+  state.input = state.exact ?? prepare(drawing.ink, GRID) ?? new Float64Array(SIDE * SIDE);
+  const blank = !state.input.some((v) => v > 0);
+  state.result = forward(model, state.input);
+  const out = state.result.output, total = out.reduce((s, v) => s + v, 0);
+  state.shares = model.output === "softmax" ? Array.from(out) : Array.from(out, (v) => v / total);
+  const best = state.shares.indexOf(Math.max(...state.shares));
+  state.answer = blank ? null : best;
+  render(page);
+}
+
+// At most one update per frame, however many pointer events come.
+function schedule(page) {
+  if (!page.state.pending) { page.state.pending = true; requestAnimationFrame(() => update(page)); }
+}
+
+function render(page) {
+  const { model, drawing, state } = page, blank = state.answer === null;
+  paintPixels($("pad"), drawing.ink, greyPixel);
+  paintPixels($("input"), state.input, greyPixel);
+  $("answer").textContent = blank ? "?" : String(state.answer);
+  $("confidence").textContent = blank ? "draw a digit" : `${(100 * state.shares[state.answer]).toFixed(1)}%`;
+  state.layout = drawNetwork($("net"), model, state.result, state.shares, state.selected);
+  if (page.hidden) renderNeuron(page);
+  document.querySelectorAll("#samples button").forEach((b) => b.classList.toggle("current", Number(b.dataset.index) === state.sample));
+}
+
+// The selected first-layer neuron: its weights, weight x input, and the sum that makes its z.
+function renderNeuron(page) {
+  const { model, state } = page, j = state.selected, inputs = model.sizes[0], W = model.layers[0].W;
+  const weights = W.subarray(j * inputs, (j + 1) * inputs), x = state.input;
+  const pushes = weights.map((w, k) => w * x[k]);
+  const wScale = colourScale(weights), pScale = colourScale(pushes);
+  paintPixels($("weights"), weights, (w) => signedPixel(w / wScale));
+  paintPixels($("contributions"), pushes, (p) => signedPixel(p / pScale));
+  let up = 0, down = 0;
+  for (const p of pushes) { if (p > 0) up += p; else down += p; }
+  const z = state.result.zs[0][j], a = state.result.activations[1][j], bias = model.layers[0].b[j];
+  $("neuron-title").textContent = `Neuron ${j + 1} of ${model.sizes[1]} in the first hidden layer`;
+  $("neuron-sum").innerHTML =
+    `z = &Sigma; <i>w&middot;x</i> + <i>b</i> = <span class="pos">${format(up)}</span> (pixels pushing up) ` +
+    `<span class="neg">${format(down)}</span> (pushing down) ${format(bias)} (bias) = <b>${format(z)}</b>; ` +
+    `activation ${model.activation}(z) = <b>${a.toFixed(3)}</b>`;
+}
+
+// Your own digit from here on: the sample shown, if any, is put away.
+function drawOwn(page) {
+  page.drawing.clear();
+  page.state.exact = null;
+  page.state.sample = null;
+  $("status").textContent = DRAW_HINT;
+}
+
+function clear(page) {
+  drawOwn(page);
+  update(page);
+}
+
+// Drawing with mouse, pen or finger. touch-action: none (in the CSS) keeps a finger
+// drawing instead of scrolling; pointer capture keeps the stroke when it leaves the pad;
+// coalesced events give every point the device reported, joined as segments.
+function listenToPen(page) {
+  const pad = $("pad"), { drawing, state } = page;
+  let stroke = null;
+  const gridPoint = (event) => ({ x: ((event.clientX - stroke.rect.left) * GRID) / stroke.rect.width,
+                                  y: ((event.clientY - stroke.rect.top) * GRID) / stroke.rect.height });
+  pad.addEventListener("pointerdown", (event) => {
+    if (stroke || (event.pointerType === "mouse" && event.button !== 0)) return;
+    event.preventDefault();
+    pad.setPointerCapture(event.pointerId);
+    stroke = { id: event.pointerId, rect: pad.getBoundingClientRect() };
+    state.pointerType = event.pointerType; // mouse, pen or touch: what drew last
+    stroke.last = gridPoint(event);
+    if (state.exact) drawOwn(page); // a sample is shown: drawing starts a digit of your own
+    drawing.segment(stroke.last, stroke.last);
+    schedule(page);
+  });
+  pad.addEventListener("pointermove", (event) => {
+    if (!stroke || event.pointerId !== stroke.id) return;
+    const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+    for (const point of events.length ? events : [event]) {
+      const next = gridPoint(point);
+      drawing.segment(stroke.last, next);
+      stroke.last = next;
+    }
+    schedule(page);
+  });
+  const endStroke = (event) => { if (stroke && event.pointerId === stroke.id) { stroke = null; schedule(page); } };
+  for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) pad.addEventListener(type, endStroke);
+  $("clear").addEventListener("click", () => clear(page));
+}
+
+// Real MNIST test digits: shown exactly as stored (not re-prepared), so the network
+// answers here what it answered on the test set.
+function sampleInput(page, s) {
+  return Float64Array.from(page.model.samples.pixels.subarray(s * SIDE * SIDE, (s + 1) * SIDE * SIDE), (v) => v / 255);
+}
+
+function showSample(page, s) {
+  const { labels, indices } = page.model.samples, x = sampleInput(page, s);
+  page.drawing.clear();
+  page.drawing.image(x, SIDE, SIDE);
+  page.state.exact = x;
+  page.state.sample = s;
+  $("status").textContent = `MNIST test image #${indices[s]}, labelled ${labels[s]}, exactly as stored. Draw to start your own.`;
+  update(page);
+}
+
+// A button per sample: its thumbnail, its label, and what the network says of it.
+function addSamples(page) {
+  const { labels, indices } = page.model.samples;
+  labels.forEach((label, s) => {
+    const x = sampleInput(page, s), out = forward(page.model, x).output, said = out.indexOf(Math.max(...out));
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.index = String(s);
+    button.title = `MNIST test image #${indices[s]}, labelled ${label}; the network says ${said}`;
+    const thumb = document.createElement("canvas");
+    thumb.width = thumb.height = SIDE;
+    paintPixels(thumb, x, greyPixel);
+    const caption = document.createElement("span");
+    caption.className = said === label ? "right" : "wrong";
+    caption.textContent = said === label ? `${label} \u2713` : `${label}\u2192${said} \u2717`;
+    button.append(thumb, caption);
+    button.addEventListener("click", () => showSample(page, s));
+    $("samples").append(button);
+  });
+}
+
+// Selecting a first-layer neuron: click or tap its square, or the arrow keys.
+function listenToNeuronChoice(page) {
+  const net = $("net"), { model, state } = page;
+  if (!page.hidden) { $("neuron-title").parentElement.hidden = true; return; }
+  net.tabIndex = 0;
+  net.addEventListener("click", (event) => {
+    if (!state.layout) return;
+    const rect = net.getBoundingClientRect(), x = event.clientX - rect.left, y = event.clientY - rect.top;
+    const cells = state.layout.layers[0].cells;
+    const slack = Math.max(3, (state.layout.layers[0].pitch - cells[0].size) / 2 + 1);
+    const hit = cells.findIndex((c) => x >= c.x - slack && x <= c.x + c.size + slack && y >= c.y - slack && y <= c.y + c.size + slack);
+    if (hit >= 0) { state.selected = hit; render(page); }
+  });
+  net.addEventListener("keydown", (event) => {
+    const step = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 }[event.key];
+    if (!step) return;
+    event.preventDefault();
+    state.selected = (state.selected + step + model.sizes[1]) % model.sizes[1];
+    render(page);
+  });
+}
+
+function startPage() {
+  const model = loadModel(JSON.parse($("model").textContent));
+  const page = {
+    model,
+    drawing: new Drawing(GRID),
+    hidden: model.sizes.length > 2, // a first hidden layer whose neurons can be selected
+    state: { input: new Float64Array(SIDE * SIDE), exact: null, result: null, shares: null, answer: null,
+             selected: 0, sample: null, layout: null, pending: false, pointerType: null },
+  };
+  listenToPen(page);
+  addSamples(page);
+  listenToNeuronChoice(page);
+  const linesDrawn = model.sizes.slice(1).every((n) => n <= SMALL_LAYER) && page.hidden;
+  $("legend").innerHTML = legendItems(model, linesDrawn).map((item) => `<li>${item}</li>`).join("");
+  window.addEventListener("resize", () => render(page));
+
+  if (model.samples.labels.length) showSample(page, 0); else update(page);
+  // What the tests (and the curious, from the console) use.
+  window.mnistPage = { model, drawing: page.drawing, state: page.state, forward: (x) => forward(model, x), prepare,
+                       update: () => update(page), clear: () => clear(page), showSample: (s) => showSample(page, s),
+                       GRID, readyMs: performance.now() };
+  document.documentElement.dataset.ready = "yes";
+}
+
+try {
+  startPage();
+} catch (error) {
+  $("status").textContent = `This page could not start: ${error.message}`;
+  throw error;
+}

@@ -1,0 +1,149 @@
+"""`compare run`'s work: check gradients, train every implementation with the shared loop,
+compare; everything it does goes into one Outcome (compare.run.outcome).
+
+Orchestration and printing only; the training itself is shared.training.train.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from compare.check.gradients import check_on_training_images, format_agreement, step_count
+from compare.progress import Progress
+from compare.run.console import (ProgressBar, ProgressLines, agreement_lines, announce, describe, format_epoch,
+                                 progress_lines_wanted, summary_lines)
+from compare.run.machine import busy_warning, choose_threads, cores, environment, load_average, load_now, thread_limits
+from compare.run.outcome import ImplResult, Outcome
+from compare.run.outputs import interrupts_deferred
+from compare.wording import plural
+from impls import REGISTRY
+from shared.checkpoint import Checkpoint, save_checkpoint
+from shared.config import Config
+from shared.data import Dataset
+from shared.health import health_warnings
+from shared.params import Params, init_params
+from shared.resources import PeakMemory
+from shared.training import EpochEnd, Split, TrainingDiverged, prepare, train
+
+GRADCHECK_SAMPLES = 16
+GRADCHECK_COORDINATES = 6
+
+
+def run_comparison(
+    config: Config,
+    impls: list[str],
+    dataset: Dataset,
+    echo: Callable[[str], None],
+    progress: bool = False,
+    command: str = "",
+    params: Params | None = None,
+    start_epoch: int = 1,
+    save_paths: dict[str, Path] | None = None,
+    previous_accuracy: float | None = None,
+    threads: str = "auto",
+    resumed_from: Path | None = None,
+) -> Outcome:
+    """Check gradients, train each implementation from the same parameters (a fresh
+    initialization unless given), print as it goes, save checkpoints where asked.
+
+    Ctrl-C and a diverged training do not raise: the Outcome says where it was interrupted
+    (or why training was stopped) and holds the epochs completed before."""
+    outcome = Outcome(config, command, resumed_from)
+    try:
+        compare(outcome, impls, dataset, echo, progress, params, start_epoch, save_paths or {}, previous_accuracy,
+                threads)
+    except KeyboardInterrupt:
+        outcome.interrupted = f"interrupted {outcome.stage}"
+    except TrainingDiverged as error:
+        outcome.diverged = str(error)
+    outcome.environment = environment({r.name: r.device for r in outcome.results})
+    return outcome
+
+
+def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress: bool, params: Params | None,
+            start_epoch: int, save_paths: dict[str, Path], previous_accuracy: float | None, threads: str) -> None:
+    config = outcome.config
+    for line in describe(config, dataset):
+        echo(line)
+    if params is None:
+        params = init_params(config.sizes, config.init, config.seed)
+
+    outcome.stage = "during the gradient check, before any training"
+    with Progress("checking gradients", step_count(params, impls), enabled=progress) as bar:
+        outcome.agreement = check_on_training_images(config, params, dataset, impls, GRADCHECK_SAMPLES,
+                                                     GRADCHECK_COORDINATES, on_step=lambda note: bar.update(1, note))
+    outcome.stage = f"before {impls[0]}'s training"
+    echo(f"\nGradient check (float64, {outcome.agreement.batch_size} training images, same initial parameters)")
+    echo(format_agreement(outcome.agreement))
+    split = prepare(dataset, config)
+    for name in impls:
+        outcome.stage = f"before {name}'s training"
+        impl = REGISTRY[name]
+        note = " (Python floats: float64 whatever --dtype says)" if impl.python_floats and config.dtype != "float64" else ""
+        echo(f"\n[{name}] {impl.description}{note}")
+        train_one(outcome, name, params, split, echo, progress, start_epoch, save_paths.get(name), previous_accuracy,
+                  threads)
+    outcome.stage = "after the training"
+
+    epochs = outcome.results[0].final.epoch if outcome.results else config.epochs
+    echo(f"\nAfter {plural(epochs, 'epoch')} on {len(split.y_train):,} images (same initial parameters, same batches):")
+    for line in summary_lines(outcome.results):
+        echo(line)
+    if len(outcome.results) > 1:
+        echo("\nDo they still compute the same network?")
+        for line in agreement_lines(outcome.results):
+            echo(line)
+    if not outcome.agreement.passed:
+        echo("\nFAILED: the gradient check above found implementations that disagree.")
+        outcome.warnings.append("the gradient check found implementations that disagree")
+
+
+def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, progress: bool, start_epoch: int,
+              save_path: Path | None, previous_accuracy: float | None, threads: str) -> None:
+    """Train one implementation; each completed epoch goes into the outcome at once (its
+    result, its warnings, its checkpoint), so Ctrl-C at any moment loses only the epoch under way."""
+    config, impl = outcome.config, REGISTRY[name]
+    # The one place threads are chosen and applied: BLAS and torch, for this training and its probe.
+    choice = choose_threads(threads, config.sizes, config.batch_size, load=load_now())
+    echo(f"  threads: {choice.threads} ({choice.reason})")
+    outcome.stage = f"while timing {name}'s first steps, before its epoch {start_epoch}"
+    with thread_limits(choice.threads, with_torch=impl.uses_torch):
+        long_run = announce(name, config, params, split, echo) if progress else False
+    outcome.stage = f"during {name}'s epoch {start_epoch}"
+    model = impl.build(config, params)
+    result = ImplResult(name=name, description=impl.description,
+                        dtype="float64" if impl.python_floats else config.dtype,
+                        device=str(getattr(model, "device", "cpu")), threads=choice.to_dict())
+    bar = ProgressBar(name, progress)
+    lines = ProgressLines(name, echo) if progress_lines_wanted(long_run, progress) else None
+    last_epoch = start_epoch + config.epochs - 1
+
+    def after_epoch(end: EpochEnd) -> None:
+        bar.close()
+        echo(format_epoch(end.stats))
+        result.record(end)
+        if len(result.history) == 1:
+            outcome.results.append(result)
+        for warning in health_warnings(end.health, config, end.stats.epoch, name):
+            outcome.warn(warning, echo)
+        if save_path is not None:  # after every epoch: Ctrl-C loses at most the epoch under way
+            with interrupts_deferred():  # the file and the record of it change together
+                save_checkpoint(save_path, Checkpoint(end.params, config, name, end.stats.epoch,
+                                                      end.stats.test_accuracy))
+                outcome.saved[save_path] = end.stats.epoch
+        if end.stats.epoch < last_epoch:
+            outcome.stage = f"during {name}'s epoch {end.stats.epoch + 1}"
+
+    memory = PeakMemory()
+    try:
+        with memory, thread_limits(choice.threads, with_torch=impl.uses_torch):
+            train(model, split, config, start_epoch=start_epoch, on_epoch=after_epoch,
+                  on_progress=bar.update if lines is None else lines.update, previous_accuracy=previous_accuracy)
+    finally:
+        bar.close()
+        result.peak_rss = memory.peak
+    result.load_average = load_average()
+    warning = busy_warning(result.load_average, cores(), f"{name}'s training")
+    if warning:
+        outcome.warn(warning, echo)

@@ -1,0 +1,143 @@
+"""What `compare run` prints while it runs: the setup, a line per epoch, the summary, and
+for long runs an estimate before training and progress while it lasts.
+
+The pure-Python implementations take minutes per epoch on all 60,000 images (autograd
+more than scratch). Before such a run starts, a short probe on a throwaway copy times it
+(shared.training.estimate_training) and the estimate is printed; during it, a terminal
+shows a progress bar, and anything else (a pipe, CI, a log file) gets a plain line every
+tenth of an epoch.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from itertools import combinations
+from typing import Callable
+
+import numpy as np
+
+from compare.blocks import to_text
+from compare.wording import describe_network, plural, shown_path, summary_table
+from impls import build
+from shared.config import Config
+from shared.data import Dataset
+from shared.params import Params, max_abs_difference
+from shared.training import EpochStats, Split, estimate_training, format_duration
+
+LONG_SECONDS = 30.0  # runs estimated longer than this print the estimate and progress lines
+PROBE_MIN_SAMPLES = 10_000  # smaller runs finish quickly whatever runs them: no probe
+
+
+def describe(config: Config, dataset: Dataset) -> list[str]:
+    """The run's first lines: the data, the network, the training."""
+    data = dataset.limit(config.train_limit, config.test_limit)
+    verified = "checksums verified" if dataset.verified else "unverified: no known checksums"
+    return [
+        f"data      {dataset.name} ({verified}): {len(data.train_labels):,} training and "
+        f"{len(data.test_labels):,} test images from {shown_path(dataset.directory)}",
+        f"network   {describe_network(config)}",
+        f"training  {plural(config.epochs, 'epoch')} of mini-batch SGD, batch {config.batch_size}, "
+        f"learning rate {config.lr:g}{schedule_text(config)}, seed {config.seed}, {config.dtype}",
+    ]
+
+
+def schedule_text(config: Config) -> str:
+    parts = [" (cosine decay)" if config.schedule == "cosine" else ""]
+    if config.momentum:
+        parts.append(f", momentum {config.momentum:g}")
+    if config.weight_decay:
+        parts.append(f", weight decay {config.weight_decay:g}")
+    return "".join(parts)
+
+
+def format_epoch(stats: EpochStats) -> str:
+    return (
+        f"  epoch {stats.epoch:>2}  loss {stats.train_loss:.4f}  test loss {stats.test_loss:.4f}  "
+        f"accuracy {stats.test_accuracy:.2%}  train {stats.train_seconds:6.2f} s  "
+        f"eval {stats.eval_seconds:5.2f} s  {stats.samples_per_second:>9,.0f} samples/s"
+    )
+
+
+def summary_lines(results) -> list[str]:
+    """The summary table after the training (results: compare.run.outcome.ImplResult)."""
+    table = summary_table([{"name": "", "implementations": [r.to_dict() for r in results]}], detailed=False)
+    return ["  " + line for line in to_text(table, left=1)]
+
+
+def agreement_lines(results) -> list[str]:
+    """After training: how far apart each pair's parameters and test predictions are."""
+    lines = []
+    for a, b in combinations(results, 2):
+        same = float(np.mean(a.predictions == b.predictions))
+        lines.append(
+            f"  {a.name} vs {b.name}: largest parameter difference "
+            f"{max_abs_difference(a.params, b.params):.1e}, same test prediction for {same:.2%} of images"
+        )
+    return lines
+
+
+class ProgressBar:
+    """A tqdm bar per epoch with samples/s and the running loss; when output is not a
+    terminal (CI, pipes) tqdm stays silent and only the epoch lines are printed."""
+
+    def __init__(self, name: str, enabled: bool):
+        self.name, self.enabled, self.bar = name, enabled, None
+
+    def update(self, done: int, total: int, loss: float) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit=" img", leave=False, disable=None, desc=f"  {self.name}",
+                            dynamic_ncols=True, unit_scale=True)
+        self.bar.update(done - self.bar.n)
+        self.bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
+        if done == total:  # the bar stays, saying so, while the test set is evaluated (seconds for scratch)
+            self.bar.set_postfix_str(f"loss {loss:.4f}, evaluating on the test set")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def announce(name: str, config: Config, params: Params, split: Split, echo: Callable[[str], None]) -> bool:
+    """Print the estimated time of training `name` when it is long; True when it is."""
+    if len(split.x_train) * config.epochs < PROBE_MIN_SAMPLES:
+        return False
+    estimate = estimate_training(build(name, config, params), split, config)
+    if estimate.seconds < LONG_SECONDS:
+        return False
+    echo(f"  estimated time: about {format_duration(estimate.seconds)} for {plural(config.epochs, 'epoch')} "
+         f"of {len(split.x_train):,} images and the evaluations "
+         f"(about {estimate.train_rate:,.0f} images/s in a probe of {estimate.probe_samples:,} images)")
+    return True
+
+
+class ProgressLines:
+    """A plain line every tenth of an epoch, for output that is not a terminal (where the
+    progress bar stays silent). The rate is measured from the epoch's first report on."""
+
+    def __init__(self, name: str, echo: Callable[[str], None]):
+        self.name, self.echo = name, echo
+        self.first: tuple[float, int] | None = None  # (time, samples done) at the epoch's first report
+        self.last_done, self.next_tenth = 0, 1
+
+    def update(self, done: int, total: int, loss: float) -> None:
+        now = time.perf_counter()
+        if self.first is None or done <= self.last_done:  # the first report of an epoch
+            self.first, self.next_tenth = (now, done), done * 10 // total + 1
+        self.last_done = done
+        start, start_done = self.first
+        if done * 10 < self.next_tenth * total or done >= total or now <= start:
+            return
+        rate = (done - start_done) / (now - start)
+        self.echo(f"  {self.name}: {done / total:.0%} of the epoch, {rate:,.0f} images/s, "
+                  f"about {format_duration((total - done) / rate)} left in it, loss {loss:.4f}")
+        self.next_tenth = done * 10 // total + 1
+
+
+def progress_lines_wanted(long_run: bool, progress: bool) -> bool:
+    return long_run and progress and not sys.stdout.isatty()
