@@ -246,7 +246,7 @@ def said(stderr: str) -> list[str]:
 
 @pytest.mark.parametrize("module", ["click", "compare.cli.options", "numpy", "impls.numpy_mlp"])
 def test_ctrl_c_while_modules_load_is_one_line_and_130(tmp_path, module):
-    """click and compare.options load before any command runs, numpy and the implementation
+    """click and compare.cli.options load before any command runs, numpy and the implementation
     inside `run` (the first ~150 ms, where a KeyboardInterrupt traceback used to come out)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     result = subprocess.run([sys.executable, "-c", INTERRUPT_AT_IMPORT, module, "run", *TINY], cwd=tmp_path, env=env,
