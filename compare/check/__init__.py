@@ -1,0 +1,1 @@
+"""Checks: does an implementation compute what the numpy reference computes, and if not, where."""
