@@ -170,7 +170,7 @@ def sample_locals(grads: Params, t: Trace) -> list[Local]:
 
         def bp3_wrong(delta):
             found.append(Local("BP3", role_of("BP3", l, L), l, rel(gb, delta),
-                               name_mistake(gb[0], delta[0], eq.bp3_mistakes(l, delta))))
+                               name_mistake(gb[0], delta[0], eq.bp3_mistakes(t, l, delta))))
 
         if bias_right and weights_right:
             learners_delta[l] = expected
@@ -214,7 +214,7 @@ def batch_locals(ob: Observation) -> list[Local]:
         if rel(observed, mean) <= TOLERANCE:
             continue
         mistakes = [
-            Mistake("sum instead of mean", f"{detail} = Σₓ ∂Cₓ: summed over the batch's {n} samples, not averaged "
+            Mistake("sum instead of mean", f"Σₓ ∂Cₓ/∂{detail[-1]}: summed over the batch's {n} samples, not averaged "
                     f"({n} times too large)", np.sum(per_sample, axis=0)),
             Mistake("one sample", f"{detail} of the batch's last sample alone: each sample's gradient replaces the "
                     "previous one (= where += belongs?)", per_sample[-1]),
@@ -227,9 +227,12 @@ def batch_locals(ob: Observation) -> list[Local]:
         # The same mistake in ∂C/∂W and ∂C/∂b: said once, for every gradient.
         names = {local.mistake.name if local.mistake else None for local in found if local.kind == "batch"}
         if len(names) == 1:
-            first = next(local for local in found if local.kind == "batch")
+            batch = [local for local in found if local.kind == "batch"]
+            mistake = batch[0].mistake
+            if mistake is not None:  # said of θ, every parameter, rather than of W
+                mistake = Mistake(mistake.name, mistake.explanation.replace("∂C/∂W", "∂C/∂θ").replace("∂Cₓ/∂W", "∂Cₓ/∂θ"), mistake.predicted)
             found = [local for local in found if local.kind != "batch"]
-            found.append(Local("batch", "batch", None, first.error, first.mistake, "every gradient"))
+            found.append(Local("batch", "batch", None, max(local.error for local in batch), mistake, "every gradient"))
     return found
 
 
@@ -292,8 +295,8 @@ def finding_from(kind: str, role: str, detail: str, seen: list[tuple[Observation
     place, equation = place_and_equation(kind, role, detail, sample, example)
     summary = f"{place}: {mistake.name}" if mistake else place
     where = f"in {len(cases)} of the {len(eligible)} {scope_words(kind, role)} checked"
-    if mistake and len(named) < len(seen):
-        where += f" (recognized in {len({id(ob) for ob, l in seen if l.mistake and l.mistake.name == mistake.name})})"
+    if mistake and len(named) < len(seen) and kind != "forward":  # forward: named in the shallowest network only
+        where += f" (the mistake recognized in {len({id(ob) for ob, _ in seen} & {id(ob) for ob, l in seen if l in named})})"
     return Finding(kind=kind, summary=summary, equation=equation, found=mistake.explanation if mistake else "",
                    mistake=mistake.name if mistake else None, relative_error=max(local.error for _, local in seen),
                    where=where, layers=layers)
@@ -348,8 +351,9 @@ def place_and_equation(kind: str, role: str, detail: str, ob: Observation, local
             return f"{kind} is wrong at the output layer: {what}ᴸ", text("L")
         return f"{kind} is wrong at hidden layer {l}: {what}{up(l)}", text(l)
     if kind == "batch":
-        gradients = "the gradients" if detail == "every gradient" else detail
-        return f"{gradients} of a batch are not the mean of its samples' gradients", eq.BATCH_TEXT
+        if detail == "every gradient":
+            return "the gradients of a batch are not the mean of its samples' gradients", eq.BATCH_TEXT
+        return f"{detail} of a batch is not the mean of its samples' {detail}", eq.BATCH_TEXT
     if kind == "update":
         if role == "returned loss":
             return "train_step does not return the batch's loss before the step", "train_step returns C(θ), θ as it was before the step"

@@ -235,17 +235,18 @@ def forward_mistakes(t: Trace, l: int) -> list[Mistake]:
 
     mistakes = []
     W_l = t.W[l]
+    shown, before = ("L", "L-1") if l == L else (l, l - 1)
     if square(W_l):
-        mistakes.append(Mistake("transposed weights", f"z{up(l)} = (W{up(l)})ᵀ a{up(l - 1)} + b{up(l)}: W{up(l)} used transposed",
+        mistakes.append(Mistake("transposed weights", f"z{up(shown)} = (W{up(shown)})ᵀ a{up(before)} + b{up(shown)}: W{up(shown)} used transposed",
                                 at_layer(lambda W, b, a: (a @ W + b, activate(a @ W + b)))))
-    mistakes.append(Mistake("bias left out", f"z{up(l)} = W{up(l)} a{up(l - 1)}: b{up(l)} is not added",
+    mistakes.append(Mistake("bias left out", f"z{up(shown)} = W{up(shown)} a{up(before)}: b{up(shown)} is not added",
                             at_layer(lambda W, b, a: (a @ W.T, activate(a @ W.T)))))
     if l < L:
-        mistakes.append(Mistake("σ left out", f"a{up(l)} = z{up(l)}: the activation function is not applied",
+        mistakes.append(Mistake("σ left out", f"a{up(shown)} = z{up(shown)}: the activation function is not applied",
                                 at_layer(lambda W, b, a: (a @ W.T + b, a @ W.T + b))))
         for other in ACTIVATION_NAMES:
             if other != config.activation:
-                mistakes.append(Mistake(f"{other} instead of {config.activation}", f"a{up(l)} = {other}(z{up(l)}), "
+                mistakes.append(Mistake(f"{other} instead of {config.activation}", f"a{up(shown)} = {other}(z{up(shown)}), "
                                         f"where the config asks for {config.activation}",
                                         at_layer(lambda W, b, a, other=other: (a @ W.T + b, sigma(other, a @ W.T + b)))))
     else:
@@ -255,16 +256,17 @@ def forward_mistakes(t: Trace, l: int) -> list[Mistake]:
         else:
             wrong, takes = "softmax", "σ"
             wrong_output = lambda z_L: output_activation("cross-entropy", z_L)  # noqa: E731
-        mistakes.append(Mistake("wrong output activation", f"a{up(L)} = {wrong}(z{up(L)}): the {config.loss} cost takes "
+        mistakes.append(Mistake("wrong output activation", f"aᴸ = {wrong}(zᴸ): the {config.loss} cost takes "
                                 f"{takes} outputs", at_layer(lambda W, b, a: (a @ W.T + b, wrong_output(a @ W.T + b)))))
-        mistakes.append(Mistake("no output activation", f"a{up(L)} = z{up(L)}: the output activation is not applied",
+        mistakes.append(Mistake("no output activation", f"aᴸ = zᴸ: the output activation is not applied",
                                 at_layer(lambda W, b, a: (a @ W.T + b, a @ W.T + b))))
     return mistakes
 
 
 def bp1_mistakes(t: Trace) -> list[Mistake]:
-    L, a, Y, z = t.L, t.a[t.L], t.Y, t.z[t.L]
-    right = t.delta[L]
+    a, Y = t.a[t.L], t.Y
+    right = t.delta[t.L]
+    L = "L"  # the output layer, whichever number it has in this network
     mistakes = [Mistake("sign error", f"δ{up(L)} = y − a{up(L)}: the opposite sign", -right)]
     if t.config.loss == "mse":
         mistakes += [
@@ -281,31 +283,33 @@ def bp1_mistakes(t: Trace) -> list[Mistake]:
 
 
 def bp2_mistakes(t: Trace, l: int, delta_next: np.ndarray) -> list[Mistake]:
-    """δˡ after each mistake, given δˡ⁺¹ as the learner computed it."""
+    """δˡ after each mistake, given δˡ⁺¹ as the learner computed it. Out of the output layer
+    the layers are named L − 1 and L, as networks of every depth share that step."""
     activation, W_next, z, a = t.config.activation, t.W[l + 1], t.z[l], t.a[l]
     back = delta_next @ W_next  # ((Wˡ⁺¹)ᵀ δˡ⁺¹) for each sample
     sp = sigma_prime(activation, z)
-    nxt = l + 1
+    shown, nxt = (l, l + 1) if l + 1 < t.L else ("L-1", "L")
     mistakes = [
-        Mistake("sign error", f"δ{up(l)} = −((W{up(nxt)})ᵀ δ{up(nxt)}) ⊙ σ′(z{up(l)}): the opposite sign", -back * sp),
-        Mistake("σ′ left out", f"δ{up(l)} = (W{up(nxt)})ᵀ δ{up(nxt)}: the factor σ′(z{up(l)}) is left out", back),
-        Mistake("σ′ of a, not z", f"δ{up(l)} = ((W{up(nxt)})ᵀ δ{up(nxt)}) ⊙ σ′(a{up(l)}): σ′ taken of a{up(l)} instead of z{up(l)}",
+        Mistake("sign error", f"δ{up(shown)} = −((W{up(nxt)})ᵀ δ{up(nxt)}) ⊙ σ′(z{up(shown)}): the opposite sign", -back * sp),
+        Mistake("σ′ left out", f"δ{up(shown)} = (W{up(nxt)})ᵀ δ{up(nxt)}: the factor σ′(z{up(shown)}) is left out", back),
+        Mistake("σ′ of a, not z", f"δ{up(shown)} = ((W{up(nxt)})ᵀ δ{up(nxt)}) ⊙ σ′(a{up(shown)}): σ′ taken of a{up(shown)} instead of z{up(shown)}",
                 back * sigma_prime_of_a(activation, a)),
     ]
     if activation == "sigmoid":
-        mistakes.append(Mistake("a instead of σ′", f"δ{up(l)} = ((W{up(nxt)})ᵀ δ{up(nxt)}) ⊙ a{up(l)}: σ′(z) = a(1 − a) written as a",
+        mistakes.append(Mistake("a instead of σ′", f"δ{up(shown)} = ((W{up(nxt)})ᵀ δ{up(nxt)}) ⊙ a{up(shown)}: σ′(z) = a(1 − a) written as a",
                                 back * a))
     if square(W_next):
-        mistakes.append(Mistake("transposed weights", f"δ{up(l)} = (W{up(nxt)} δ{up(nxt)}) ⊙ σ′(z{up(l)}): W{up(nxt)} not transposed",
+        mistakes.append(Mistake("transposed weights", f"δ{up(shown)} = (W{up(nxt)} δ{up(nxt)}) ⊙ σ′(z{up(shown)}): W{up(nxt)} not transposed",
                                 (delta_next @ W_next.T) * sp))
     if t.W[l].shape == W_next.shape:
-        mistakes.append(Mistake("wrong layer's weights", f"δ{up(l)} = ((W{up(l)})ᵀ δ{up(nxt)}) ⊙ σ′(z{up(l)}): W{up(l)} where "
-                                f"W{up(nxt)} belongs (the weights into layer {l}, not out of it)", (delta_next @ t.W[l]) * sp))
+        mistakes.append(Mistake("wrong layer's weights", f"δ{up(shown)} = ((W{up(shown)})ᵀ δ{up(nxt)}) ⊙ σ′(z{up(shown)}): W{up(shown)} where "
+                                f"W{up(nxt)} belongs (the weights into this layer, not out of it)", (delta_next @ t.W[l]) * sp))
     return mistakes
 
 
-def bp3_mistakes(l: int, delta: np.ndarray) -> list[Mistake]:
-    return [Mistake("sign error", f"∂C/∂b{up(l)} = −δ{up(l)}: the opposite sign", -delta.mean(axis=0))]
+def bp3_mistakes(t: Trace, l: int, delta: np.ndarray) -> list[Mistake]:
+    shown = "L" if l == t.L else l
+    return [Mistake("sign error", f"∂C/∂b{up(shown)} = −δ{up(shown)}: the opposite sign", -delta.mean(axis=0))]
 
 
 def bp4_mistakes(t: Trace, l: int, delta: np.ndarray) -> list[Mistake]:
@@ -313,15 +317,15 @@ def bp4_mistakes(t: Trace, l: int, delta: np.ndarray) -> list[Mistake]:
     a_prev = t.a[l - 1]
     n = len(delta)
     right = delta.T @ a_prev / n
-    before = l - 1
-    mistakes = [Mistake("sign error", f"∂C/∂W{up(l)} = −δ{up(l)} (a{up(before)})ᵀ: the opposite sign", -right)]
+    shown, before = ("L", "L-1") if l == t.L else (l, l - 1)
+    mistakes = [Mistake("sign error", f"∂C/∂W{up(shown)} = −δ{up(shown)} (a{up(before)})ᵀ: the opposite sign", -right)]
     if square(right):
-        mistakes.append(Mistake("transposed weights", f"∂C/∂W{up(l)} = a{up(before)} (δ{up(l)})ᵀ: the gradient transposed, "
-                                f"(inputs, outputs) where W{up(l)} is (outputs, inputs)", right.T))
+        mistakes.append(Mistake("transposed weights", f"∂C/∂W{up(shown)} = a{up(before)} (δ{up(shown)})ᵀ: the gradient transposed, "
+                                f"(inputs, outputs) where W{up(shown)} is (outputs, inputs)", right.T))
     if l >= 2:
-        mistakes.append(Mistake("z instead of a", f"∂C/∂W{up(l)} = δ{up(l)} (z{up(before)})ᵀ: the weighted input z{up(before)} "
+        mistakes.append(Mistake("z instead of a", f"∂C/∂W{up(shown)} = δ{up(shown)} (z{up(before)})ᵀ: the weighted input z{up(before)} "
                                 f"where the activation a{up(before)} = σ(z{up(before)}) belongs", delta.T @ t.z[l - 1] / n))
     if t.a[l].shape == a_prev.shape:
-        mistakes.append(Mistake("wrong layer's activations", f"∂C/∂W{up(l)} = δ{up(l)} (a{up(l)})ᵀ: the layer's own "
+        mistakes.append(Mistake("wrong layer's activations", f"∂C/∂W{up(shown)} = δ{up(shown)} (a{up(shown)})ᵀ: the layer's own "
                                 f"activation where its input a{up(before)} belongs", delta.T @ t.a[l] / n))
     return mistakes

@@ -22,7 +22,7 @@ from compare.check.calls import CALL_LIMIT, NOT_IMPLEMENTED, TIMED_OUT, LearnerF
 from compare.check.conformance import check_conformance, format_problem
 from compare.check.diagnosis import Observation, diagnose, rel
 from compare.check.equations import TOLERANCE, bp2_text, bp3_text, bp4_text, trace
-from compare.check.verdict import DIAGNOSED, NOT_LOADED, PASSED, Finding, Verdict
+from compare.check.verdict import DIAGNOSED, KINDS, NOT_LOADED, PASSED, Finding, Verdict
 from compare.gradcheck import FD_STEP, FD_TOLERANCE, crosses_kink, losses_around, pick_coordinates, tensor_names
 from impls import build
 from impls.plugins import PluginError, PluginImportError, load_implementation, offers_protocol
@@ -111,6 +111,7 @@ def judge_class(cls: type, shown: str, seed: int = 0, call_limit: float | None =
     findings = problems + failure_findings(cls, observations) + format_findings(observations)
     complete = [ob for ob in observations if ob.failure is None and not ob.problems]
     findings += diagnose([ob for ob in observations if not ob.problems])  # a failed case still has what came before
+    findings.sort(key=lambda finding: KINDS.index(finding.kind))  # stable: each kind keeps its own order
     worst_fd = max((e for ob in complete for e in ob.finite_differences.values()), default=0.0)
     if not findings and worst_fd > FD_TOLERANCE:
         findings.append(Finding("finite differences", "the gradients disagree with finite differences of its own loss",

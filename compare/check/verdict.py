@@ -15,8 +15,9 @@ EXIT_CODES = {PASSED: 0, DIAGNOSED: 1, NOT_LOADED: 2}
 
 # The order findings are told in: what stops everything first, then the forward pass, the cost,
 # the equations from the output back, the batch, the update.
-KINDS = ("conformance", "not implemented", "timed out", "crashed", "forward", "cost",
-         "BP1", "BP2", "BP3", "BP4", "batch", "update", "finite differences")
+# A crash comes after the equations: a named mistake (a W not transposed) often explains it.
+KINDS = ("conformance", "not implemented", "timed out", "forward", "cost",
+         "BP1", "BP2", "BP3", "BP4", "batch", "update", "crashed", "finite differences")
 
 
 @dataclass
