@@ -59,7 +59,7 @@ def check(target, *, seed: int = 0, call_limit: float | None = CALL_LIMIT) -> Ve
 
 def resolve(target) -> tuple[type, str]:
     if inspect.isclass(target):
-        return target, target.__qualname__
+        return target, target.__name__
     if isinstance(target, (str, PathLike)):
         text = str(target)
         from impls import NAMES, implementation_class
@@ -69,7 +69,7 @@ def resolve(target) -> tuple[type, str]:
         loaded = load_implementation(text)
         return loaded.cls, loaded.origin
     if offers_protocol(type(target)):
-        return type(target), type(target).__qualname__
+        return type(target), type(target).__name__
     raise PluginError(f"check takes a class, a .py file, module:Class or a plugin's name; got {type(target).__name__}")
 
 
@@ -79,7 +79,7 @@ def judge_class(cls: type, shown: str, seed: int = 0, call_limit: float | None =
     refused: dict[str, list[battery.Case]] = defaultdict(list)
 
     # 1. The Protocol's promises, on the first case the class agrees to be built for.
-    problems, blocking = [], True
+    problems, blocking, refusal = [], True, None
     for case in battery.conformance_order(cases):
         try:
             problems, blocking = check_conformance(cls, case, call_limit, label)
@@ -87,9 +87,11 @@ def judge_class(cls: type, shown: str, seed: int = 0, call_limit: float | None =
         except LearnerFailed as failure:
             if failure.kind == TIMED_OUT:
                 return Verdict(shown, DIAGNOSED, [Finding("timed out", failure.line())])
+            refusal = failure
     else:
-        return Verdict(shown, DIAGNOSED, [Finding("conformance", f"{label}(config, params) fails for every network "
-                                                  f"checked: {failure.line()}", traceback=failure.traceback)])
+        at = f" (at {refusal.location})" if refusal.location else ""
+        return Verdict(shown, DIAGNOSED, [Finding("conformance", f"{refusal.method} raised {refusal.message} for every "
+                                                  f"network checked{at}", traceback=refusal.traceback)])
     if blocking:
         return Verdict(shown, DIAGNOSED, problems, checked=f"the Protocol's promises ({cases[0].label} and others)")
 
