@@ -299,3 +299,16 @@ def test_from_compare_import_check_is_lazy_and_stays_a_function():
     """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_differences_of_float32_size_are_said_to_be():
+    class Float32Inside(NumpyMLP):
+        def loss_and_gradients(self, x, y):
+            loss, grads = super().loss_and_gradients(x, y)
+            return loss, [(W.astype(np.float32).astype(np.float64), b.astype(np.float32).astype(np.float64))
+                          for W, b in grads]
+
+    verdict = check(Float32Inside)
+    assert verdict.outcome == DIAGNOSED
+    assert verdict.notes == ["every difference is below 1e-05, the size of float32 rounding: does it compute in "
+                             "float32 somewhere? The check compares float64 results"], verdict.text()

@@ -53,7 +53,7 @@ class Observation:
     failure: LearnerFailed | None = None  # the call that stopped the case
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Local:
     """One wrong quantity in one case."""
 
@@ -284,22 +284,22 @@ def diagnose(observations: list[Observation]) -> list[Finding]:
 
 
 def finding_from(kind: str, role: str, detail: str, seen: list[tuple[Observation, Local]], observations) -> Finding:
+    """One finding from the same wrong quantity in many cases, named by its most frequent mistake."""
     names = Counter(local.mistake.name for _, local in seen if local.mistake is not None)
-    named = [local for _, local in seen if local.mistake is not None and local.mistake.name == names.most_common(1)[0][0]] if names else []
-    example = named[0] if named else seen[0][1]
+    top = names.most_common(1)[0][0] if names else None
+    example = next((local for _, local in seen if local.mistake is not None and local.mistake.name == top), seen[0][1])
     mistake = example.mistake
     cases = {id(ob) for ob, _ in seen}
+    recognized = {id(ob) for ob, local in seen if local.mistake is not None and local.mistake.name == top}
     eligible = [ob for ob in observations if could_show(kind, role, ob)]
     layers = tuple(sorted({local.layer for _, local in seen if local.layer is not None}))
-    sample = seen[0][0]
-    place, equation = place_and_equation(kind, role, detail, sample, example)
-    summary = f"{place}: {mistake.name}" if mistake else place
+    place, equation = place_and_equation(kind, role, detail, seen[0][0], example)
     where = f"in {len(cases)} of the {len(eligible)} {scope_words(kind, role)} checked"
-    if mistake and len(named) < len(seen) and kind != "forward":  # forward: named in the shallowest network only
-        where += f" (the mistake recognized in {len({id(ob) for ob, _ in seen} & {id(ob) for ob, l in seen if l in named})})"
-    return Finding(kind=kind, summary=summary, equation=equation, found=mistake.explanation if mistake else "",
-                   mistake=mistake.name if mistake else None, relative_error=max(local.error for _, local in seen),
-                   where=where, layers=layers)
+    if mistake and len(recognized) < len(cases) and kind != "forward":  # forward: named in the shallowest network only
+        where += f" (the mistake recognized in {len(recognized)})"
+    return Finding(kind=kind, summary=f"{place}: {mistake.name}" if mistake else place, equation=equation,
+                   found=mistake.explanation if mistake else "", mistake=mistake.name if mistake else None,
+                   relative_error=max(local.error for _, local in seen), where=where, layers=layers)
 
 
 def min_depth(role: str) -> int:

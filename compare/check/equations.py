@@ -169,7 +169,7 @@ def trace(config: Config, params: Params, x: np.ndarray, y: np.ndarray) -> Trace
 
 
 # -- what each classic mistake would give ------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: `predicted` is an array, compared by name only
 class Mistake:
     name: str  # short, stable, what the tests look for: "sign error", "σ′ left out", ...
     explanation: str  # the mistake in the equation's own terms
