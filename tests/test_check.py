@@ -312,3 +312,16 @@ def test_differences_of_float32_size_are_said_to_be():
     assert verdict.outcome == DIAGNOSED
     assert verdict.notes == ["every difference is below 1e-05, the size of float32 rounding: does it compute in "
                              "float32 somewhere? The check compares float64 results"], verdict.text()
+
+
+def test_nan_never_passes_for_agreement():
+    class NaNsUnderReLU(NumpyMLP):  # the conformance case is a sigmoid network: it passes there
+        def predict_proba(self, x):
+            result = super().predict_proba(x)
+            if self.config.activation == "relu":
+                result[:, 0] = np.nan
+            return result
+
+    verdict = check(NaNsUnderReLU)
+    assert [(f.kind, f.relative_error) for f in verdict.findings] == [("forward", float("inf"))], verdict.text()
+    assert verdict.findings[0].where == "in 12 of the 36 networks checked"

@@ -69,8 +69,8 @@ def rel(observed, expected) -> float:
     """max|o − e| / max(max|o|, max|e|); 0 when both are zero (a dead ReLU layer's δ)."""
     observed = np.asarray(observed, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
-    if observed.shape != expected.shape:
-        return float("inf")
+    if observed.shape != expected.shape or not np.all(np.isfinite(observed)):
+        return float("inf")  # NaN compares as neither larger nor smaller: it must never pass for agreement
     scale = max(float(np.max(np.abs(observed), initial=0.0)), float(np.max(np.abs(expected), initial=0.0)))
     if scale < 1e-13:
         return 0.0

@@ -95,7 +95,7 @@ def judge_class(cls: type, shown: str, seed: int = 0, call_limit: float | None =
         return Verdict(shown, DIAGNOSED, [Finding("conformance", f"{refusal.method} raised {refusal.message} for every "
                                                   f"network checked{at}", traceback=refusal.traceback)])
     if blocking:
-        return Verdict(shown, DIAGNOSED, problems, checked=f"the Protocol's promises, on a {tried_on} network")
+        return Verdict(shown, DIAGNOSED, problems, checked=f"a {tried_on} network, for the Protocol's promises (the rest needs them kept)")
 
     # 2. The battery: every case, what the implementation returns.
     observations: list[Observation] = []
