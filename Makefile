@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test gradcheck bench setup clean
+.PHONY: run test gradcheck bench tour setup clean
 
 run: $(STAMP)
 	$(BIN)/compare run --impl all $(ARGS)
@@ -21,6 +21,10 @@ gradcheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/compare bench $(ARGS)
+
+# docs/tour.ipynb from docs/tour.py (its jupytext twin, the one to edit), run with fresh outputs.
+tour: $(STAMP)
+	$(BIN)/python tests/test_tour.py
 
 setup: $(STAMP)
 
