@@ -127,16 +127,26 @@ def weights_check(path: Path, name: str, expected: tuple[int, ...]):
 
 def load_checkpoint(path: Path | str) -> Checkpoint:
     """Read and check a checkpoint; any problem is a CheckpointError naming the file."""
+    return read_npz(path, read_checkpoint, "checkpoint")
+
+
+def read_npz(path: Path | str, read, kind: str, error=CheckpointError):
+    """read(archive, path) on the .npz file at `path` (this project's checkpoint or history);
+    every problem, the member reader's included, is an `error` naming the file."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(path, "file not found" if not path.exists() else "not a file")
+        raise error(path, "file not found" if not path.exists() else "not a file")
     try:
         with zipfile.ZipFile(path) as archive:
-            return read_checkpoint(archive, path)
-    except (zipfile.BadZipFile, EOFError) as error:  # an .npz is a zip file; a cut-off one has lost its index
-        raise CheckpointError(path, f"not a checkpoint (.npz) or truncated ({error})") from None
-    except OSError as error:
-        raise CheckpointError(path, f"cannot read: {error.strerror or error}") from None
+            return read(archive, path)
+    except CheckpointError as problem:  # read_member's refusals, said as this kind of file's
+        if isinstance(problem, error):
+            raise
+        raise error(path, str(problem).removeprefix(f"{path}: ")) from None
+    except (zipfile.BadZipFile, EOFError, zlib.error) as problem:  # a cut-off .npz has lost its zip index
+        raise error(path, f"not a {kind} (.npz) or truncated ({problem})") from None
+    except OSError as problem:
+        raise error(path, f"cannot read: {problem.strerror or problem}") from None
 
 
 def read_checkpoint(archive: zipfile.ZipFile, path: Path) -> Checkpoint:

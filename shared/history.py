@@ -25,14 +25,13 @@ import io
 import json
 import math
 import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from shared.atomic import atomic_write_bytes
-from shared.checkpoint import CheckpointError, read_config, read_member, shorten
+from shared.checkpoint import read_config, read_member, read_npz, shorten
 from shared.config import Config
 from shared.params import Params, check_params
 
@@ -154,18 +153,7 @@ def check_history(history: History, where: Path | str = "history") -> None:
 
 def load_history(path: Path | str) -> History:
     """Read and check history.npz; any problem is a HistoryError naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise HistoryError(path, "file not found" if not path.exists() else "not a file")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return read_history(archive, path)
-    except CheckpointError as error:  # the member reader's refusals, said of this file
-        raise HistoryError(path, str(error).removeprefix(f"{path}: ")) from None
-    except (zipfile.BadZipFile, EOFError, zlib.error) as error:
-        raise HistoryError(path, f"not a history (.npz) or truncated ({error})") from None
-    except OSError as error:
-        raise HistoryError(path, f"cannot read: {error.strerror or error}") from None
+    return read_npz(path, read_history, "history", HistoryError)
 
 
 def read_history(archive: zipfile.ZipFile, path: Path) -> History:
