@@ -107,11 +107,28 @@ def read_member(archive: zipfile.ZipFile, path: Path, name: str, check=None) -> 
     return np.frombuffer(body, dtype=dtype, count=count).reshape(shape, order="F" if fortran else "C")
 
 
-def metadata_check(path: Path):
+def read_metadata(archive: zipfile.ZipFile, path: Path, format_name: str, version: int, kind: str,
+                  error=CheckpointError) -> dict:
+    """The JSON object stored as the string member `metadata` of this project's .npz files,
+    checked to be of `format_name` and `version`."""
     def check(shape, dtype):
         if dtype.kind != "U" or shape != () or dtype.itemsize > MAX_METADATA_BYTES:
-            raise CheckpointError(path, "not a checkpoint of this project (no metadata)")
-    return check
+            raise error(path, f"not a {kind} of this project (no metadata)")
+
+    raw = read_member(archive, path, "metadata", check)
+    if raw is None:
+        raise error(path, f"not a {kind} of this project (no metadata)")
+    try:
+        metadata = json.loads(str(raw))
+    except RecursionError:
+        raise error(path, f"its metadata is nested too deeply to be a {kind}'s") from None
+    except ValueError:  # not JSON, or a number too long for Python's int conversion
+        raise error(path, "its metadata is not valid JSON") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != format_name:
+        raise error(path, f"not a {kind} of this project")
+    if metadata.get("version") != version:
+        raise error(path, f"{kind} version {shorten(metadata.get('version'))}; this version reads {version}")
+    return metadata
 
 
 def weights_check(path: Path, name: str, expected: tuple[int, ...]):
@@ -150,19 +167,7 @@ def read_npz(path: Path | str, read, kind: str, error=CheckpointError):
 
 
 def read_checkpoint(archive: zipfile.ZipFile, path: Path) -> Checkpoint:
-    raw = read_member(archive, path, "metadata", metadata_check(path))
-    if raw is None:
-        raise CheckpointError(path, "not a checkpoint of this project (no metadata)")
-    try:
-        metadata = json.loads(str(raw))
-    except json.JSONDecodeError:
-        raise CheckpointError(path, "its metadata is not valid JSON") from None
-    except RecursionError:
-        raise CheckpointError(path, "its metadata is nested too deeply to be a checkpoint's") from None
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise CheckpointError(path, "not a checkpoint of this project")
-    if metadata.get("version") != VERSION:
-        raise CheckpointError(path, f"checkpoint version {metadata.get('version')!r}; this version reads {VERSION}")
+    metadata = read_metadata(archive, path, FORMAT, VERSION, "checkpoint")
     config = read_config(metadata.get("config"), path)
     epoch = metadata.get("epoch")
     if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= MAX_EPOCH:

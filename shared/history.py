@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from shared.atomic import atomic_write_bytes
-from shared.checkpoint import read_config, read_member, read_npz, shorten
+from shared.checkpoint import read_config, read_member, read_metadata, read_npz, shorten
 from shared.config import Config
 from shared.params import Params, check_params
 
@@ -39,7 +39,6 @@ FORMAT = "mnist-three-ways history"
 VERSION = 1
 FILE_NAME = "history.npz"
 MAX_SNAPSHOTS = 10_000
-MAX_METADATA_BYTES = 1 << 20
 
 
 class HistoryError(ValueError):
@@ -157,21 +156,7 @@ def load_history(path: Path | str) -> History:
 
 
 def read_history(archive: zipfile.ZipFile, path: Path) -> History:
-    def metadata_check(shape, dtype):
-        if dtype.kind != "U" or shape != () or dtype.itemsize > MAX_METADATA_BYTES:
-            raise HistoryError(path, "not a history of this project (no metadata)")
-
-    raw = read_member(archive, path, "metadata", metadata_check)
-    if raw is None:
-        raise HistoryError(path, "not a history of this project (no metadata)")
-    try:
-        metadata = json.loads(str(raw))
-    except (json.JSONDecodeError, RecursionError, ValueError):
-        raise HistoryError(path, "its metadata is not valid JSON") from None
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise HistoryError(path, "not a history of this project")
-    if metadata.get("version") != VERSION:
-        raise HistoryError(path, f"history version {shorten(metadata.get('version'))}; this version reads {VERSION}")
+    metadata = read_metadata(archive, path, FORMAT, VERSION, "history", HistoryError)
     config = read_config(metadata.get("config"), path)
     steps_per_epoch = metadata.get("steps_per_epoch")
     if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) or not 1 <= steps_per_epoch <= 10**9:
