@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from shared.atomic import atomic_write_bytes
-from shared.checkpoint import read_config, read_member, read_metadata, read_npz, shorten
+from shared.checkpoint import CheckpointError, read_config, read_member, read_metadata, read_npz, shorten
 from shared.config import Config
 from shared.params import Params, check_params
 
@@ -41,11 +41,8 @@ FILE_NAME = "history.npz"
 MAX_SNAPSHOTS = 10_000
 
 
-class HistoryError(ValueError):
+class HistoryError(CheckpointError):
     """A file that is not a usable history; the message names it and says why."""
-
-    def __init__(self, path: Path | str, problem: str):
-        super().__init__(f"{path}: {problem}")
 
 
 @dataclass(frozen=True)
