@@ -471,3 +471,18 @@ def test_ctrl_c_between_the_gradient_check_and_training_says_where_and_what_was_
     assert result.exit_code == 130, result.output
     assert "interrupted before numpy's training; nothing was saved in m.npz" in result.output
     assert not (tmp_path / "m.npz").exists() and not list((tmp_path / "reports").glob("*/results.json"))
+
+
+def test_ctrl_c_between_the_model_and_the_results_leaves_nothing(tmp_path, monkeypatch):
+    """model.npz is written before results.json: a Ctrl-C between the two once left a run folder
+    holding only model.npz, a fragment no command reads (CI caught it at random)."""
+    import compare.report.folder as folder
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(folder, "save_results", interrupted)
+    result = invoke("run", *TINY, "--name", "cut", "-q")
+    assert result.exit_code == 130, result.output
+    assert "interrupted while writing the report" in result.output
+    assert not (tmp_path / "reports" / "cut").exists()
