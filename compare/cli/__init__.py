@@ -13,6 +13,7 @@ import sys
 import click
 
 from compare.cli.bench import bench
+from compare.cli.check import check_command, exercise_command
 from compare.cli.data import data
 from compare.cli.gradcheck import gradcheck
 from compare.cli.models import evaluate_command, page_command, predict
@@ -22,7 +23,8 @@ from compare.cli.report import report
 from compare.cli.run import run
 
 # In the order `compare --help` lists them.
-COMMANDS = (run, gradcheck, report, bench, evaluate_command, predict, page_command, data, presets)
+COMMANDS = (run, gradcheck, report, bench, evaluate_command, predict, page_command, check_command, exercise_command,
+            data, presets)
 
 
 class InterruptibleGroup(click.Group):
