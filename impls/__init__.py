@@ -8,6 +8,7 @@ and one Implementation record below. Modules are imported only when asked for, s
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING
@@ -67,16 +68,66 @@ REGISTRY = {impl.name: impl for impl in IMPLEMENTATIONS}
 NAMES = tuple(REGISTRY)
 
 
+# A learner's call that hangs (an endless loop in train_step) is stopped after this long, with a
+# message naming the method; a correct call on MNIST takes well under a second.
+LEARNER_CALL_LIMIT = 120.0
+
+
+@dataclass(frozen=True)
+class LearnerImplementation(Implementation):
+    """A class loaded from a spec (a file, module:Class, a plugin) for one command: used under
+    its own name like a built-in, each of its calls bounded by LEARNER_CALL_LIMIT."""
+
+    loaded: type | None = None
+
+    def load(self) -> type:
+        from impls.plugins import bounded
+
+        return bounded(self.loaded, LEARNER_CALL_LIMIT)
+
+
+@contextmanager
+def learners_scope():
+    """The learners' records that parse_impl_names adds to REGISTRY last as long as this block
+    (one command), so that no command sees another's."""
+    before = dict(REGISTRY)
+    try:
+        yield
+    finally:
+        REGISTRY.clear()
+        REGISTRY.update(before)
+
+
+def add_learner(spec: str) -> str:
+    """Load a spec and give it a registry record for the current command; returns its name.
+    Raises impls.plugins.PluginError (one line; PluginImportError carries the traceback)."""
+    from impls.plugins import PluginError, load_implementation
+
+    loaded = load_implementation(spec)
+    record = REGISTRY.get(loaded.name)
+    if record is not None and not (isinstance(record, LearnerImplementation) and record.loaded is loaded.cls):
+        raise PluginError(f"{spec} is called {loaded.name!r}, a name already taken: set another `name` on its class")
+    REGISTRY[loaded.name] = LearnerImplementation(
+        loaded.name, loaded.cls.__module__, loaded.cls.__name__, f"{loaded.description} ({loaded.origin})",
+        python_floats=loaded.python_floats, loaded=loaded.cls)
+    return loaded.name
+
+
 def parse_impl_names(text: str) -> list[str]:
-    """'all', one name, or a comma list -> registry names, in the order given."""
+    """'all', one name, a spec (path/to/file.py[:Class], module:Class, a plugin's name), or a
+    comma list of them -> registry names, in the order given; specs are loaded (their code runs)
+    and registered for the current command (see learners_scope)."""
+    from impls.plugins import is_plugin_spec
+
     if text.strip() == "all":
         return list(NAMES)
     names = [part.strip() for part in text.split(",") if part.strip()]
+    names = [add_learner(name) if name not in REGISTRY and is_plugin_spec(name) else name for name in names]
     unknown = [name for name in names if name not in REGISTRY]
     if unknown or not names:
         raise ValueError(
             f"unknown implementation {', '.join(unknown) or repr(text)}: "
-            f"choose from {', '.join(NAMES)}, a comma list, or all"
+            f"choose from {', '.join(NAMES)}, a file.py[:Class], a module:Class, a comma list, or all"
         )
     return list(dict.fromkeys(names))
 

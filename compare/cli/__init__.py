@@ -42,8 +42,11 @@ class InterruptibleGroup(click.Group):
                 signal.signal(signal.SIGINT, signal.default_int_handler)
         except ValueError:  # not the main thread (an embedding program): its handlers stay as they are
             pass
+        from impls import learners_scope
+
         try:
-            return super().invoke(ctx)
+            with learners_scope():  # the files named after --impl are this command's only
+                return super().invoke(ctx)
         except KeyboardInterrupt:
             click.echo("\ninterrupted", err=True)
             sys.exit(130)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from compare.cli.options import EXIT_CODES
+from compare.cli.options import EXIT_CODES, parse_impls
 from compare.cli.preflight import check_device, load_data, read_checkpoint
 from compare.wording import layer_sizes
 from shared import config as cfg
@@ -17,11 +17,16 @@ def model_from_checkpoint(path: Path, impl: str | None, device: str):
     from impls import REGISTRY
 
     if impl and impl not in REGISTRY:
-        if impl != "all" and "," not in impl:
+        from impls.plugins import is_plugin_spec
+
+        if is_plugin_spec(impl) and "," not in impl:
+            impl = parse_impls(impl)[0]  # a learner's file, module:Class or plugin, loaded for this command
+        elif impl != "all" and "," not in impl:
             raise click.BadParameter(f"unknown implementation {impl}: choose one of {', '.join(REGISTRY)}",
                                      param_hint="'--impl'")
-        raise click.BadParameter(f"give one implementation, not {impl!r}: a model is evaluated by one at a time",
-                                 param_hint="'--impl'")
+        else:
+            raise click.BadParameter(f"give one implementation, not {impl!r}: a model is evaluated by one at a time",
+                                     param_hint="'--impl'")
     checkpoint = read_checkpoint(path)
     name = impl or checkpoint.impl
     if name not in REGISTRY:

@@ -26,7 +26,8 @@ def config_options(command):
     defaults = cfg.Config()
     options = [
         click.option("--impl", "impl_text", default="all", show_default=True, metavar="NAMES",
-                     help=f"{', '.join(NAMES)}, a comma list of them, or all."),
+                     help=f"{', '.join(NAMES)}, a learner's path/to/file.py[:Class] or module:Class or plugin "
+                          "name (loading a file or module runs its code), a comma list of them, or all."),
         click.option("--sizes", default=",".join(map(str, defaults.sizes)), show_default=True,
                      help="Neurons per layer, input first, e.g. 784,16,16,10 (3Blue1Brown's network)."),
         click.option("--activation", type=click.Choice(cfg.ACTIVATIONS), default=defaults.activation,
@@ -106,8 +107,13 @@ def build_config(options: dict, base: dict | None = None) -> cfg.Config:
 
 def parse_impls(text: str) -> list[str]:
     from impls import parse_impl_names
+    from impls.plugins import PluginImportError
 
     try:
         return parse_impl_names(text)
+    except PluginImportError as error:  # the learner's own traceback, under the one line naming the file
+        click.echo(f"error: {error}", err=True)
+        click.echo(error.traceback.rstrip("\n"), err=True)
+        raise SystemExit(2) from None
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--impl'") from None
