@@ -43,6 +43,7 @@ class InterruptibleGroup(click.Group):
         except ValueError:  # not the main thread (an embedding program): its handlers stay as they are
             pass
         from impls import learners_scope
+        from shared.call_limit import CallTimedOut
 
         try:
             with learners_scope():  # the files named after --impl are this command's only
@@ -50,6 +51,9 @@ class InterruptibleGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("\ninterrupted", err=True)
             sys.exit(130)
+        except CallTimedOut as error:  # a learner's method (after --impl) that hangs: named, in one line
+            click.echo(f"\nerror: {error} (stopped: an endless loop?)", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=InterruptibleGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})

@@ -39,7 +39,7 @@ def model_from_checkpoint(path: Path, impl: str | None, device: str):
 @click.command("eval", epilog=EXIT_CODES)
 @click.argument("checkpoint", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--impl", "impl", default=None, metavar="NAME",
-              help="The implementation to evaluate with. Default: the one that trained the model.")
+              help="The implementation to evaluate with (a name, or a learner's file.py[:Class], module:Class or plugin: loading it runs its code). Default: the one that trained the model.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Test data (default: the bundled MNIST).")
 @click.option("--device", type=click.Choice(cfg.DEVICES), default="auto", show_default=True)
 def evaluate_command(checkpoint, impl, data_dir, device):
@@ -64,7 +64,7 @@ def evaluate_command(checkpoint, impl, data_dir, device):
 @click.argument("checkpoint", type=click.Path(path_type=Path, dir_okay=False))
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--impl", "impl", default=None, metavar="NAME",
-              help="The implementation to predict with. Default: the one that trained the model.")
+              help="The implementation to predict with (a name, or a learner's file.py[:Class], module:Class or plugin: loading it runs its code). Default: the one that trained the model.")
 @click.option("--show", "show_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write a picture: each original, the 28x28 the network saw, and its probabilities.")
 @click.option("--json", "as_json", is_flag=True, help="Print the predictions and warnings as JSON instead of text.")
