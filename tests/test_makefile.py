@@ -28,3 +28,14 @@ def test_make_run_leaves_the_choice_of_implementations_to_args(args):
 def test_make_run_alone_runs_all_four():
     (line,) = make_dry_run("run", "")
     assert line.split() == [".venv/bin/compare", "run"]  # --impl's default is all
+
+
+def test_readme_save_examples_do_not_write_into_the_repository_root():
+    # The save example once wrote my.npz beside README.md (issue 22, 2.13).
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    paths = re.findall(r"--(?:save|resume) (\S+)", readme)
+    assert paths
+    for path in paths:
+        assert "/" in path, f"README example writes {path} into the repository root"
