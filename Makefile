@@ -10,8 +10,9 @@ ARGS ?=
 
 .PHONY: run test gradcheck bench tour setup clean
 
+# No --impl here: its default is all, and ARGS (--impl, --preset, --resume) choose otherwise.
 run: $(STAMP)
-	$(BIN)/compare run --impl all $(ARGS)
+	$(BIN)/compare run $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)

@@ -55,7 +55,7 @@ def test_a_model_saved_by_one_implementation_predicts_the_same_in_all(trainer, t
 
 
 def test_run_saves_and_eval_reports_the_same_accuracy(tmp_path):
-    result = invoke("run", "--impl", "numpy", *SMALL, "--epochs", "2", "--save", "model.npz", "--json")
+    result = invoke("run", "--impl", "numpy", *SMALL, "--epochs", "2", "--save", "model.npz", "--json", "-")
     assert result.exit_code == 0
     accuracy = json.loads(result.output)["implementations"][0]["final"]["test_accuracy"]
     checkpoint = load_checkpoint(tmp_path / "model.npz")
@@ -92,8 +92,8 @@ def test_several_implementations_save_one_file_each(tmp_path):
 
 
 def test_resume_continues_the_epoch_count_and_lowers_the_loss(tmp_path):
-    first = json.loads(invoke("run", "--impl", "numpy", *SMALL, "--epochs", "2", "--save", "a.npz", "--json").output)
-    result = invoke("run", "--resume", "a.npz", "--epochs", "2", "--save", "b.npz", "--json", "--name", "resumed")
+    first = json.loads(invoke("run", "--impl", "numpy", *SMALL, "--epochs", "2", "--save", "a.npz", "--json", "-").output)
+    result = invoke("run", "--resume", "a.npz", "--epochs", "2", "--save", "b.npz", "--json", "-", "--name", "resumed")
     assert result.exit_code == 0, result.output
     second = json.loads(result.output)
     assert second["implementations"][0]["name"] == "numpy"  # the checkpoint's implementation by default

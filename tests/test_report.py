@@ -122,17 +122,28 @@ def test_a_run_is_not_overwritten_without_force(tiny_run):
 
 
 def test_json_output_is_the_results_document(tmp_path):
-    result = invoke("run", "--impl", "numpy", *TINY, "--reports-dir", str(tmp_path), "--name", "j", "--json")
+    result = invoke("run", "--impl", "numpy", *TINY, "--reports-dir", str(tmp_path), "--name", "j", "--json", "-")
     assert result.exit_code == 0
     document = json.loads(result.output)
     assert document == json.loads((tmp_path / "j" / "results.json").read_text())
+
+
+def test_json_takes_a_file_as_in_gradcheck(tmp_path):
+    # `--json` was a flag in run and a file in gradcheck, so `run --json -` failed (issue 22, 2.10).
+    path = tmp_path / "out" / "run.json"
+    result = invoke("run", "--impl", "numpy", *TINY, "--reports-dir", str(tmp_path), "--name", "f", "--json", str(path))
+    assert result.exit_code == 0, result.output
+    assert f"wrote {path}" in result.output
+    assert json.loads(path.read_text()) == json.loads((tmp_path / "f" / "results.json").read_text())
+    again = invoke("run", "--impl", "numpy", *TINY, "--reports-dir", str(tmp_path), "--name", "g", "--json", str(path))
+    assert again.exit_code == 2 and "--force" in again.output and not (tmp_path / "g").exists()
 
 
 def test_presets_are_listed_and_options_override_them(tmp_path):
     listing = invoke("presets")
     assert listing.exit_code == 0 and "3b1b" in listing.output and "nielsen" in listing.output
     result = invoke("run", "--preset", "3b1b", "--impl", "numpy", "--epochs", "1", "--train-limit", "200",
-                    "--test-limit", "100", "--reports-dir", str(tmp_path), "--name", "p", "--json")
+                    "--test-limit", "100", "--reports-dir", str(tmp_path), "--name", "p", "--json", "-")
     config = json.loads(result.output)["config"]
     assert config["sizes"] == [784, 16, 16, 10] and config["loss"] == "mse" and config["lr"] == 3.0
     assert config["epochs"] == 1  # typed on the command line: beats the preset's 3

@@ -32,8 +32,9 @@ from shared import config as cfg
 @click.option("--threads", "threads", default="auto", show_default=True, callback=check_threads, metavar="N|auto",
               help="BLAS and torch threads: a number, or auto (all cores only for large steps on a quiet machine).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-@click.option("--json", "as_json", is_flag=True, help="Print the results document (JSON) instead of text.")
-def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume_path, threads, quiet, as_json,
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write the results document (JSON) to this file ('-' for standard output, instead of text).")
+def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume_path, threads, quiet, json_path,
         **options):
     """Train each implementation from the same initial parameters and compare them.
 
@@ -66,6 +67,11 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     check_device(config, impls)
     save_paths = checkpoint_paths(save_path, impls)
     check_save_paths(save_paths, resume_path, force)
+    as_json = json_path is not None and str(json_path) == "-"  # one meaning with gradcheck's --json
+    if json_path is not None and not as_json:
+        from compare.run.outputs import check_file
+
+        check_file(json_path, "--json", force=force)
     # Held until the command ends, however it ends: two runs never share a checkpoint.
     click.get_current_context().call_on_close(reserve_files(save_paths.values(), "--save"))
     silent = quiet or as_json
@@ -107,6 +113,11 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     if as_json:
         click.echo(json.dumps(document, indent=1))
     else:
+        if json_path is not None:
+            from shared.atomic import atomic_write_text
+
+            atomic_write_text(json_path, json.dumps(document, indent=1) + "\n")
+            echo(f"wrote {json_path}")
         echo(f"\nWrote {directory / 'results.json'} and the report: {written[1]} ({written[0].name} beside it)")
     sys.exit(0 if outcome.passed else 1)
 
