@@ -50,15 +50,19 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad.sum(axis=stretched, keepdims=True) if stretched else grad
 
 
-def as_tensor(x) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+def as_tensor(x, dtype=None) -> Tensor:
+    """A Tensor as is; a number or array as a constant (numbers in the other operand's dtype,
+    so that float32 stays float32)."""
+    if isinstance(x, Tensor):
+        return x
+    return Tensor(np.asarray(x, dtype=dtype if isinstance(x, (int, float)) else None))
 
 
 class Tensor:
     __slots__ = ("data", "grad", "parents", "rule", "requires_grad")
 
     def __init__(self, data, requires_grad: bool = False, parents: tuple = (), rule=None):
-        self.data = data if isinstance(data, np.ndarray) else np.asarray(data, dtype=np.float64)
+        self.data = data if isinstance(data, np.ndarray) else np.asarray(data, dtype=np.float64 if isinstance(data, (int, float)) else None)
         self.grad = None
         self.requires_grad = requires_grad
         self.parents = parents
@@ -82,35 +86,35 @@ class Tensor:
 
     # -- elementwise operations with broadcasting --------------------------------------
     def __add__(self, other) -> Tensor:
-        other = as_tensor(other)
+        other = as_tensor(other, self.data.dtype)
         a, b = self.shape, other.shape
         return self._make(self.data + other.data, (self, other), lambda g: (unbroadcast(g, a), unbroadcast(g, b)))
 
     __radd__ = __add__
 
     def __sub__(self, other) -> Tensor:
-        other = as_tensor(other)
+        other = as_tensor(other, self.data.dtype)
         a, b = self.shape, other.shape
         return self._make(self.data - other.data, (self, other), lambda g: (unbroadcast(g, a), unbroadcast(-g, b)))
 
     def __rsub__(self, other) -> Tensor:
-        return as_tensor(other) - self
+        return as_tensor(other, self.data.dtype) - self
 
     def __mul__(self, other) -> Tensor:
-        other = as_tensor(other)
+        other = as_tensor(other, self.data.dtype)
         x, y = self.data, other.data  # d(xy)/dx = y, d(xy)/dy = x
         return self._make(x * y, (self, other), lambda g: (unbroadcast(g * y, x.shape), unbroadcast(g * x, y.shape)))
 
     __rmul__ = __mul__
 
     def __truediv__(self, other) -> Tensor:
-        other = as_tensor(other)
+        other = as_tensor(other, self.data.dtype)
         x, y = self.data, other.data  # d(x/y)/dx = 1/y, d(x/y)/dy = -x/y^2
         return self._make(x / y, (self, other),
                           lambda g: (unbroadcast(g / y, x.shape), unbroadcast(-g * x / (y * y), y.shape)))
 
     def __rtruediv__(self, other) -> Tensor:
-        return as_tensor(other) / self
+        return as_tensor(other, self.data.dtype) / self
 
     def __neg__(self) -> Tensor:
         return self._make(-self.data, (self,), lambda g: (-g,))
@@ -144,7 +148,7 @@ class Tensor:
 
     # -- products and reductions -------------------------------------------------------
     def __matmul__(self, other) -> Tensor:
-        other = as_tensor(other)
+        other = as_tensor(other, self.data.dtype)
         x, y = self.data, other.data  # 2-D: dL/dx = g y^T, dL/dy = x^T g
         return self._make(x @ y, (self, other), lambda g: (g @ y.T, x.T @ g))
 
