@@ -150,7 +150,9 @@ class Tensor:
     def __matmul__(self, other) -> Tensor:
         other = as_tensor(other, self.data.dtype)
         x, y = self.data, other.data  # 2-D: dL/dx = g y^T, dL/dy = x^T g
-        return self._make(x @ y, (self, other), lambda g: (g @ y.T, x.T @ g))
+        # Skipped for a constant (a network's input): the largest product of the first layer.
+        wanted = self.requires_grad
+        return self._make(x @ y, (self, other), lambda g: (g @ y.T if wanted else None, x.T @ g))
 
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
         shape = self.shape  # every entry contributes once: the gradient spread back
