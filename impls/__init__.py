@@ -61,6 +61,9 @@ IMPLEMENTATIONS = (
                    python_floats=True, bytes_per_parameter=7 * 32, colour="#CC79A7", linestyle="-."),
     Implementation("numpy", "impls.numpy_mlp", "NumpyMLP", "NumPy, vectorized over the batch",
                    bytes_per_parameter=3 * 8 + 4 * 8, colour="#0072B2", linestyle="--"),  # measured ~45 B
+    # Like numpy: its own W, gradient and velocity, plus the batch graph's arrays.
+    Implementation("tensor", "impls.tensor_mlp", "TensorMLP", "NumPy: our own tensor autograd engine, loss.backward()",
+                   bytes_per_parameter=4 * 8 + 4 * 8, colour="#D55E00", linestyle="-"),
     Implementation("torch", "impls.torch_mlp", "TorchMLP", "PyTorch: torch.nn layers, gradients by autograd",
                    bytes_per_parameter=4 * 8 + 4 * 8, uses_torch=True, colour="#009E73", linestyle=":"),  # ~55 B
 )

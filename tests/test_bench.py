@@ -139,7 +139,7 @@ def test_minimal_numpy_baseline_trains_like_the_numpy_implementation(dtype):
     assert max_abs_difference(reference.parameters(), baseline.parameters()) < (1e-5 if dtype == "float32" else 1e-12)
 
 
-@pytest.mark.parametrize("name", ["scratch", "autograd", "numpy", "torch"])
+@pytest.mark.parametrize("name", ["scratch", "autograd", "numpy", "tensor", "torch"])
 @pytest.mark.parametrize("momentum,decay", [(0.9, 1e-3), (0.0, 0.0)])
 def test_indexed_batches_train_exactly_like_gathered_ones(mnist, name, momentum, decay):
     """The optional TakesTrainingSet path of the shared loop gives the same network as

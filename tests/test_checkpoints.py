@@ -35,7 +35,7 @@ def in_tmp_dir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
-@pytest.mark.parametrize("trainer", ["scratch", "autograd", "numpy", "torch"])
+@pytest.mark.parametrize("trainer", ["scratch", "autograd", "numpy", "tensor", "torch"])
 def test_a_model_saved_by_one_implementation_predicts_the_same_in_all(trainer, tmp_path, mnist):
     if trainer not in available_impls():
         pytest.skip("torch is not installed")

@@ -108,7 +108,7 @@ def test_a_summed_instead_of_averaged_gradient_is_caught(monkeypatch, mnist):
     assert not result.passed
 
 
-@pytest.mark.parametrize("name", ["scratch", "autograd", "numpy", "torch"])
+@pytest.mark.parametrize("name", ["scratch", "autograd", "numpy", "tensor", "torch"])
 @pytest.mark.parametrize("loss,expected", [("cross-entropy", np.log(10)), ("mse", 1.25)])
 def test_loss_is_the_batch_mean_and_starts_where_theory_says(name, loss, expected):
     """With all parameters zero every output is uniform: cross-entropy is ln 10 = 2.303
@@ -124,7 +124,7 @@ def test_loss_is_the_batch_mean_and_starts_where_theory_says(name, loss, expecte
         assert value == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize("name", ["scratch", "autograd", "numpy", "torch"])
+@pytest.mark.parametrize("name", ["scratch", "autograd", "numpy", "tensor", "torch"])
 def test_gradients_come_back_in_the_neutral_format(name):
     if name == "torch":
         pytest.importorskip("torch")

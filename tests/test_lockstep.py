@@ -1,4 +1,4 @@
-"""Trained side by side from the same parameters on the same batches, the four
+"""Trained side by side from the same parameters on the same batches, all the
 implementations must end as the same network (float64)."""
 
 from __future__ import annotations

@@ -50,6 +50,11 @@ def targets(document: dict) -> list[dict]:
             add(f"numpy / minimal vectorized NumPy baseline, {config}, {dtype}",
                 ratio(table, config, dtype, "numpy", "minimal-numpy"), ">= 1.0", lambda m: m >= 1.0,
                 entries=[(config, dtype)])
+    for dtype in DTYPES:  # issue 20: our own tensor engine against PyTorch and hand-written NumPy
+        for config in BENCH_CONFIGS:
+            for other, goal in (("torch", 1.0), ("numpy", 0.7)):
+                add(f"tensor / {other}, {config}, {dtype}", ratio(table, config, dtype, "tensor", other), f">= {goal}",
+                    lambda m, goal=goal: m >= goal, entries=[(config, dtype)])
     add(f"numpy / per-sample NumPy baseline (network.py), {NIELSEN}, float64",
         ratio(table, NIELSEN, "float64", "numpy", "per-sample-numpy"), ">= 10", lambda m: m >= 10,
         entries=[(NIELSEN, "float64")])

@@ -1,0 +1,204 @@
+"""The tensor autograd engine on its own: every operation against central differences and
+torch.autograd over hypothesis shapes (with broadcasting), a node used twice, a deep chain,
+accumulation on leaves, no-grad."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from impls.tensor_engine import Tensor, no_grad, topological_order, unbroadcast
+
+torch = pytest.importorskip("torch")
+
+
+def numeric_gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """Central differences of the scalar f at every entry of x."""
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        saved = x[i]
+        x[i] = saved + h
+        up = f(x)
+        x[i] = saved - h
+        down = f(x)
+        x[i] = saved
+        grad[i] = (up - down) / (2 * h)
+    return grad
+
+
+# (name, on Tensors, on torch tensors, positive inputs only)
+BINARY = [
+    ("add", lambda a, b: a + b, lambda a, b: a + b, False),
+    ("sub", lambda a, b: a - b, lambda a, b: a - b, False),
+    ("mul", lambda a, b: a * b, lambda a, b: a * b, False),
+    ("div", lambda a, b: a / b, lambda a, b: a / b, True),
+]
+UNARY = [
+    ("neg", lambda a: -a, lambda a: -a, False),
+    ("exp", lambda a: a.exp(), lambda a: a.exp(), False),
+    ("log", lambda a: a.log(), lambda a: a.log(), True),
+    ("sigmoid", lambda a: a.sigmoid(), lambda a: a.sigmoid(), False),
+    ("tanh", lambda a: a.tanh(), lambda a: a.tanh(), False),
+    ("relu", lambda a: a.relu(), lambda a: a.relu(), False),
+    ("pow", lambda a: a**3, lambda a: a**3, False),
+    ("sqrt", lambda a: a**0.5, lambda a: a**0.5, True),
+    ("sum", lambda a: a.sum(axis=0), lambda a: a.sum(dim=0), False),
+    ("mean", lambda a: a.mean(axis=-1, keepdims=True), lambda a: a.mean(dim=-1, keepdim=True), False),
+    ("max", lambda a: a.max(axis=-1), lambda a: a.max(dim=-1).values, False),
+]
+
+shapes = st.tuples(st.integers(1, 4), st.integers(1, 4))
+
+
+def broadcast_pair(draw_shape, mask):
+    """A shape and a second one broadcastable against it (some axes 1, maybe fewer axes)."""
+    other = tuple(1 if m else n for n, m in zip(draw_shape, mask))
+    return draw_shape, other
+
+
+def check(op, torch_op, arrays, seed_weights):
+    tensors = [Tensor(a.copy(), requires_grad=True) for a in arrays]
+    out = op(*tensors)
+    # A random weighted sum makes the output a scalar and checks every entry's gradient.
+    weights = seed_weights(out.shape)
+    (out * weights).sum().backward()
+    references = [torch.tensor(a, requires_grad=True) for a in arrays]
+    (torch_op(*references) * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(out.data, torch_op(*references).detach().numpy(), rtol=1e-12, atol=1e-12)
+    for k, (t, r) in enumerate(zip(tensors, references)):
+        assert t.grad.shape == t.shape
+        np.testing.assert_allclose(t.grad, r.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+        def f(x, k=k):
+            inputs = [x if j == k else a for j, a in enumerate(arrays)]
+            return float((op(*[Tensor(i) for i in inputs]).data * weights).sum())
+
+        np.testing.assert_allclose(t.grad, numeric_gradient(f, arrays[k].copy()), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name,op,torch_op,positive", BINARY, ids=[b[0] for b in BINARY])
+@settings(max_examples=25, deadline=None)
+@given(shape=shapes, mask=st.tuples(st.booleans(), st.booleans()), drop=st.booleans(), swap=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_binary_operations_with_broadcasting(name, op, torch_op, positive, shape, mask, drop, swap, seed):
+    rng = np.random.default_rng(seed)
+    first, second = broadcast_pair(shape, mask)
+    if drop:
+        second = second[1:]  # fewer axes: broadcast over the leading one
+    if swap:
+        first, second = second, first
+    draw = (lambda s: rng.uniform(0.5, 2.0, s)) if positive else (lambda s: rng.uniform(-2, 2, s))
+    check(op, torch_op, [draw(first), draw(second)], lambda s: rng.standard_normal(s))
+
+
+@pytest.mark.parametrize("name,op,torch_op,positive", UNARY, ids=[u[0] for u in UNARY])
+@settings(max_examples=20, deadline=None)
+@given(shape=shapes, seed=st.integers(0, 2**16))
+def test_unary_operations_and_reductions(name, op, torch_op, positive, shape, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.3, 2.0, shape) if positive else rng.uniform(-2, 2, shape)
+    if name == "relu":
+        x[np.abs(x) < 1e-3] = 0.5  # off the kink, where central differences are wrong by design
+    check(op, torch_op, [x], lambda s: rng.standard_normal(s))
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 5), k=st.integers(1, 5), m=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_matmul(n, k, m, seed):
+    rng = np.random.default_rng(seed)
+    check(lambda a, b: a @ b, lambda a, b: a @ b, [rng.standard_normal((n, k)), rng.standard_normal((k, m))],
+          lambda s: rng.standard_normal(s))
+
+
+def test_pick_takes_one_class_per_row():
+    rng = np.random.default_rng(0)
+    index = np.array([2, 0, 1, 2])
+    check(lambda a: a.pick(index), lambda a: a[torch.arange(4), torch.tensor(index)],
+          [rng.standard_normal((4, 3))], lambda s: rng.standard_normal(s))
+
+
+def test_unbroadcast_sums_back_to_the_input_shape():
+    g = np.ones((5, 4, 3))
+    assert unbroadcast(g, (3,)).tolist() == [20.0] * 3
+    assert unbroadcast(g, (4, 1)).shape == (4, 1) and unbroadcast(g, (4, 1))[0, 0] == 15.0
+    assert unbroadcast(g, ()).item() == 60.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), depth=st.integers(1, 12))
+def test_random_expression_graphs_match_torch(seed, depth):
+    """Random graphs mixing every operation, reusing earlier nodes (so gradients add)."""
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(0.5, 1.5, (3, 4)), rng.uniform(0.5, 1.5, (1, 4))
+    ours, theirs = [Tensor(x, True), Tensor(y, True)], [torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)]
+    steps = [
+        lambda a, b: (a * b, a * b), lambda a, b: (a + b, a + b), lambda a, b: (a - b, a - b),
+        lambda a, b: (a.tanh(), a.tanh()), lambda a, b: (a.sigmoid(), a.sigmoid()),
+        lambda a, b: ((a * a + 1).log(), (a * a + 1).log()), lambda a, b: (a / (b * b + 1), a / (b * b + 1)),
+    ]
+    for _ in range(depth):
+        i, j, s = rng.integers(len(ours)), rng.integers(len(ours)), rng.integers(len(steps))
+        # Apply the same step to ours[i], ours[j] and to theirs[i], theirs[j].
+        ours.append(steps[s](ours[i], ours[j])[0])
+        theirs.append(steps[s](theirs[i], theirs[j])[1])
+    ours[-1].sum().backward()
+    theirs[-1].sum().backward()
+    for leaf, reference in zip(ours[:2], theirs[:2]):
+        expected = np.zeros(leaf.shape) if reference.grad is None else reference.grad.numpy()
+        got = np.zeros(leaf.shape) if leaf.grad is None else leaf.grad
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_a_node_used_twice_gets_both_contributions():
+    x = Tensor(np.array([1.5, -2.0]), True)
+    y = x.tanh()
+    (y * y + y).sum().backward()  # d/dx (t^2 + t) = (2t + 1)(1 - t^2)
+    t = np.tanh(x.data)
+    np.testing.assert_allclose(x.grad, (2 * t + 1) * (1 - t * t), rtol=1e-14)
+
+
+def test_a_chain_of_ten_thousand_operations_needs_no_recursion():
+    x = Tensor(np.array([0.5]), True)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, [1.0001**10_000], rtol=1e-9)
+    assert len(topological_order(y)) == 10_000
+
+
+def test_backward_twice_accumulates_on_leaves_until_zero_grad():
+    x = Tensor(np.array([[1.0, 2.0]]), True)
+    loss = (x * x).sum()
+    loss.backward()
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, 2 * 2 * x.data)
+    x.zero_grad()
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[3.0, 3.0]])
+
+
+def test_no_grad_builds_no_graph():
+    w = Tensor(np.ones((2, 2)), True)
+    with no_grad():
+        out = (w @ w).tanh().sum()
+    assert out.parents == () and not out.requires_grad
+    assert (w @ w).parents  # and recording is back on after the block
+
+
+def test_constants_get_no_gradient_and_backward_needs_a_scalar():
+    c, w = Tensor(np.ones(3)), Tensor(np.ones(3), True)
+    (c * w).sum().backward()
+    assert c.grad is None and w.grad.tolist() == [1.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match="needs its gradient"):
+        (c * w).backward()
+    with pytest.raises(TypeError, match="exponent must be a number"):
+        w ** w
+
+
+def test_float32_stays_float32():
+    w = Tensor(np.ones((2, 3), np.float32), True)
+    out = (w @ np.ones((3, 1), np.float32)).sigmoid().sum()
+    out.backward()
+    assert out.data.dtype == np.float32 and w.grad.dtype == np.float32
