@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -124,6 +124,8 @@ def train(
     on_epoch: Callable[[EpochEnd], None] | None = None,
     on_progress: Callable[[int, int, float], None] | None = None,
     previous_accuracy: float | None = None,
+    on_step: Callable[[int], None] | None = None,
+    at_steps: Iterable[int] = (),
 ) -> TrainingRun:
     """Train for config.epochs epochs; epoch numbers continue from start_epoch.
 
@@ -136,6 +138,10 @@ def train(
 
     on_progress(samples done this epoch, samples per epoch, recent mean loss) is called
     CURVE_POINTS times an epoch, so a progress bar costs the same for every implementation.
+
+    on_step(global step) is called after each global step (counted from 1 over the whole run,
+    epochs before start_epoch included) that is in at_steps, and with 0 before training when 0 is
+    in at_steps: the one hook for recording a history (shared.history.snapshot_steps).
     """
     history, end = [], None
     count = len(split.x_train)
@@ -147,6 +153,9 @@ def train(
     probe_images = split.x_train[:PROBE]
     # An implementation that takes the training set once gets batches as row indices.
     by_index = isinstance(model, TakesTrainingSet)
+    wanted = set(at_steps) if on_step is not None else set()
+    if 0 in wanted and start_epoch == 1:
+        on_step(0)
     for epoch in range(start_epoch, start_epoch + config.epochs):
         train_clock, eval_clock = Stopwatch(), Stopwatch()
         loss_sum, window_sum, window_samples, done, curve = 0.0, 0.0, 0, 0, []
@@ -160,6 +169,8 @@ def train(
                 else:
                     loss = model.train_step(split.x_train[batch], split.y_train[batch], lr)
                 watch.step(loss, epoch, step, lr)
+                if (epoch - 1) * steps + step in wanted:
+                    on_step((epoch - 1) * steps + step)
                 loss_sum += loss * len(batch)
                 window_sum += loss * len(batch)
                 window_samples += len(batch)
