@@ -140,8 +140,8 @@ def train(
     CURVE_POINTS times an epoch, so a progress bar costs the same for every implementation.
 
     on_step(global step) is called after each global step (counted from 1 over the whole run,
-    epochs before start_epoch included) that is in at_steps, and with 0 before training when 0 is
-    in at_steps: the one hook for recording a history (shared.history.snapshot_steps).
+    epochs before start_epoch included) that is in at_steps, and before training with the step
+    it starts from (0, or the steps of the epochs before start_epoch) when that is in at_steps: the one hook for recording a history (shared.history.snapshot_steps).
     """
     history, end = [], None
     count = len(split.x_train)
@@ -154,8 +154,8 @@ def train(
     # An implementation that takes the training set once gets batches as row indices.
     by_index = isinstance(model, TakesTrainingSet)
     wanted = set(at_steps) if on_step is not None else set()
-    if 0 in wanted and start_epoch == 1:
-        on_step(0)
+    if (start_epoch - 1) * steps in wanted:  # where this training starts: 0, or the resumed step
+        on_step((start_epoch - 1) * steps)
     for epoch in range(start_epoch, start_epoch + config.epochs):
         train_clock, eval_clock = Stopwatch(), Stopwatch()
         loss_sum, window_sum, window_samples, done, curve = 0.0, 0.0, 0, 0, []

@@ -246,5 +246,5 @@ def test_on_step_counts_steps_over_the_whole_run_when_resuming(mnist):
     config = Config(epochs=1, train_limit=100, test_limit=10, batch_size=10, sizes=(784, 8, 10))
     model = build("numpy", config, init_params(config.sizes))
     seen = []
-    train(model, prepare(mnist, config), config, start_epoch=3, at_steps={0, 5, 21, 30}, on_step=seen.append)
-    assert seen == [21, 30]  # epoch 3 is global steps 21..30; no step 0 for a resumed run
+    train(model, prepare(mnist, config), config, start_epoch=3, at_steps={0, 5, 20, 21, 30}, on_step=seen.append)
+    assert seen == [20, 21, 30]  # epoch 3 is global steps 21..30, started from step 20; no step 0
