@@ -246,3 +246,34 @@ def format_duration(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds // 60} min {seconds % 60:02d} s"
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class HistoryRecorder:
+    """Records a shared.history.History through train's on_step hook: the parameters at
+    history.snapshot_steps, each with the test loss and accuracy (one evaluate on the test set).
+
+        recorder = HistoryRecorder(model, split, config)
+        train(model, split, config, at_steps=recorder.steps, on_step=recorder.on_step)
+        history = recorder.history()
+    """
+
+    def __init__(self, model: MLP, split: Split, config: Config, start_epoch: int = 1) -> None:
+        from shared.history import snapshot_steps
+
+        self.model, self.split, self.config = model, split, config
+        self.steps_per_epoch = math.ceil(len(split.x_train) / config.batch_size)
+        self.steps = snapshot_steps(self.steps_per_epoch, config.epochs, start_epoch)
+        self.snapshots: list = []
+
+    def on_step(self, step: int) -> None:
+        from shared.history import Snapshot
+
+        loss, accuracy, _ = evaluate(self.model, self.split.x_test, self.split.y_test)
+        self.snapshots.append(Snapshot(step=step, epoch=step / self.steps_per_epoch, params=self.model.parameters(),
+                                       test_accuracy=accuracy, test_loss=loss))
+
+    def history(self):
+        from shared.history import History
+
+        return History(impl=self.model.name, config=self.config, steps_per_epoch=self.steps_per_epoch,
+                       snapshots=tuple(self.snapshots))

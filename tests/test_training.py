@@ -248,3 +248,21 @@ def test_on_step_counts_steps_over_the_whole_run_when_resuming(mnist):
     seen = []
     train(model, prepare(mnist, config), config, start_epoch=3, at_steps={0, 5, 20, 21, 30}, on_step=seen.append)
     assert seen == [20, 21, 30]  # epoch 3 is global steps 21..30, started from step 20; no step 0
+
+
+def test_history_recorder_keeps_snapshot_steps_with_test_scores_and_round_trips(mnist, tmp_path):
+    from shared.history import load_history, save_history
+    from shared.training import HistoryRecorder
+
+    config = Config(epochs=2, train_limit=100, test_limit=50, batch_size=10, sizes=(784, 8, 10))
+    model = build("numpy", config, init_params(config.sizes))
+    split = prepare(mnist, config)
+    recorder = HistoryRecorder(model, split, config)
+    run = train(model, split, config, at_steps=recorder.steps, on_step=recorder.on_step)
+    history = recorder.history()
+    assert history.steps == [0, 1, 2, 5, 10, 20]
+    last = history.snapshots[-1]
+    assert last.epoch == 2.0 and last.test_accuracy == run.history[-1].test_accuracy
+    save_history(tmp_path / "history.npz", history)
+    again = load_history(tmp_path / "history.npz")
+    assert again.steps == history.steps and np.array_equal(again.snapshots[3].params[0][0], history.snapshots[3].params[0][0])
