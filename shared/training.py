@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -124,6 +124,8 @@ def train(
     on_epoch: Callable[[EpochEnd], None] | None = None,
     on_progress: Callable[[int, int, float], None] | None = None,
     previous_accuracy: float | None = None,
+    on_step: Callable[[int], None] | None = None,
+    at_steps: Iterable[int] = (),
 ) -> TrainingRun:
     """Train for config.epochs epochs; epoch numbers continue from start_epoch.
 
@@ -136,6 +138,10 @@ def train(
 
     on_progress(samples done this epoch, samples per epoch, recent mean loss) is called
     CURVE_POINTS times an epoch, so a progress bar costs the same for every implementation.
+
+    on_step(global step) is called after each global step (counted from 1 over the whole run,
+    epochs before start_epoch included) that is in at_steps, and before training with the step
+    it starts from (0, or the steps of the epochs before start_epoch) when that is in at_steps: the one hook for recording a history (shared.history.snapshot_steps).
     """
     history, end = [], None
     count = len(split.x_train)
@@ -147,6 +153,9 @@ def train(
     probe_images = split.x_train[:PROBE]
     # An implementation that takes the training set once gets batches as row indices.
     by_index = isinstance(model, TakesTrainingSet)
+    wanted = set(at_steps) if on_step is not None else set()
+    if (start_epoch - 1) * steps in wanted:  # where this training starts: 0, or the resumed step
+        on_step((start_epoch - 1) * steps)
     for epoch in range(start_epoch, start_epoch + config.epochs):
         train_clock, eval_clock = Stopwatch(), Stopwatch()
         loss_sum, window_sum, window_samples, done, curve = 0.0, 0.0, 0, 0, []
@@ -160,6 +169,8 @@ def train(
                 else:
                     loss = model.train_step(split.x_train[batch], split.y_train[batch], lr)
                 watch.step(loss, epoch, step, lr)
+                if (epoch - 1) * steps + step in wanted:
+                    on_step((epoch - 1) * steps + step)
                 loss_sum += loss * len(batch)
                 window_sum += loss * len(batch)
                 window_samples += len(batch)
@@ -235,3 +246,34 @@ def format_duration(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds // 60} min {seconds % 60:02d} s"
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class HistoryRecorder:
+    """Records a shared.history.History through train's on_step hook: the parameters at
+    history.snapshot_steps, each with the test loss and accuracy (one evaluate on the test set).
+
+        recorder = HistoryRecorder(model, split, config)
+        train(model, split, config, at_steps=recorder.steps, on_step=recorder.on_step)
+        history = recorder.history()
+    """
+
+    def __init__(self, model: MLP, split: Split, config: Config, start_epoch: int = 1) -> None:
+        from shared.history import snapshot_steps
+
+        self.model, self.split, self.config = model, split, config
+        self.steps_per_epoch = math.ceil(len(split.x_train) / config.batch_size)
+        self.steps = snapshot_steps(self.steps_per_epoch, config.epochs, start_epoch)
+        self.snapshots: list = []
+
+    def on_step(self, step: int) -> None:
+        from shared.history import Snapshot
+
+        loss, accuracy, _ = evaluate(self.model, self.split.x_test, self.split.y_test)
+        self.snapshots.append(Snapshot(step=step, epoch=step / self.steps_per_epoch, params=self.model.parameters(),
+                                       test_accuracy=accuracy, test_loss=loss))
+
+    def history(self):
+        from shared.history import History
+
+        return History(impl=self.model.name, config=self.config, steps_per_epoch=self.steps_per_epoch,
+                       snapshots=tuple(self.snapshots))

@@ -228,3 +228,41 @@ def test_a_single_loss_spike_is_not_divergence():
     watch.window(500.0, 1, 40, 0.5)
     with pytest.raises(TrainingDiverged, match="stayed above 10x the first batch's 2.3"):
         watch.window(600.0, 1, 50, 0.5)
+
+
+def test_on_step_is_called_at_the_chosen_global_steps_with_the_params_of_that_step(mnist):
+    config = Config(epochs=2, train_limit=100, test_limit=10, batch_size=10, sizes=(784, 8, 10))  # 10 steps/epoch
+    model = build("numpy", config, init_params(config.sizes))
+    seen = {}
+    start = [w.copy() for w in model.parameters()[0]]
+    train(model, prepare(mnist, config), config, at_steps={0, 1, 5, 10, 20, 99},
+          on_step=lambda step: seen.__setitem__(step, [w.copy() for w in model.parameters()[0]]))
+    assert sorted(seen) == [0, 1, 5, 10, 20]  # 99 is past the run: never called
+    assert all(np.array_equal(a, b) for a, b in zip(seen[0], start))  # step 0: before any training
+    assert not np.array_equal(seen[1][0], seen[5][0])  # later steps see moved parameters
+
+
+def test_on_step_counts_steps_over_the_whole_run_when_resuming(mnist):
+    config = Config(epochs=1, train_limit=100, test_limit=10, batch_size=10, sizes=(784, 8, 10))
+    model = build("numpy", config, init_params(config.sizes))
+    seen = []
+    train(model, prepare(mnist, config), config, start_epoch=3, at_steps={0, 5, 20, 21, 30}, on_step=seen.append)
+    assert seen == [20, 21, 30]  # epoch 3 is global steps 21..30, started from step 20; no step 0
+
+
+def test_history_recorder_keeps_snapshot_steps_with_test_scores_and_round_trips(mnist, tmp_path):
+    from shared.history import load_history, save_history
+    from shared.training import HistoryRecorder
+
+    config = Config(epochs=2, train_limit=100, test_limit=50, batch_size=10, sizes=(784, 8, 10))
+    model = build("numpy", config, init_params(config.sizes))
+    split = prepare(mnist, config)
+    recorder = HistoryRecorder(model, split, config)
+    run = train(model, split, config, at_steps=recorder.steps, on_step=recorder.on_step)
+    history = recorder.history()
+    assert history.steps == [0, 1, 2, 5, 10, 20]
+    last = history.snapshots[-1]
+    assert last.epoch == 2.0 and last.test_accuracy == run.history[-1].test_accuracy
+    save_history(tmp_path / "history.npz", history)
+    again = load_history(tmp_path / "history.npz")
+    assert again.steps == history.steps and np.array_equal(again.snapshots[3].params[0][0], history.snapshots[3].params[0][0])
