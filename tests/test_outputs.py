@@ -423,7 +423,7 @@ def test_report_keeps_another_runs_report_unless_force(tmp_path):
 def test_eval_names_what_it_takes_and_predict_show_writes_only_png(tmp_path):
     model = str(ROOT / "models" / "mnist-mlp.npz")
     result = invoke("eval", model, "--impl", "bogus")
-    one_error_line(result, 2, "--impl", "unknown implementation bogus: choose one of scratch, autograd, numpy, torch")
+    one_error_line(result, 2, "--impl", "unknown implementation bogus: choose one of scratch, autograd, numpy, tensor, torch")
     assert "comma list" not in result.output  # it used to suggest what it then refused
     one_error_line(invoke("eval", model, "--impl", "numpy,torch"), 2, "--impl", "give one implementation")
     digit = str(ROOT / "docs" / "examples" / "seven.png")

@@ -121,7 +121,7 @@ def test_a_helper_beside_the_file_can_be_imported(tmp_path):
 
 @pytest.mark.parametrize("spec,message", [
     ("missing/nowhere.py", "no such file: missing/nowhere.py"),
-    ("nowhere", "unknown implementation 'nowhere': not one of scratch, autograd, numpy, torch, a .py file, a module:Class"),
+    ("nowhere", "unknown implementation 'nowhere': not one of scratch, autograd, numpy, tensor, torch, a .py file, a module:Class"),
     ("no_such_module_here:Thing", "no module named 'no_such_module_here'"),
     ("impls.numpy_mlp:Nothing", "module impls.numpy_mlp has no class Nothing"),
 ])
