@@ -58,9 +58,9 @@ class InterruptibleGroup(click.Group):
 
 @click.group(cls=InterruptibleGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
 def main():
-    """One multilayer perceptron for MNIST, written four ways (pure Python by hand, pure
-    Python on a scalar autograd engine, NumPy, PyTorch), trained side by side and checked
-    to compute the same gradients."""
+    """One multilayer perceptron for MNIST, written five ways (pure Python by hand, pure
+    Python on a scalar autograd engine, NumPy by hand, NumPy on a tensor autograd engine,
+    PyTorch), trained side by side and checked to compute the same gradients."""
 
 
 for command in COMMANDS:
