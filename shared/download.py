@@ -16,6 +16,7 @@ import hashlib
 import http.client
 import math
 import os
+import stat
 import time
 import urllib.error
 import urllib.request
@@ -132,7 +133,8 @@ def fetch(url: str, part: Path, timeout: float, progress: Callable[[int, int | N
             have = 0  # the server sent the whole file: start over
         length = response.headers.get("Content-Length")
         total = have + int(length) if length is not None and length.isdigit() else None
-        with part.open("ab" if resumed else "wb") as file:
+        mode = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if resumed else os.O_TRUNC)
+        with os.fdopen(os.open(part, mode, 0o644), "ab" if resumed else "wb") as file:
             done = have
             while True:
                 chunk = response.read1(CHUNK)  # what has arrived, not a full CHUNK: the deadline is checked often
@@ -166,6 +168,8 @@ def download_file(
     dest.mkdir(parents=True, exist_ok=True)
     final = dest / remote.name
     part = dest / f".{remote.name}.part"
+    if os.path.lexists(part) and not stat.S_ISREG(os.lstat(part).st_mode):  # never follow a planted link
+        raise DownloadError(f"{part} is not a regular file (a symbolic link?); remove it if it is not yours")
     failures = {}  # mirror URL -> what it did last
     for index, mirror in enumerate(mirrors):
         url = mirror.rstrip("/") + "/" + remote.name

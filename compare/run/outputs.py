@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import stat
 import tempfile
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,6 +22,7 @@ from pathlib import Path
 import click
 
 LOCK = ".compare-run.lock"  # present while a run writes into its directory
+TEMPORARY_EXTRA = len(".") + len(".") + 8 + len(".tmp")  # shared.atomic's mkstemp name: .NAME.XXXXXXXX.tmp
 
 
 class OutputError(click.BadParameter):
@@ -86,8 +88,13 @@ def check_file(path: Path, option: str, force: bool = False, may_replace: Path |
         name_max = os.pathconf(nearest_existing(path.parent), "PC_NAME_MAX")
     except (OSError, ValueError):
         name_max = 255
-    if len(os.fsencode(path.name)) > name_max:
-        raise OutputError(f"{path.name[:40]}...: longer than the {name_max} characters the file system allows", option)
+    if len(os.fsencode(path.name)) + TEMPORARY_EXTRA > name_max:  # the temporary name written first must fit too
+        raise OutputError(f"{path.name[:40]}...: longer than the {name_max - TEMPORARY_EXTRA} characters compare "
+                          f"allows in a file name ({name_max} in the file system, less its temporary name's "
+                          f"{TEMPORARY_EXTRA})", option)
+    if path.exists() and not path.is_file():
+        raise OutputError(f"{path} is not a regular file (a device, FIFO or socket); compare replaces only "
+                          f"regular files, not even with --force", option)
     if path.exists() or path.is_symlink():
         if may_replace is not None and may_replace.exists() and same_file(path, may_replace):
             return
@@ -156,7 +163,7 @@ def reserve_files(paths, option: str):
             handle = try_lock_file(lock)
         except OSError as error:
             release()
-            raise OutputError(f"{path}: {reason(error)}", option) from None
+            raise OutputError(f"{lock}: {lock_problem(error)}", option) from None
         if handle is None:
             release()
             raise OutputError(f"{path} is being written by another compare run right now; choose another name", option)
@@ -164,12 +171,22 @@ def reserve_files(paths, option: str):
     return release
 
 
+def open_regular(path: Path) -> int:
+    """Open (or make) `path` for writing only as a regular file of its own: a symbolic link or a
+    FIFO planted there is never followed, so no one can point our writes at another file."""
+    handle = os.open(path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        os.close(handle)
+        raise OSError(errno.EINVAL, f"{path} is not a regular file")
+    return handle
+
+
 def try_lock_file(lock: Path) -> int | None:
     """An exclusive flock on `lock` (made if missing), or None when another process holds it."""
     import fcntl
 
     for _ in range(10):
-        handle = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+        handle = open_regular(lock)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -185,6 +202,13 @@ def try_lock_file(lock: Path) -> int | None:
             return handle
         os.close(handle)
     return None
+
+
+def lock_problem(error: OSError) -> str:
+    if error.errno in (errno.ELOOP, errno.EINVAL):
+        return ("something that is not a regular file (a symbolic link?) stands where compare keeps "
+                "its lock; remove it if it is not yours")
+    return reason(error)
 
 
 def holds_anything(directory: Path) -> bool:
@@ -232,10 +256,13 @@ def claim_run_directory(reports_dir: Path, name: str | None, force: bool) -> Run
             raise OutputError(f"{directory}: {reason(error)}", "--name" if name else "--reports-dir") from None
         try:
             handle = try_lock(directory)
-        except BaseException:  # Ctrl-C between making the directory and locking it: leave nothing behind
+        except BaseException as error:  # Ctrl-C between making the directory and locking it: leave nothing behind
             if created:
                 (directory / LOCK).unlink(missing_ok=True)
                 directory.rmdir()
+            if isinstance(error, OSError):  # e.g. a symbolic link planted where the lock goes
+                raise OutputError(f"{directory / LOCK}: {lock_problem(error)}",
+                                  "--name" if name else "--reports-dir") from None
             raise
         if handle is None:
             if name is None:
