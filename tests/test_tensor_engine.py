@@ -202,3 +202,18 @@ def test_float32_stays_float32():
     out = (w @ np.ones((3, 1), np.float32)).sigmoid().sum()
     out.backward()
     assert out.data.dtype == np.float32 and w.grad.dtype == np.float32
+
+
+def test_the_readmes_one_neuron_example_gives_the_scalar_engines_numbers():
+    """The README's tensor snippet, run as written, agrees with its scalar engine's table."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    snippet = next(block for block in re.findall(r"```python\n(.*?)```", readme, re.S)
+                   if "tensor_engine import Tensor" in block)
+    scope: dict = {}
+    exec(snippet, scope)
+    assert abs(float(scope["loss"].data) - 0.12814) < 5e-6
+    np.testing.assert_allclose(scope["WT"].grad.ravel(), [-0.06327, -0.12654, -0.03164], atol=5e-6)
+    np.testing.assert_allclose(scope["b"].grad, [-0.12654], atol=5e-6)

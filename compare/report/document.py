@@ -144,7 +144,7 @@ def build_blocks(documents: list[dict], directory: Path, tick=lambda name: None)
     assert not unknown, f"figures registered in sections the report does not have: {unknown}"
     first = documents[0]
     title = first["name"] if len(documents) == 1 else " vs ".join(d["name"] for d in documents)
-    blocks: list = [Heading(f"MNIST four ways: {title}", 1)]
+    blocks: list = [Heading(f"MNIST five ways: {title}", 1)]
     for document in documents:
         if len(documents) > 1:
             blocks.append(Paragraph(f"**{document['name']}**"))
