@@ -37,18 +37,35 @@ class Figure:
     caption: str
 
 
+LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+SAFE_TARGET = re.compile(r"(https?://[^\s\"'<>]+|[A-Za-z0-9_.~/#%-]+)\Z")  # http(s), or relative without a scheme
+
+
+def safe_target(target: str) -> bool:
+    """Only links to http(s) or to a relative place: a run's name or a results.json string may
+    hold `[text](javascript:...)`, which a reader must never be able to click into script."""
+    return bool(SAFE_TARGET.match(target)) and not target.startswith("//")
+
+
+def defused(text: str) -> str:
+    """Markdown with unsafe links turned into plain text and raw HTML shown, not run."""
+    text = text.replace("<", "&lt;").replace(">", "&gt;")
+    return LINK.sub(lambda m: m.group(0) if safe_target(m.group(2)) else f"{m.group(1)} ({m.group(2)})"
+                    .replace("[", "\\[").replace("]", "\\]").replace("(", "\\(").replace(")", "\\)"), text)
+
+
 def to_markdown(blocks: list, directory: Path | None = None) -> str:
     """Markdown, each block followed by an empty line; figures linked relative to `directory`."""
     out = []
     for block in blocks:
         if isinstance(block, Heading):
-            out.append(f"{'#' * block.level} {block.text}")
+            out.append(f"{'#' * block.level} {defused(block.text)}")
         elif isinstance(block, Paragraph):
-            out.append(block.text)
+            out.append(defused(block.text))
         elif isinstance(block, Table):
-            out.append("| " + " | ".join(block.headers) + " |")
+            out.append("| " + " | ".join(defused(h) for h in block.headers) + " |")
             out.append("|" + "|".join("---" for _ in block.headers) + "|")
-            out.extend("| " + " | ".join(row) + " |" for row in block.rows)
+            out.extend("| " + " | ".join(defused(c) for c in row) + " |" for row in block.rows)
         elif isinstance(block, Figure):
             link = block.path.relative_to(directory).as_posix() if directory else block.path.name
             out.append(f"![{block.caption}]({link})\n\n*{block.caption}*")
@@ -63,7 +80,9 @@ def inline_markdown(text: str) -> str:
     escaped = "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
     parts = escaped.split("`")
     escaped = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
-    return re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', escaped)
+    # escaped is HTML-escaped already, so a target's quotes cannot end the attribute
+    return LINK.sub(lambda m: f'<a href="{m.group(2)}">{m.group(1)}</a>' if safe_target(html.unescape(m.group(2)))
+                    else m.group(0), escaped)
 
 
 CSS = """
@@ -79,10 +98,15 @@ code { background: #f3f3f3; padding: 0 0.2em; }
 """
 
 
+# No script runs in a report, whatever a name in it says: only its own styles and data: images.
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+
 def to_html(blocks: list) -> str:
     """One self-contained HTML page: the figures inside it as data: URLs."""
     title = next((b.text for b in blocks if isinstance(b, Heading)), "report")
-    out = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>",
+    out = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+           f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\"><title>{html.escape(title)}</title>",
            f"<style>{CSS}</style></head><body>"]
     for block in blocks:
         if isinstance(block, Heading):
