@@ -50,6 +50,7 @@ def test_progress_lines_every_tenth_of_an_epoch_with_rate_and_time_left(monkeypa
     clock = iter(np.arange(0.0, 1000.0, 1.0))  # one second between reports
     monkeypatch.setattr(long_runs.time, "perf_counter", lambda: float(next(clock)))
     lines = []
+    monkeypatch.setattr(ProgressLines, "LINE_SECONDS", 0.0)  # every tenth, however short (throttling below)
     progress = ProgressLines("autograd", lines.append)
     for epoch in range(2):
         for done in range(20, 1001, 20):  # 50 reports an epoch, as shared.training makes them
@@ -57,3 +58,24 @@ def test_progress_lines_every_tenth_of_an_epoch_with_rate_and_time_left(monkeypa
     assert len(lines) == 2 * 9  # 10% ... 90%, not at 100%: the epoch line follows
     assert lines[0] == "  autograd: 10% of the epoch, 20 images/s, about 45 s left in it, loss 0.5000"
     assert lines[9].startswith("  autograd: 10% of the epoch, 20 images/s")  # the second epoch starts afresh
+
+
+def test_an_epoch_shorter_than_the_line_interval_prints_no_progress_lines():  # issue 22.7
+    clock = iter(np.arange(0.0, 10_000.0, 0.1))  # 0.1 s between reports: 5 s epochs
+    lines = []
+    progress = ProgressLines("numpy", lines.append, clock=lambda: float(next(clock)))
+    for epoch in range(30):
+        for done in range(20, 1001, 20):
+            progress.update(done, 1000, 0.5)
+    assert lines == []  # it was 9 lines an epoch, 270 for 30 epochs
+
+
+def test_progress_lines_of_a_long_epoch_are_at_least_the_interval_apart():  # issue 22.7
+    now = [0.0]
+    lines, times = [], []
+    progress = ProgressLines("scratch", lambda line: (lines.append(line), times.append(now[0])), clock=lambda: now[0])
+    for done in range(20, 1001, 20):  # a 100 s epoch: a tenth every 10 s
+        now[0] += 2.0
+        progress.update(done, 1000, 0.5)
+    assert 4 <= len(lines) <= 7
+    assert all(b - a >= ProgressLines.LINE_SECONDS for a, b in zip(times, times[1:]))

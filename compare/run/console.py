@@ -117,26 +117,34 @@ def announce(name: str, config: Config, params: Params, split: Split, echo: Call
 
 
 class ProgressLines:
-    """A plain line every tenth of an epoch, for output that is not a terminal (where the
-    progress bar stays silent). The rate is measured from the epoch's first report on."""
+    """A plain line at a tenth of an epoch, for output that is not a terminal (where the
+    progress bar stays silent), at most one per LINE_SECONDS: an epoch shorter than that
+    prints none (its epoch line says it all). The rate is measured from the epoch's first report."""
 
-    def __init__(self, name: str, echo: Callable[[str], None]):
+    LINE_SECONDS = 15.0
+
+    def __init__(self, name: str, echo: Callable[[str], None], clock: Callable[[], float] | None = None):
         self.name, self.echo = name, echo
+        self.clock = clock or (lambda: time.perf_counter())
         self.first: tuple[float, int] | None = None  # (time, samples done) at the epoch's first report
         self.last_done, self.next_tenth = 0, 1
+        self.last_line = self.clock()
 
     def update(self, done: int, total: int, loss: float) -> None:
-        now = time.perf_counter()
+        now = self.clock()
         if self.first is None or done <= self.last_done:  # the first report of an epoch
             self.first, self.next_tenth = (now, done), done * 10 // total + 1
         self.last_done = done
         start, start_done = self.first
-        if done * 10 < self.next_tenth * total or done >= total or now <= start:
+        if (done * 10 < self.next_tenth * total or done >= total or now <= start
+                or now - self.last_line < self.LINE_SECONDS):
             return
         rate = (done - start_done) / (now - start)
+        if total / rate < 2 * self.LINE_SECONDS:  # a short epoch: its own line comes soon enough
+            return
         self.echo(f"  {self.name}: {done / total:.0%} of the epoch, {rate:,.0f} images/s, "
                   f"about {format_duration((total - done) / rate)} left in it, loss {loss:.4f}")
-        self.next_tenth = done * 10 // total + 1
+        self.next_tenth, self.last_line = done * 10 // total + 1, now
 
 
 def progress_lines_wanted(long_run: bool, progress: bool) -> bool:
