@@ -148,3 +148,22 @@ def test_presets_are_listed_and_options_override_them(tmp_path):
     assert config["sizes"] == [784, 16, 16, 10] and config["loss"] == "mse" and config["lr"] == 3.0
     assert config["epochs"] == 1  # typed on the command line: beats the preset's 3
     assert invoke("run", "--preset", "nope").exit_code == 2
+
+
+def test_the_weights_figures_title_is_not_clipped(monkeypatch, tmp_path):  # issue 22.3
+    import numpy as np
+
+    import compare.report.figures as figures
+
+    kept = []
+    monkeypatch.setattr(figures, "save", lambda canvas, path: kept.append(canvas) or path)
+    document = {"visuals": {"impl": "a_learners_rather_long_implementation_name", "image_shape": [28, 28],
+                            "first_layer_weights": np.random.default_rng(0).normal(size=(16, 784)).tolist(),
+                            "hidden_units": 100}}
+    figures.weights(document, tmp_path / "weights.png", (8.0, 8.0))
+    canvas = kept[0]
+    canvas.canvas.draw()
+    title = canvas.get_suptitle()
+    box = canvas._suptitle.get_window_extent()
+    assert "first 16 of 100" in title
+    assert box.x0 >= 0 and box.x1 <= canvas.bbox.x1, (box, canvas.bbox)

@@ -252,8 +252,9 @@ def weights(document: dict, path: Path, size) -> Path | None:
     shown = len(weights)
     total = visuals.get("hidden_units", shown)
     suffix = "" if shown == total else f" (first {shown} of {total})"
-    canvas.suptitle(f"First-layer weights of {visuals['impl']}, one image per hidden unit{suffix}: "
-                    "red pushes the unit up, blue down")
+    # wrap: on one line, a long implementation name and the suffix ran past the figure's edges
+    canvas.suptitle(f"First-layer weights of {plain(visuals['impl'])}, one image per hidden unit{suffix}: "
+                    "red pushes the unit up, blue down", wrap=True)
     return save(canvas, path)
 
 
