@@ -39,6 +39,7 @@ FORMAT = "mnist-three-ways history"
 VERSION = 1
 FILE_NAME = "history.npz"
 MAX_SNAPSHOTS = 10_000
+MAX_PAGE_HISTORY_BYTES = 64 * 2**20  # a run keeps no history larger (e.g. 784-800-800-10: 200 MB)
 
 
 class HistoryError(CheckpointError):

@@ -4,6 +4,8 @@ from it.
     results.json  everything measured (compare.report.results, its schema beside it)
     model.npz     the first implementation's final parameters, a checkpoint (shared.checkpoint):
                   what the page is made from, with the test digits results.json keeps for it
+    history.npz   the first implementation's parameters at step 0, log-spaced steps of its first
+                  epoch and every epoch's end, each with test accuracy and loss (shared.history)
     page.html     draw a digit and watch that network answer (compare.report.page)
     report.md, report.html and the figures (compare.report.document)
 
@@ -22,9 +24,11 @@ from compare.report.results import build_results, save_results
 from compare.wording import plural
 from shared.atomic import atomic_write_text
 from shared.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from shared.history import FILE_NAME, save_history
 
 RESULTS = "results.json"
 MODEL = "model.npz"
+HISTORY = FILE_NAME  # history.npz: the first implementation's parameters from step 0 on (shared.history)
 
 
 def write_run(outcome, name: str, directory: Path, dataset, progress: bool = True) -> tuple[dict, list[Path]]:
@@ -38,6 +42,9 @@ def write_run(outcome, name: str, directory: Path, dataset, progress: bool = Tru
         test = dataset.limit(test_limit=len(first.outputs))
         samples = choose_samples(test.test_images, test.test_labels, first.predictions)
         page = {"model": MODEL, "impl": first.name, "samples": samples_document(samples)}
+        if outcome.history is not None:  # the first implementation's training, step 0 on
+            save_history(directory / HISTORY, outcome.history)
+            page["history"] = HISTORY
     document = build_results(name, outcome, dataset, page)
     save_results(directory / RESULTS, document)
     write_page(document, directory, directory)  # before the report, which links to it

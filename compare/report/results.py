@@ -194,8 +194,9 @@ def page_problem(document: dict, impls: list[str]) -> str | None:
         return None
     if page["impl"] not in impls:
         return f"page/impl is {page['impl']!r}, not one of the implementations {impls}"
-    if Path(page["model"]).name != page["model"] or page["model"] in (".", ".."):
-        return f"page/model is {page['model']!r}: a file name beside results.json, not a path"
+    for key in ("model", "history"):
+        if key in page and (Path(page[key]).name != page[key] or page[key] in (".", "..")):
+            return f"page/{key} is {page[key]!r}: a file name beside results.json, not a path"
     samples, classes = page["samples"], document["config"]["sizes"][-1]
     if not len(samples["labels"]) == len(samples["indices"]):
         return "page/samples has not one label per index"

@@ -6,6 +6,7 @@ Orchestration and printing only; the training itself is shared.training.train.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Callable
 
@@ -24,7 +25,8 @@ from shared.data import Dataset
 from shared.health import health_warnings
 from shared.params import Params, init_params
 from shared.resources import PeakMemory
-from shared.training import EpochEnd, Split, TrainingDiverged, prepare, train
+from shared.history import MAX_PAGE_HISTORY_BYTES, history_bytes
+from shared.training import EpochEnd, HistoryRecorder, Split, TrainingDiverged, evaluate, prepare, train
 
 GRADCHECK_SAMPLES = 16
 GRADCHECK_COORDINATES = 6
@@ -83,7 +85,7 @@ def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress
         note = " (Python floats: float64 whatever --dtype says)" if impl.python_floats and config.dtype != "float64" else ""
         echo(f"\n[{name}] {impl.description}{note}")
         train_one(outcome, name, params, split, echo, progress, start_epoch, save_paths.get(name), previous_accuracy,
-                  threads)
+                  threads, keep_history=name == impls[0])
     outcome.stage = "after the training"
 
     epochs = outcome.results[0].final.epoch if outcome.results else config.epochs
@@ -99,8 +101,27 @@ def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress
         outcome.warnings.append("the gradient check found implementations that disagree")
 
 
+def history_recorder(model, split: Split, config: Config, start_epoch: int) -> HistoryRecorder | None:
+    """The recorder of the first implementation's training history (its parameters from the
+    initialization on, for the page's timeline), or None when it would be too large to keep.
+    Each snapshot is evaluated by the numpy implementation in float64: the same network, and
+    milliseconds where a pure-Python model's own test pass takes seconds."""
+    recorder = HistoryRecorder(model, split, config, start_epoch, evaluator=None)
+    if history_bytes(config.sizes, len(recorder.steps)) > MAX_PAGE_HISTORY_BYTES:
+        return None
+    reference = REGISTRY["numpy"]
+    float64 = dataclasses.replace(config, dtype="float64")
+
+    def evaluator(params: Params) -> tuple[float, float]:
+        loss, accuracy, _ = evaluate(reference.build(float64, params), split.x_test, split.y_test)
+        return loss, accuracy
+
+    recorder.evaluator = evaluator
+    return recorder
+
+
 def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, progress: bool, start_epoch: int,
-              save_path: Path | None, previous_accuracy: float | None, threads: str) -> None:
+              save_path: Path | None, previous_accuracy: float | None, threads: str, keep_history: bool = False) -> None:
     """Train one implementation; each completed epoch goes into the outcome at once (its
     result, its warnings, its checkpoint), so Ctrl-C at any moment loses only the epoch under way."""
     config, impl = outcome.config, REGISTRY[name]
@@ -135,14 +156,18 @@ def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, p
         if end.stats.epoch < last_epoch:
             outcome.stage = f"during {name}'s epoch {end.stats.epoch + 1}"
 
+    recorder = history_recorder(model, split, config, start_epoch) if keep_history else None
     memory = PeakMemory()
     try:
         with memory, thread_limits(choice.threads, with_torch=impl.uses_torch):
             train(model, split, config, start_epoch=start_epoch, on_epoch=after_epoch,
-                  on_progress=bar.update if lines is None else lines.update, previous_accuracy=previous_accuracy)
+                  on_progress=bar.update if lines is None else lines.update, previous_accuracy=previous_accuracy,
+                  at_steps=recorder.steps if recorder else (), on_step=recorder.on_step if recorder else None)
     finally:
         bar.close()
         result.peak_rss = memory.peak
+        if recorder is not None and recorder.snapshots:  # Ctrl-C or divergence: what was recorded is kept
+            outcome.history = recorder.history()
     result.load_average = load_average()
     warning = busy_warning(result.load_average, cores(), f"{name}'s training")
     if warning:

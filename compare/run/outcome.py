@@ -93,6 +93,7 @@ class Outcome:
     stage: str = "before the gradient check"  # what the run is doing: where Ctrl-C would stop it
     interrupted: str | None = None  # where Ctrl-C stopped it: "interrupted during numpy's epoch 3"
     diverged: str | None = None  # why a training was stopped (shared.divergence's message)
+    history: object | None = None  # shared.history.History of the first implementation's training, when kept
 
     @property
     def passed(self) -> bool:
