@@ -673,3 +673,62 @@ def test_screenshots_phone_and_desktop(browser, page_path, tmp_path, width, heig
         assert page.errors == []
     finally:
         page.context.close()
+
+
+# ---------------------------------------------------------------- the timeline (issue 18 part 1)
+
+
+def test_a_page_from_a_checkpoint_alone_has_no_timeline(desktop):
+    assert desktop.evaluate("() => window.mnistPage.history") is None
+    assert desktop.is_hidden("#timeline")
+
+
+@pytest.fixture(scope="module")
+def timeline_page(browser, run_directory):
+    page = open_page(browser, run_directory / "page.html")
+    yield page
+    assert page.errors == [] and page.requests.blocked == []
+    page.context.close()
+
+
+def test_scrubbing_shows_the_network_as_it_was_at_each_step(timeline_page, run_directory):
+    from shared.history import load_history
+
+    history = load_history(run_directory / "history.npz")
+    page = timeline_page
+    assert page.evaluate("() => window.mnistPage.history.count") == len(history.snapshots) == 8
+    assert page.evaluate("() => window.mnistPage.history.steps") == history.steps
+    page.evaluate("() => window.mnistPage.showSample(0)")
+    x = np.array(page.evaluate("() => Array.from(window.mnistPage.state.input)"))
+    config = history.config
+    for index in (0, 3, len(history.snapshots) - 1):
+        page.evaluate(f"() => window.mnistPage.scrub({index})")
+        settled(page)
+        shown = np.array(page.evaluate("() => Array.from(window.mnistPage.state.result.output)"))
+        params = history.snapshots[index].params
+        if index < len(history.snapshots) - 1:  # the snapshots are kept in float32; the trained network exactly
+            params = [(W.astype(np.float32).astype(np.float64), b.astype(np.float32).astype(np.float64)) for W, b in params]
+        assert np.abs(shown - numpy_probabilities(params, config, x[None, :])[0]).max() <= 1e-12
+        label = page.text_content("#timeline-label")
+        assert (f"step {history.steps[index]}" in label) or (index == 0 and "random start" in label)
+
+
+def test_the_first_layers_weight_grid_changes_while_scrubbing(timeline_page):
+    page = timeline_page
+    assert page.locator("#weight-grid canvas").count() == 12  # every first-layer neuron of 784-12-10
+    grid = "() => Array.from(document.querySelectorAll('#weight-grid canvas'), (c) => c.toDataURL()).join()"
+    page.evaluate("() => window.mnistPage.scrub(0)")
+    start = page.evaluate(grid)
+    page.evaluate("() => window.mnistPage.scrub(window.mnistPage.history.count - 1)")
+    assert page.evaluate(grid) != start
+
+
+def test_the_timeline_is_usable_on_a_phone(browser, run_directory):
+    page = open_page(browser, run_directory / "page.html", width=375, height=667, has_touch=True, is_mobile=True)
+    try:
+        box = page.locator("#timeline-slider").bounding_box()
+        assert box["width"] >= 300 and box["height"] >= 28  # wide and tall enough for a thumb
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+        assert page.errors == []
+    finally:
+        page.context.close()

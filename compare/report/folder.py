@@ -24,7 +24,7 @@ from compare.report.results import build_results, save_results
 from compare.wording import plural
 from shared.atomic import atomic_write_text
 from shared.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from shared.history import FILE_NAME, save_history
+from shared.history import FILE_NAME, load_history, save_history
 
 RESULTS = "results.json"
 MODEL = "model.npz"
@@ -63,7 +63,8 @@ def write_page(document: dict, run_directory: Path, out_directory: Path) -> Path
               f"of the run {document['name']}")
     about = describe(checkpoint.config, source, checkpoint.test_accuracy, document["data"]["test_images"],
                      dataset_label(document["data"]["name"]))
+    history = load_history(run_directory / page["history"]) if "history" in page else None
     path = out_directory / PAGE
     atomic_write_text(path, build_page(checkpoint.params, checkpoint.config, samples_from_document(page["samples"]),
-                                       about))
+                                       about, history))
     return path

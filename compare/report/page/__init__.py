@@ -35,6 +35,7 @@ SCRIPTS = (
     "drawing.js",  # the pad's ink: strokes of a round pen in a fixed grid
     "colours.js",  # the colours of activations, weights and pushes
     "network.js",  # the network picture and its legend
+    "timeline.js",  # the run's history: a slider from the random start to the trained network
     "page.js",  # the wiring: events, samples, the selected neuron
 )
 SIDE = 28  # the page draws 28x28 digits: models with 784 inputs
@@ -70,14 +71,44 @@ def float64_base64(array: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(array, dtype="<f8").tobytes()).decode("ascii")
 
 
-def model_document(params: Params, config: Config, samples: Samples) -> dict:
-    """What page.js reads: the network, its exact parameters, the sample digits."""
+# The history's snapshots in float32 (the trained network itself stays exact float64): the
+# default run's 14 snapshots of 784-30-10 are 1.8 MB so, 3.6 MB in float64, near the 4 MB budget.
+HISTORY_BUDGET_BYTES = 2_500_000  # base64 bytes of snapshots at most; beyond, every other one is left out
+
+
+def float32_base64(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
+
+
+def history_document(history) -> dict | None:
+    """A shared.history.History for the page's timeline: steps, epochs, test accuracy and the
+    parameters at each snapshot (float32), thinned to the budget, the first and last kept."""
+    snapshots = list(history.snapshots)
+    per_snapshot = 4 * 4 / 3 * sum(W.size + b.size for W, b in snapshots[0].params)
+    while len(snapshots) > 2 and len(snapshots) * per_snapshot > HISTORY_BUDGET_BYTES:
+        snapshots = snapshots[:-1:2] + [snapshots[-1]]
+    if len(snapshots) < 2 or len(snapshots) * per_snapshot > HISTORY_BUDGET_BYTES:
+        return None
+    return {
+        "steps": [s.step for s in snapshots],
+        "epochs": [s.epoch for s in snapshots],
+        "accuracy": [s.test_accuracy for s in snapshots],
+        "layers": [{"W": float32_base64(np.stack([s.params[l][0] for s in snapshots])),
+                    "b": float32_base64(np.stack([s.params[l][1] for s in snapshots]))}
+                   for l in range(len(snapshots[0].params))],
+    }
+
+
+def model_document(params: Params, config: Config, samples: Samples, history=None) -> dict:
+    """What page.js reads: the network, its exact parameters, the sample digits, and the run's
+    history when there is one (timeline.js)."""
     return {
         "sizes": list(config.sizes),
         "activation": config.activation,
         "output": config.output_activation,  # softmax or sigmoid
         "layers": [{"W": float64_base64(W), "b": float64_base64(b)} for W, b in params],
         "samples": samples_document(samples),
+        "history": history_document(history) if history is not None else None,
     }
 
 
@@ -98,7 +129,7 @@ def csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def build_page(params: Params, config: Config, samples: Samples, about: str) -> str:
+def build_page(params: Params, config: Config, samples: Samples, about: str, history=None) -> str:
     """The whole page as one HTML string."""
     if config.sizes[0] != SIDE * SIDE:
         raise ValueError(f"the page draws 28x28 digits; this network takes {config.sizes[0]} inputs")
@@ -117,7 +148,7 @@ def build_page(params: Params, config: Config, samples: Samples, about: str) -> 
         "output_text": output_text,
         "style": style,
         "script": code,
-        "model": script_json(model_document(params, config, samples)),
+        "model": script_json(model_document(params, config, samples, history)),
     }
     # One pass, so that nothing inserted is itself read as a placeholder.
     return re.sub(r"\{\{(\w+)\}\}", lambda match: values[match.group(1)], template)

@@ -169,12 +169,14 @@ function startPage() {
     model,
     drawing: new Drawing(GRID),
     hidden: model.sizes.length > 2, // a first hidden layer whose neurons can be selected
+    history: loadHistory(model.history, model.layers), // null for a page made from a checkpoint alone
     state: { input: new Float64Array(SIDE * SIDE), exact: null, result: null, shares: null, answer: null,
              selected: 0, sample: null, layout: null, pending: false, pointerType: null },
   };
   listenToPen(page);
   addSamples(page);
   listenToNeuronChoice(page);
+  listenToTimeline(page);
   const linesDrawn = model.sizes.slice(1).every((n) => n <= SMALL_LAYER) && page.hidden;
   $("legend").innerHTML = legendItems(model, linesDrawn).map((item) => `<li>${item}</li>`).join("");
   window.addEventListener("resize", () => render(page));
@@ -183,7 +185,8 @@ function startPage() {
   // What the tests (and the curious, from the console) use.
   window.mnistPage = { model, drawing: page.drawing, state: page.state, forward: (x) => forward(model, x), prepare,
                        update: () => update(page), clear: () => clear(page), showSample: (s) => showSample(page, s),
-                       GRID, readyMs: performance.now() };
+                       GRID, history: page.history, scrub: (i) => page.scrub && page.scrub(i),
+                       readyMs: performance.now() };
   document.documentElement.dataset.ready = "yes";
 }
 
