@@ -732,3 +732,28 @@ def test_the_timeline_is_usable_on_a_phone(browser, run_directory):
         assert page.errors == []
     finally:
         page.context.close()
+
+
+# ---------------------------------------------------------------- unsure and specks (issue 22.4)
+
+
+def test_a_single_dot_is_no_digit(desktop):
+    assert draw(desktop, [[(0.5, 0.5), (0.5, 0.5)]]) is None  # it said "9, 50.5%"
+    assert desktop.inner_text("#answer") == "?"
+    assert "no digit" in desktop.inner_text("#confidence")
+
+
+def test_an_answer_below_70_percent_says_it_is_a_guess(desktop):
+    desktop.evaluate("() => { window.mnistPage.state.exact = new Float64Array(784).fill(0.5); window.mnistPage.update(); }")
+    share = desktop.evaluate("() => window.mnistPage.state.shares[window.mnistPage.state.answer]")
+    confidence = desktop.inner_text("#confidence")
+    if share < 0.7:
+        assert "unsure" in confidence and "unsure" in desktop.get_attribute("#answer", "class")
+    else:  # pragma: no cover - the shipped model is sure of a grey square: then nothing may say unsure
+        assert "unsure" not in confidence
+    # "12" drawn: two digits side by side, which the model reads at 51.7%
+    desktop.click("#clear")
+    answer = draw(desktop, [[(0.15, 0.1), (0.15, 0.9)], ellipse(0.65, 0.3, 0.2, 0.2, turn=0.6) + [(0.45, 0.9), (0.9, 0.9)]])
+    share = desktop.evaluate("() => window.mnistPage.state.shares[window.mnistPage.state.answer]")
+    assert answer is not None
+    assert ("unsure" in desktop.inner_text("#confidence")) == (share < 0.7)

@@ -14,6 +14,19 @@ class Drawing {
 
   isBlank() { return !this.ink.some((v) => v > 0); }
 
+  // The longer side of the ink's bounding box, in grid pixels (0 when blank).
+  span() {
+    const { size, ink } = this;
+    let x0 = size, x1 = -1, y0 = size, y1 = -1;
+    for (let i = 0; i < ink.length; i++) {
+      if (ink[i] > 0) {
+        const x = i % size, y = (i - x) / size;
+        x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+      }
+    }
+    return x1 < 0 ? 0 : Math.max(x1 - x0, y1 - y0) + 1;
+  }
+
   // The round pen moved from p to q: a pixel's ink is set by the distance from its
   // centre to the segment, full inside the pen, fading to nothing over one pixel.
   segment(p, q, radius = PEN_RADIUS) {
@@ -47,4 +60,38 @@ class Drawing {
       }
     }
   }
+}
+
+// Drawing with mouse, pen or finger (wired by page.js, whose $, schedule, drawOwn and clear it calls). touch-action: none (in the CSS) keeps a finger
+// drawing instead of scrolling; pointer capture keeps the stroke when it leaves the pad;
+// coalesced events give every point the device reported, joined as segments.
+function listenToPen(page) {
+  const pad = $("pad"), { drawing, state } = page;
+  let stroke = null;
+  const gridPoint = (event) => ({ x: ((event.clientX - stroke.rect.left) * GRID) / stroke.rect.width,
+                                  y: ((event.clientY - stroke.rect.top) * GRID) / stroke.rect.height });
+  pad.addEventListener("pointerdown", (event) => {
+    if (stroke || (event.pointerType === "mouse" && event.button !== 0)) return;
+    event.preventDefault();
+    pad.setPointerCapture(event.pointerId);
+    stroke = { id: event.pointerId, rect: pad.getBoundingClientRect() };
+    state.pointerType = event.pointerType; // mouse, pen or touch: what drew last
+    stroke.last = gridPoint(event);
+    if (state.exact) drawOwn(page); // a sample is shown: drawing starts a digit of your own
+    drawing.segment(stroke.last, stroke.last);
+    schedule(page);
+  });
+  pad.addEventListener("pointermove", (event) => {
+    if (!stroke || event.pointerId !== stroke.id) return;
+    const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+    for (const point of events.length ? events : [event]) {
+      const next = gridPoint(point);
+      drawing.segment(stroke.last, next);
+      stroke.last = next;
+    }
+    schedule(page);
+  });
+  const endStroke = (event) => { if (stroke && event.pointerId === stroke.id) { stroke = null; schedule(page); } };
+  for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) pad.addEventListener(type, endStroke);
+  $("clear").addEventListener("click", () => clear(page));
 }

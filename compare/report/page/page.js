@@ -7,6 +7,12 @@
 
 const $ = (id) => document.getElementById(id);
 const DRAW_HINT = "Draw one digit, any size, anywhere: it is cropped, scaled and centred like MNIST's.";
+// As `compare predict` (shared/images.py UNSURE_BELOW): a top probability below this is a guess.
+const UNSURE_BELOW = 0.7;
+// Ink spanning less than this (grid pixels) is a dot or a speck, not a digit: scaled up like
+// MNIST's digits it would fill the 20x20 box all the same, and get an answer it does not deserve.
+const SMALLEST_DIGIT = 4 * PEN_RADIUS;
+
 const format = (v, digits = 2) => (v >= 0 ? "+" : "\u2212") + Math.abs(v).toFixed(digits);
 
 // What the network sees now, and answers: from the drawing, or a sample digit shown exactly.
@@ -15,11 +21,13 @@ function update(page) {
   state.pending = false;
   state.input = state.exact ?? prepare(drawing.ink, GRID) ?? new Float64Array(SIDE * SIDE);
   const blank = !state.input.some((v) => v > 0);
+  state.speck = !blank && !state.exact && drawing.span() < SMALLEST_DIGIT;
   state.result = forward(model, state.input);
   const out = state.result.output, total = out.reduce((s, v) => s + v, 0);
   state.shares = model.output === "softmax" ? Array.from(out) : Array.from(out, (v) => v / total);
   const best = state.shares.indexOf(Math.max(...state.shares));
-  state.answer = blank ? null : best;
+  state.answer = blank || state.speck ? null : best;
+  state.unsure = state.answer !== null && state.shares[best] < UNSURE_BELOW;
   render(page);
 }
 
@@ -33,7 +41,11 @@ function render(page) {
   paintPixels($("pad"), drawing.ink, greyPixel);
   paintPixels($("input"), state.input, greyPixel);
   $("answer").textContent = blank ? "?" : String(state.answer);
-  $("confidence").textContent = blank ? "draw a digit" : `${(100 * state.shares[state.answer]).toFixed(1)}%`;
+  $("answer").classList.toggle("unsure", state.unsure);
+  $("confidence").textContent = state.speck ? "no digit: too small to read, draw it bigger"
+    : blank ? "draw a digit"
+    : state.unsure ? `${(100 * state.shares[state.answer]).toFixed(1)}%: unsure, a guess`
+    : `${(100 * state.shares[state.answer]).toFixed(1)}%`;
   state.layout = drawNetwork($("net"), model, state.result, state.shares, state.selected);
   if (page.hidden) renderNeuron(page);
   document.querySelectorAll("#samples button").forEach((b) => b.classList.toggle("current", Number(b.dataset.index) === state.sample));
@@ -68,40 +80,6 @@ function drawOwn(page) {
 function clear(page) {
   drawOwn(page);
   update(page);
-}
-
-// Drawing with mouse, pen or finger. touch-action: none (in the CSS) keeps a finger
-// drawing instead of scrolling; pointer capture keeps the stroke when it leaves the pad;
-// coalesced events give every point the device reported, joined as segments.
-function listenToPen(page) {
-  const pad = $("pad"), { drawing, state } = page;
-  let stroke = null;
-  const gridPoint = (event) => ({ x: ((event.clientX - stroke.rect.left) * GRID) / stroke.rect.width,
-                                  y: ((event.clientY - stroke.rect.top) * GRID) / stroke.rect.height });
-  pad.addEventListener("pointerdown", (event) => {
-    if (stroke || (event.pointerType === "mouse" && event.button !== 0)) return;
-    event.preventDefault();
-    pad.setPointerCapture(event.pointerId);
-    stroke = { id: event.pointerId, rect: pad.getBoundingClientRect() };
-    state.pointerType = event.pointerType; // mouse, pen or touch: what drew last
-    stroke.last = gridPoint(event);
-    if (state.exact) drawOwn(page); // a sample is shown: drawing starts a digit of your own
-    drawing.segment(stroke.last, stroke.last);
-    schedule(page);
-  });
-  pad.addEventListener("pointermove", (event) => {
-    if (!stroke || event.pointerId !== stroke.id) return;
-    const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
-    for (const point of events.length ? events : [event]) {
-      const next = gridPoint(point);
-      drawing.segment(stroke.last, next);
-      stroke.last = next;
-    }
-    schedule(page);
-  });
-  const endStroke = (event) => { if (stroke && event.pointerId === stroke.id) { stroke = null; schedule(page); } };
-  for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) pad.addEventListener(type, endStroke);
-  $("clear").addEventListener("click", () => clear(page));
 }
 
 // Real MNIST test digits: shown exactly as stored (not re-prepared), so the network
