@@ -167,3 +167,19 @@ def test_the_weights_figures_title_is_not_clipped(monkeypatch, tmp_path):  # iss
     box = canvas._suptitle.get_window_extent()
     assert "first 16 of 100" in title
     assert box.x0 >= 0 and box.x1 <= canvas.bbox.x1, (box, canvas.bbox)
+
+
+@pytest.mark.parametrize("spoil, words", [
+    (lambda d: d["visuals"]["misclassified"][0].__setitem__("probability", 7.5), "misclassified/0/probability is 7.5"),
+    (lambda d: d["implementations"][0].__setitem__("epochs", [d["implementations"][0]["epochs"][0]] * 2),
+     "implementations/0/epochs are numbered [1, 1]"),
+])
+def test_report_refuses_impossible_probabilities_and_repeated_epochs(tiny_run, tmp_path, spoil, words):  # issue 23.28
+    directory, _ = tiny_run
+    document = json.loads((directory / "results.json").read_text())
+    assert document["visuals"]["misclassified"], "the tiny run gets some digits wrong"
+    spoil(document)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(document))
+    result = invoke("report", str(bad))
+    assert result.exit_code == 1 and words in result.output, result.output

@@ -165,6 +165,9 @@ def meaning_problem(document: dict) -> str | None:
         for number, epoch in enumerate(impl["epochs"]):
             if epoch["samples_per_second"] <= 0:
                 return f"implementations/{index}/epochs/{number}/samples_per_second is 0"
+        numbers = [epoch["epoch"] for epoch in impl["epochs"]]
+        if any(b <= a for a, b in zip(numbers, numbers[1:])):
+            return f"implementations/{index}/epochs are numbered {numbers[:8]}: not one each, in order"
     for pair in document["parameter_agreement"]:
         for side in ("a", "b"):
             if pair[side] not in impls:
@@ -235,6 +238,8 @@ def visuals_problem(document: dict, impls: list[str]) -> str | None:
             return f"visuals/misclassified/{number} has {len(wrong['pixels'])} pixels, not {height}x{width}"
         if not (0 <= wrong["label"] < classes and 0 <= wrong["predicted"] < classes):
             return f"visuals/misclassified/{number} has a class outside 0-{classes - 1}"
+        if not 0 <= wrong["probability"] <= 1:
+            return f"visuals/misclassified/{number}/probability is {wrong['probability']}, not in [0, 1]"
     return None
 
 
