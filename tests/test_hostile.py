@@ -81,3 +81,12 @@ def test_a_save_name_too_long_for_its_temporary_file_is_refused_before_training(
     result = invoke("run", *TINY, "--save", name)
     refused(result, 2, "--save", "characters compare allows")
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
+
+
+def test_download_never_replaces_the_users_dataset_without_force(tmp_path):  # 23.3
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "train-images-idx3-ubyte.gz").write_bytes(b"the user's own images")
+    result = invoke("data", "download", "--dataset", "mine", "--dest", "mine", "--mirror", "http://127.0.0.1:9",
+                    "--retries", "1", "--timeout", "1")  # 9: a closed port, never reached
+    refused(result, 2, "--dest", "train-images-idx3-ubyte.gz", "--force")
+    assert (tmp_path / "mine" / "train-images-idx3-ubyte.gz").read_bytes() == b"the user's own images"
