@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from compare.cli import main
 from shared.download import DownloadError, RemoteFile, download_file
+from conftest import write_dataset
 
 TINY = ["--impl", "numpy", "--sizes", "784,8,10", "--train-limit", "200", "--test-limit", "100",
         "--epochs", "1", "-q"]
@@ -81,3 +82,26 @@ def test_a_save_name_too_long_for_its_temporary_file_is_refused_before_training(
     result = invoke("run", *TINY, "--save", name)
     refused(result, 2, "--save", "characters compare allows")
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
+
+
+def test_download_never_replaces_the_users_dataset_without_force(tmp_path):  # 23.3
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "train-images-idx3-ubyte.gz").write_bytes(b"the user's own images")
+    result = invoke("data", "download", "--dataset", "mine", "--dest", "mine", "--mirror", "http://127.0.0.1:9",
+                    "--retries", "1", "--timeout", "1")  # 9: a closed port, never reached
+    refused(result, 2, "--dest", "train-images-idx3-ubyte.gz", "--force")
+    assert (tmp_path / "mine" / "train-images-idx3-ubyte.gz").read_bytes() == b"the user's own images"
+
+
+@pytest.mark.parametrize("command, option, name", [
+    ("run", "--save", "train-images-idx3-ubyte.gz"),
+    ("run", "--json", "t10k-labels-idx1-ubyte.gz"),
+    ("gradcheck", "--json", "t10k-labels-idx1-ubyte.gz"),
+])
+def test_an_output_never_replaces_a_dataset_file_even_with_force(tmp_path, command, option, name):  # 23.4
+    data_dir = write_dataset(tmp_path / "d")
+    before = (data_dir / name).read_bytes()
+    args = ["--impl", "numpy", "--sizes", "16,4,3"] + (["--epochs", "1", "-q"] if command == "run" else [])
+    result = invoke(command, *args, "--data-dir", data_dir, option, data_dir / name, "--force")
+    refused(result, 2, option, "reads")
+    assert (data_dir / name).read_bytes() == before

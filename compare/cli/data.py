@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -28,7 +29,8 @@ def data():
 @click.option("--deadline", type=click.FloatRange(min=0.01), default=600.0, show_default=True,
               help="Seconds one file's transfer may take in all, however slowly the bytes come.")
 @click.option("--retries", type=click.IntRange(min=1), default=3, show_default=True, help="Attempts per mirror.")
-def data_download(dataset, dest, mirrors, md5_pairs, timeout, deadline, retries):
+@click.option("--force", is_flag=True, help="Replace files in --dest that are not the verified ones.")
+def data_download(dataset, dest, mirrors, md5_pairs, timeout, deadline, retries, force):
     """Fetch the four IDX files, verify their checksums, and move them into place."""
     from compare.run.outputs import check_directory
     from shared.data import DEFAULT_DATA_DIR, load_dataset
@@ -48,9 +50,16 @@ def data_download(dataset, dest, mirrors, md5_pairs, timeout, deadline, retries)
     dest = dest or DEFAULT_DATA_DIR.parent / dataset
     check_directory(dest, "--dest")
     files = files_for(dataset, md5s)
+    verified = {remote.name for remote in files
+                if (dest / remote.name).exists() and remote.verifiable and verify_file(dest / remote.name, remote) is None}
+    replaced = [remote.name for remote in files if os.path.lexists(dest / remote.name) and remote.name not in verified]
+    if replaced and not force:  # the user's own files: refused before anything is fetched
+        raise click.BadParameter(f"{dest} already holds {', '.join(replaced)}, not the verified download: "
+                                 f"give --force to replace {'it' if len(replaced) == 1 else 'them'}",
+                                 param_hint="'--dest'")
     for remote in files:
         path = dest / remote.name
-        if path.exists() and remote.verifiable and verify_file(path, remote) is None:
+        if remote.name in verified:
             click.echo(f"{path}: already there, verified")
             continue
         if not remote.verifiable:

@@ -17,6 +17,14 @@ from compare.wording import layer_sizes
 from shared import config as cfg
 
 
+def data_inputs(data_dir: Path | None) -> tuple[Path, ...]:
+    """The dataset files a command may read from --data-dir: an output never replaces one, --force or not."""
+    from shared.data import DEFAULT_DATA_DIR, FILE_STEMS
+
+    directory = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
+    return tuple(directory / f"{stem}{ext}" for stem in FILE_STEMS.values() for ext in (".gz", ""))
+
+
 def load_data(data_dir: Path | None, config: cfg.Config, test_only: bool = False):
     """Load the dataset and check that the network's first and last layers fit it.
 
@@ -169,10 +177,11 @@ def checkpoint_paths(save_path: Path | None, impls: list[str]) -> dict[str, Path
     return {impl: save_path.with_name(f"{save_path.stem}-{impl}{suffix}") for impl in impls}
 
 
-def check_save_paths(save_paths: dict[str, Path], resume_path: Path | None, force: bool) -> None:
+def check_save_paths(save_paths: dict[str, Path], resume_path: Path | None, force: bool,
+                     inputs: tuple[Path, ...] = ()) -> None:
     """Every checkpoint this run will write can be written, and replaces no other model unless
     --force: the file resumed from is the only one a run may update on its own."""
     from compare.run.outputs import check_file
 
     for path in save_paths.values():
-        check_file(path, "--save", force=force, may_replace=resume_path)
+        check_file(path, "--save", force=force, may_replace=resume_path, inputs=inputs)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from compare.cli.options import EXIT_CODES, build_config, config_options, parse_impls, training_options, typed
-from compare.cli.preflight import (check_device, check_memory, check_resumable, check_save_paths, check_threads,
+from compare.cli.preflight import (check_device, check_memory, data_inputs, check_resumable, check_save_paths, check_threads,
                                    checkpoint_paths, load_data, read_checkpoint)
 from shared import config as cfg
 
@@ -66,12 +66,12 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     dataset = load_data(data_dir, config)
     check_device(config, impls)
     save_paths = checkpoint_paths(save_path, impls)
-    check_save_paths(save_paths, resume_path, force)
+    check_save_paths(save_paths, resume_path, force, inputs=data_inputs(data_dir))
     as_json = json_path is not None and str(json_path) == "-"  # one meaning with gradcheck's --json
     if json_path is not None and not as_json:
         from compare.run.outputs import check_file
 
-        check_file(json_path, "--json", force=force)
+        check_file(json_path, "--json", force=force, inputs=data_inputs(data_dir))
     # Held until the command ends, however it ends: two runs never share a checkpoint.
     click.get_current_context().call_on_close(reserve_files(save_paths.values(), "--save"))
     silent = quiet or as_json
