@@ -23,7 +23,7 @@ import numpy as np
 from bench import baseline_class
 from compare.benchmark.plan import BATCH_POOL, BENCH_CONFIGS, Plan, runner as runner_record
 from compare.run.machine import cores, is_busy, load_average, training_flops
-from impls import LEARNER_CALL_LIMIT, REGISTRY
+from impls import REGISTRY
 from shared.call_limit import time_limit
 from shared.config import PRESETS, Config
 from shared.data import Dataset, scale_pixels
@@ -48,6 +48,8 @@ def build_runner(name: str, config: Config, params):
 def learner_limit(name: str, what: str):
     """A time limit on a learner's calls (impls.LEARNER_CALL_LIMIT, one timed round of steps at
     most as long as one call may take); none on the built-ins and baselines."""
+    from impls import LEARNER_CALL_LIMIT  # read when used: a test shortens it
+
     if not runner_record(name).learner:
         return time_limit(None, what)
     return time_limit(LEARNER_CALL_LIMIT, f"{REGISTRY[name].cls}.{what}")
