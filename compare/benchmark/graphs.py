@@ -112,8 +112,11 @@ def tensor_graph_footprint(config: Config, x: np.ndarray, y: np.ndarray) -> dict
     return {"nodes_per_step": len(tensor_order(loss)), "bytes_per_step": size, "batch_size": config.batch_size}
 
 
-def tensor_graph_footprints(dataset: Dataset, echo) -> list[dict]:
-    """tensor_graph_footprint on every benchmark config, float32 and float64."""
+def tensor_graph_footprints(dataset: Dataset, echo, runners=("tensor",)) -> list[dict]:
+    """tensor_graph_footprint on every benchmark config, float32 and float64 (none when tensor
+    is not among the runners measured)."""
+    if "tensor" not in runners:
+        return []
     x = scale_pixels(dataset.train_images[:256], "float64")
     y = dataset.train_labels[:256].astype(np.int64)
     entries = []

@@ -85,12 +85,12 @@ def run_bench(dataset: Dataset, plan: Plan, threads: str, with_accuracy: bool, e
                                                                  settle_seconds=plan.settle_seconds), echo)
     document["help_seconds"] = help_seconds()
     echo(f"compare --help: {document['help_seconds']:.3f} s")
-    if plan.measure_memory and "numpy" in available:
+    if plan.measure_memory and runners is None:  # a target of the project's own: not in a run of chosen runners
         document["run_numpy_peak_rss_bytes"] = run_peak_memory()
         echo(f"compare run --impl numpy: peak memory {document['run_numpy_peak_rss_bytes'] / 2**20:,.0f} MiB")
     document["autograd_graph"] = graph_footprints(dataset, plan, echo, [r for r in available if r in ENGINES])
-    if "tensor" in available:
-        document["tensor_graph"] = tensor_graph_footprints(dataset, echo)
+    if tensor_graph := tensor_graph_footprints(dataset, echo, available):
+        document["tensor_graph"] = tensor_graph
     if with_accuracy:
         echo("accuracy:")
         document["accuracy"] = accuracy_runs(dataset, echo)
