@@ -289,26 +289,16 @@ def tiny_plan(monkeypatch):
     return plan
 
 
-@pytest.fixture
-def learner_file(tmp_path):
-    from exercise_fills import solution
-
-    path = tmp_path / "ex" / "my_mlp.py"
-    path.parent.mkdir()
-    path.write_text(solution("numpy"))
-    return path
-
-
-def test_bench_measures_a_learners_file_under_its_own_name(tmp_path, monkeypatch, tiny_plan, learner_file):
+def test_bench_measures_a_learners_file_under_its_own_name(tmp_path, monkeypatch, tiny_plan, learner):
     import impls
 
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, ["bench", "--quick", "--impl", f"numpy,{learner_file}", "--out", "out"],
+    result = CliRunner().invoke(main, ["bench", "--quick", "--impl", f"numpy,{learner}", "--out", "out"],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     document = json.loads((tmp_path / "out" / "bench.json").read_text())
     assert document["runners"] == ["numpy", "my_mlp"] and document["selected"] is True
-    assert str(learner_file) in document["loaded"]["my_mlp"]
+    assert str(learner) in document["loaded"]["my_mlp"]
     nielsen = next(e for e in document["throughput"] if e["config"] == NIELSEN and e["dtype"] == "float64")
     assert set(nielsen["results"]) == {"numpy", "my_mlp"} and nielsen["results"]["my_mlp"]["median"] > 0
     assert all(set(e["results"]) == {"numpy"} for e in document["throughput"] if e is not nielsen)
@@ -319,29 +309,29 @@ def test_bench_measures_a_learners_file_under_its_own_name(tmp_path, monkeypatch
     assert "my_mlp" not in impls.REGISTRY
 
 
-def test_bench_times_a_learners_steps_without_a_limit_per_call(learner_file):
+def test_bench_times_a_learners_steps_without_a_limit_per_call(learner):
     """impls.plugins.bounded's limit costs more per call than a small network's whole step:
     the bench builds the learner's class as it is and bounds whole rounds instead."""
     from compare.benchmark.measure import build_runner
     from impls import REGISTRY, learners_scope, parse_impl_names
 
     with learners_scope():
-        (name,) = parse_impl_names(str(learner_file))
+        (name,) = parse_impl_names(str(learner))
         config = Config(sizes=(784, 8, 10))
         model = build_runner(name, config, init_params(config.sizes, seed=0))
         assert type(model) is REGISTRY[name].loaded
 
 
-def test_bench_stops_a_learners_hanging_step_with_a_message(tmp_path, monkeypatch, tiny_plan, learner_file):
+def test_bench_stops_a_learners_hanging_step_with_a_message(tmp_path, monkeypatch, tiny_plan, learner):
     import impls
 
     monkeypatch.setattr(impls, "LEARNER_CALL_LIMIT", 1.0)
-    text = learner_file.read_text().replace(
+    text = learner.read_text().replace(
         "    def train_step(self", "    def train_step(self, *a, **k):\n        while True:\n            pass\n\n"
         "    def old_train_step(self", 1)
-    learner_file.write_text(text)
+    learner.write_text(text)
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, ["bench", "--quick", "--impl", str(learner_file), "--out", "out"])
+    result = CliRunner().invoke(main, ["bench", "--quick", "--impl", str(learner), "--out", "out"])
     assert result.exit_code == 1, result.output
     assert "error: MyMLP.train_step did not return within 1 s (stopped: an endless loop?)" in result.output
     assert not (tmp_path / "out" / "bench.json").exists()
