@@ -36,16 +36,26 @@ jax.config.update("jax_enable_x64", True)
 ACTIVATIONS = {"sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh, "relu": jax.nn.relu}
 
 
-def make_loss(config: Config):
-    """The batch-mean loss of parameters [(W, b), ...] on (x, y), as the implementations define it."""
+def make_logits(config: Config):
+    """The output layer's z for parameters [(W, b), ...] and a batch x (rows): sigma(a W^T + b) per hidden layer."""
     sigma = ACTIVATIONS[config.activation]
 
-    def loss(params, x, y):
+    def logits(params, x):
         a = x
         for W, b in params[:-1]:
             a = sigma(a @ W.T + b)
         W, b = params[-1]
-        z = a @ W.T + b
+        return a @ W.T + b
+
+    return logits
+
+
+def make_loss(config: Config):
+    """The batch-mean loss, as the implementations define it."""
+    logits = make_logits(config)
+
+    def loss(params, x, y):
+        z = logits(params, x)
         if config.loss == "cross-entropy":
             return -jnp.take_along_axis(jax.nn.log_softmax(z), y[:, None], axis=1).mean()
         error = jax.nn.sigmoid(z) - jax.nn.one_hot(y, z.shape[1], dtype=z.dtype)
@@ -62,7 +72,9 @@ class JaxJitMLP:
         self.params = [(jnp.asarray(W, dtype=config.dtype), jnp.asarray(b, dtype=config.dtype)) for W, b in params]
         loss = make_loss(config)
         self.gradients = jax.jit(jax.value_and_grad(loss))
-        self.outputs = jax.jit(self.make_outputs(config))
+        logits = make_logits(config)
+        output = jax.nn.softmax if config.loss == "cross-entropy" else jax.nn.sigmoid
+        self.outputs = jax.jit(lambda params, x: output(logits(params, x)))
 
         def step(params, x, y, lr):
             value, grads = jax.value_and_grad(loss)(params, x, y)
@@ -78,20 +90,6 @@ class JaxJitMLP:
         self.step = jax.jit(step, donate_argnums=0)
         self.step_at = jax.jit(step_at, donate_argnums=0)
         self.steps_at = jax.jit(steps_at, donate_argnums=0)
-
-    @staticmethod
-    def make_outputs(config: Config):
-        sigma = ACTIVATIONS[config.activation]
-
-        def outputs(params, x):
-            a = x
-            for W, b in params[:-1]:
-                a = sigma(a @ W.T + b)
-            W, b = params[-1]
-            z = a @ W.T + b
-            return jax.nn.softmax(z) if config.loss == "cross-entropy" else jax.nn.sigmoid(z)
-
-        return outputs
 
     def inputs(self, x):
         return jnp.asarray(x, dtype=self.config.dtype)
