@@ -13,25 +13,43 @@ same math (sigmoid or ReLU or tanh layers, Nielsen's quadratic cost on sigmoid o
 softmax cross-entropy, the batch mean, plain SGD). `float(loss)` at the end of a call waits
 for XLA's result, as the torch implementation's `.item()` does.
 
-XLA chooses its threads once, when it starts: one thread, as the issue's reference figures
-were measured, unless XLA_FLAGS already says otherwise. float64 needs JAX's x64 mode, which
-this module turns on (JAX computes float32 otherwise, whatever the arrays were).
-Needs `pip install '.[jax]'`; nothing else in the project imports it.
+XLA computes on one core, as the issue's reference figures were measured (see
+start_xla_on_one_core). float64 needs JAX's x64 mode, which this module turns on (JAX
+computes float32 otherwise, whatever the arrays were). Needs `pip install '.[jax]'`;
+nothing else in the project imports it.
 """
 
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+import jax
+import jax.numpy as jnp
+import numpy as np
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-from shared.config import Config  # noqa: E402
+from shared.config import Config
 
 jax.config.update("jax_enable_x64", True)
+
+
+def start_xla_on_one_core() -> None:
+    """XLA makes its CPU thread pool once, when it starts, and splits each computation over
+    it: with jax 0.10 two threads shared every call on 2 cores whatever XLA_FLAGS said
+    (--xla_cpu_multi_thread_eigen=false, intra_op_parallelism_threads=1). Threads keep the
+    cores they were allowed when made: start XLA while this process may use one core only,
+    then give it back all its cores (NumPy's and torch's threads are not XLA's)."""
+    if not hasattr(os, "sched_setaffinity"):  # not Linux: XLA takes the cores it finds
+        jax.devices()
+        return
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cores)})
+    try:
+        jax.devices()  # the CPU client and its threads are made here
+    finally:
+        os.sched_setaffinity(0, cores)
+
+
+start_xla_on_one_core()
 
 ACTIVATIONS = {"sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh, "relu": jax.nn.relu}
 

@@ -166,8 +166,8 @@ def runner_blocks(document: dict) -> list:
     sentences = [f"`{name}` is {description}." for name, description in (document.get("loaded") or {}).items()]
     if any(r.startswith("jax-") for r in document.get("runners", ())):
         sentences.append(
-            f"JAX {document['environment'].get('jax') or ''} runs on the CPU with XLA's own thread pool set to one "
-            "thread when it starts (XLA_FLAGS; it cannot change later), whatever the config's thread count; "
+            f"JAX {document['environment'].get('jax') or ''} computes on one core of the CPU (XLA is started on one "
+            "and keeps it: bench/jax_step.py), whatever the config's thread count; "
             "`jax-scan` runs the 2,048 images' mini-batches as one compiled lax.scan per call, `jax-jit` one "
             "compiled step per mini-batch.")
     return [Paragraph(" ".join(sentences))] if sentences else []
