@@ -490,3 +490,15 @@ def test_a_share_of_the_peak_above_one_is_not_met_and_unreliable():
     assert row["met"] is False and row["unreliable"] is True
     skipped = next(r for r in targets(document) if r["target"].startswith("scratch / textbook"))
     assert skipped["measured"] is None and skipped["unreliable"] is False  # not measured is not "busy"
+
+
+def test_a_commands_peak_memory_is_its_own_not_the_bench_processes():
+    """A child's peak RSS on Linux counts the memory of the process it was forked from: the
+    bench, holding torch and XLA, once measured more than `compare run` itself used."""
+    import sys
+
+    from compare.benchmark.measure import peak_rss
+
+    held = np.ones(400 * 2**20 // 8)  # 400 MiB held by this process while the child runs
+    peak = peak_rss([sys.executable, "-c", "data = bytearray(60 * 2**20)"])
+    assert 60 * 2**20 < peak < 300 * 2**20 and held[0] == 1.0
