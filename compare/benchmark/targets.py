@@ -45,11 +45,6 @@ def targets(document: dict) -> list[dict]:
     for config in BENCH_CONFIGS:
         add(f"numpy / torch, {config}, float32", ratio(table, config, "float32", "numpy", "torch"), ">= 1.2",
             lambda m: m >= 1.2, entries=[(config, "float32")])
-    for dtype in DTYPES:
-        for config in BENCH_CONFIGS:
-            add(f"numpy / minimal vectorized NumPy baseline, {config}, {dtype}",
-                ratio(table, config, dtype, "numpy", "minimal-numpy"), ">= 1.0", lambda m: m >= 1.0,
-                entries=[(config, dtype)])
     for dtype in DTYPES:  # issue 20: our own tensor engine against PyTorch and hand-written NumPy
         for config in BENCH_CONFIGS:
             for other, goal in (("torch", 1.0), ("numpy", 0.7)):
