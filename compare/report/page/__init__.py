@@ -31,6 +31,7 @@ HERE = Path(__file__).parent
 # page.js, the wiring, starts the page when the whole script has been read).
 SCRIPTS = (
     "model.js",  # the embedded model decoded, and its forward pass
+    "learn.js",  # backpropagation and the SGD step, in float64 like impls/numpy_mlp.py
     "mnist.js",  # a drawing prepared as MNIST's digits were
     "drawing.js",  # the pad's ink: strokes of a round pen in a fixed grid
     "colours.js",  # the colours of activations, weights and pushes
