@@ -288,7 +288,7 @@ def desktop_page(browser, page_path):
 def desktop(desktop_page):
     """The page at 1280x800, cleared, the first neuron selected; no error may happen."""
     desktop_page.click("#clear")
-    desktop_page.evaluate("() => { window.mnistPage.state.selected = 0; }")
+    desktop_page.evaluate("() => { window.mnistPage.state.selected = 0; window.mnistPage.state.selectedLayer = 0; }")
     settled(desktop_page)
     yield desktop_page
     assert desktop_page.errors == []

@@ -37,6 +37,9 @@ SCRIPTS = (
     "colours.js",  # the colours of activations, weights and pushes
     "network.js",  # the network picture and its legend
     "timeline.js",  # the run's history: a slider from the random start to the trained network
+    "neuron.js",  # the selected neuron: chosen on the picture, and its weights
+    "backprop.js",  # backpropagation, visible: every neuron's error, the four equations of one
+    "nudges.js",  # "learn from this digit": one SGD step, and how each output moved
     "page.js",  # the wiring: events, samples, the selected neuron
 )
 SIDE = 28  # the page draws 28x28 digits: models with 784 inputs
@@ -107,6 +110,7 @@ def model_document(params: Params, config: Config, samples: Samples, history=Non
         "sizes": list(config.sizes),
         "activation": config.activation,
         "output": config.output_activation,  # softmax or sigmoid
+        "lr": config.lr,  # the learning rate it was trained with: the backprop view's first
         "layers": [{"W": float64_base64(W), "b": float64_base64(b)} for W, b in params],
         "samples": samples_document(samples),
         "history": history_document(history) if history is not None else None,
