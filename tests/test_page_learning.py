@@ -17,7 +17,8 @@ from impls.numpy_mlp import NumpyMLP
 from shared.config import Config
 from shared.data import scale_pixels
 from shared.params import init_params, max_abs_difference
-from test_page import browser, open_page  # noqa: F401 - the browser fixture, shared
+from shared.checkpoint import load_checkpoint
+from test_page import DIGITS, MODEL, browser, draw, invoke, open_page, page_path, run_directory, settled  # noqa: F401 - shared fixtures
 
 # Each activation with each loss, at the learning rates this project trains them with.
 CASES = [
@@ -148,3 +149,269 @@ def test_100_sgd_steps_end_where_numpys_do(browser, tmp_path, mnist, batches, ac
         assert page.errors == []
     finally:
         page.context.close()
+
+
+# ---------------------------------------------------------------- the backprop view (issue 18 part 3)
+
+PARAMS_JS = "() => {" + JS_HELPERS + """
+    const layers = window.mnistPage.model.layers;
+    return base64([...layers.map((l) => l.W), ...layers.map((l) => l.b)]);
+}"""
+
+
+def shown_params(page, sizes):
+    return params_from(page.evaluate(PARAMS_JS), sizes)
+
+
+def shown_input(page):
+    return np.array(page.evaluate("() => Array.from(window.mnistPage.state.input)"))
+
+
+def numpy_gradients(config, params, x, target):
+    return NumpyMLP(config.with_changes(dtype="float64", device="cpu"), params).loss_and_gradients(x[None, :], np.array([target]))
+
+
+def cell_colour(page, layer, index):
+    """The RGB at the middle of a neuron's square on the picture (device pixels)."""
+    return page.evaluate("""([layer, index]) => {
+        const cell = window.mnistPage.state.layout.layers[layer].cells[index], canvas = document.getElementById("net");
+        const ratio = canvas.width / canvas.clientWidth;
+        return Array.from(canvas.getContext("2d").getImageData(Math.round((cell.x + cell.size / 2) * ratio),
+                                                               Math.round((cell.y + cell.size / 2) * ratio), 1, 1).data).slice(0, 3);
+    }""", [layer, index])
+
+
+def shown_number(v: float) -> str:
+    """A number as backprop.js's numberHtml writes it (three significant digits, x10^n when tiny), as text."""
+    sign = "\u2212" if v < 0 else "+"
+    if 1e-3 <= abs(v) < 1e4:
+        return sign + f"{abs(v):#.3g}"
+    mantissa, power = f"{abs(v):.2e}".split("e")
+    return f"{sign}{mantissa}\u00d710{int(power)}".replace("10-", "10\u2212")
+
+
+def click_neuron(page, layer, index):
+    cell = page.evaluate(f"() => window.mnistPage.state.layout.layers[{layer}].cells[{index}]")
+    page.locator("#net").click(position={"x": cell["x"] + cell["size"] / 2, "y": cell["y"] + cell["size"] / 2})
+    assert page.evaluate("() => [window.mnistPage.state.selectedLayer, window.mnistPage.state.selected]") == [layer, index]
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_checkpoint(MODEL)
+
+
+@pytest.fixture(scope="module")
+def shipped_page(browser, tmp_path_factory):  # noqa: F811
+    path = tmp_path_factory.mktemp("page") / "page.html"
+    result = invoke("page", MODEL, "--out", path)
+    assert result.exit_code == 0, result.output
+    page = open_page(browser, path)
+    yield page
+    assert page.requests.seen == [path.as_uri()] and page.requests.blocked == []  # learning asks nothing of the network
+    page.context.close()
+
+
+@pytest.fixture
+def view(shipped_page):
+    """The shipped page on its first sample, the first neuron selected, activations shown; no error may happen."""
+    page = shipped_page
+    page.evaluate("() => { window.mnistPage.putBack(); window.mnistPage.showSample(0); }")
+    page.click("#show-activations")
+    page.evaluate("() => { const s = window.mnistPage.state; s.selected = 0; s.selectedLayer = 0; window.mnistPage.update(); }")
+    settled(page)
+    yield page
+    assert page.errors == []
+
+
+def test_the_target_is_the_samples_label_or_the_answer_or_the_learners_choice(view, shipped):
+    page = view
+    labels = page.evaluate("() => window.mnistPage.model.samples.labels")
+    assert page.evaluate("() => window.mnistPage.state.errors.target") == labels[0]
+    assert "label of this test digit" in page.inner_text("#target-note")
+    assert page.get_attribute(f"#targets button:nth-child({labels[0] + 1})", "aria-pressed") == "true"
+    page.click("#targets button:nth-child(6)")
+    assert page.evaluate("() => window.mnistPage.state.errors.target") == 5 and "your choice" in page.inner_text("#target-note")
+    assert page.evaluate("() => window.mnistPage.state.view") == "errors"  # choosing a target shows the errors
+    page.click("#clear")
+    assert settled(page) is None and page.evaluate("() => window.mnistPage.state.errors") is None
+    assert page.is_hidden("#backprop-body")
+    answer = draw(page, DIGITS["7"])
+    assert page.evaluate("() => window.mnistPage.state.errors.target") == answer  # a drawing: its own answer
+    assert "tap the digit you meant" in page.inner_text("#target-note")
+
+
+def test_every_neurons_delta_and_gradient_is_numpys(view, shipped):
+    """BP1 and BP2 lit on the picture: the deltas the page shows are numpy's dC/db (BP3) for
+    this example, and the selected neuron's picture is numpy's dC/dW row (BP4)."""
+    page = view
+    page.click("#targets button:nth-child(4)")  # a 3, for the sample 0: a large error
+    x = shown_input(page)
+    loss, expected = numpy_gradients(shipped.config, shipped.params, x, 3)
+    deltas = page.evaluate("() => window.mnistPage.state.errors.deltas.map((d) => Array.from(d))")
+    assert abs(page.evaluate("() => window.mnistPage.state.errors.loss") - loss) <= 1e-12
+    difference = max(float(np.abs(np.array(d) - gb).max()) for d, (_, gb) in zip(deltas, expected))
+    rows = []
+    for layer, index in [(0, 4), (1, 9), (2, 3), (2, 0)]:
+        click_neuron(page, layer, index)
+        inputs = np.array(page.evaluate(f"() => Array.from(window.mnistPage.state.errors.activations[{layer}])"))
+        shown = inputs * deltas[layer][index]  # what the BP4 picture paints
+        rows.append(float(np.abs(shown - expected[layer][0][index]).max()))
+        title = page.inner_text("#backprop-title")
+        assert title.startswith("Output neuron 3" if (layer, index) == (2, 3) else "Output neuron 0" if layer == 2 else "Neuron")
+        equations = page.inner_text("#equations")
+        assert ("BP1" in equations) == (layer == 2) and ("BP2" in equations) == (layer < 2)
+        assert "BP3" in equations and "BP4" in equations
+        delta = deltas[layer][index]
+        assert shown_number(delta) in equations  # the equations carry its own delta
+        canvas = page.evaluate("() => [document.getElementById('gradient').width, document.getElementById('gradient').height]")
+        assert canvas == ([28, 28] if layer == 0 else [16, 1])
+    print(f"\nbackprop view: deltas vs numpy dC/db max |difference| {difference:.1e}; BP4 rows {max(rows):.1e}")
+    assert difference <= 1e-12 and max(rows) <= 1e-12
+    # On the picture: the target's output square orange (delta = a - 1 < 0), a wrong one blue.
+    page.click("#show-errors")
+    r, g, b = cell_colour(page, 2, 3)
+    assert r > b
+    wrong = int(np.argmax(deltas[2]))
+    r, g, b = cell_colour(page, 2, wrong)
+    assert deltas[2][wrong] > 0 and b > r
+    page.click("#show-activations")
+    assert cell_colour(page, 2, 3)[0] == cell_colour(page, 2, 3)[2]  # grey again: activations
+
+
+def test_learn_from_this_digit_is_one_sgd_step_with_numpys_gradients(view, shipped):
+    page = view
+    page.click("#targets button:nth-child(6)")  # the sample 0 as a 5
+    x, before = shown_input(page), shown_params(page, shipped.config.sizes)
+    lr = float(page.input_value("#learn-rate"))
+    assert lr == shipped.config.lr  # the learning rate it was trained with, to start
+    page.fill("#learn-rate", "0.5")
+    page.click("#learn")
+    settled(page)
+    after = shown_params(page, shipped.config.sizes)
+    loss, grads = numpy_gradients(shipped.config, before, x, 5)
+    stepped = [(W - 0.5 * gW, b - 0.5 * gb) for (W, b), (gW, gb) in zip(before, grads)]
+    difference = max_abs_difference(after, stepped)
+    print(f"\nlearn from this digit: parameters after the step vs numpy's (lr 0.5), max |difference| {difference:.1e}")
+    assert difference <= 1e-12 and max_abs_difference(after, before) > 1e-3
+    nudge = page.evaluate("() => ({ before: Array.from(window.mnistPage.state.nudge.before), after: Array.from(window.mnistPage.state.nudge.after), cost: window.mnistPage.state.nudge.cost })")
+    model = NumpyMLP(shipped.config.with_changes(dtype="float64", device="cpu"), before)
+    assert np.abs(np.array(nudge["before"]) - model.predict_proba(x[None, :])[0]).max() <= 1e-12
+    assert np.abs(np.array(nudge["after"]) - NumpyMLP(shipped.config.with_changes(dtype="float64", device="cpu"), stepped).predict_proba(x[None, :])[0]).max() <= 1e-12
+    assert abs(nudge["cost"] - loss) <= 1e-12
+    assert nudge["after"][5] > nudge["before"][5]  # the target rose
+    assert page.is_visible("#nudges") and "its cost went from" in page.inner_text("#learn-status")
+    # A second step starts where the first ended; putting it back gives the trained network, exactly.
+    page.click("#learn")
+    assert "2 taken here" in page.inner_text("#learn-status")
+    page.click("#unlearn")
+    settled(page)
+    assert max_abs_difference(shown_params(page, shipped.config.sizes), shipped.params) == 0
+    assert page.is_hidden("#unlearn") and page.is_hidden("#nudges")
+
+
+def test_a_bad_learning_rate_is_refused_in_words(view, shipped):
+    page = view
+    before = shown_params(page, shipped.config.sizes)
+    for bad in ["0", "-1", ""]:
+        page.fill("#learn-rate", bad)
+        page.click("#learn")
+        assert "above 0" in page.inner_text("#learn-status")
+    assert max_abs_difference(shown_params(page, shipped.config.sizes), before) == 0
+    page.fill("#learn-rate", str(shipped.config.lr))
+
+
+@pytest.mark.parametrize("sizes,activation,loss", [((784, 10), "sigmoid", "mse"), ((784, 13, 7, 5, 10), "relu", "mse"),
+                                                   ((784, 30, 10), "tanh", "cross-entropy")])
+def test_the_view_learns_like_numpy_for_every_network(browser, tmp_path, mnist, sizes, activation, loss):  # noqa: F811
+    config = Config(sizes=sizes, activation=activation, loss=loss, init="he" if activation == "relu" else "nielsen", lr=0.7)
+    params = [(W, b + 0.1) for W, b in init_params(sizes, config.init, seed=11)]
+    page = page_for(browser, tmp_path, mnist, config, params)
+    try:
+        page.click("#targets button:nth-child(3)")
+        click_neuron(page, len(sizes) - 2, 2)  # the output for 2: BP1
+        assert "BP1" in page.inner_text("#equations")
+        x = shown_input(page)
+        page.click("#learn")
+        _, grads = numpy_gradients(config, params, x, 2)
+        stepped = [(W - 0.7 * gW, b - 0.7 * gb) for (W, b), (gW, gb) in zip(params, grads)]
+        assert max_abs_difference(shown_params(page, sizes), stepped) <= 1e-12
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+        assert page.errors == []
+    finally:
+        page.context.close()
+
+
+def test_learning_from_a_timeline_snapshot_leaves_the_history_alone(browser, run_directory):  # noqa: F811
+    """A step from the random start changes a copy: scrubbing back shows the snapshot as kept."""
+    page = open_page(browser, run_directory / "page.html")
+    try:
+        page.evaluate("() => window.mnistPage.scrub(0)")
+        start = page.evaluate(PARAMS_JS)
+        page.click("#learn")
+        assert page.evaluate(PARAMS_JS) != start and page.is_visible("#unlearn")
+        page.evaluate("() => window.mnistPage.scrub(1)")
+        assert page.is_hidden("#unlearn") and page.is_hidden("#nudges")  # another network now: nothing to put back
+        page.evaluate("() => window.mnistPage.scrub(0)")
+        assert page.evaluate(PARAMS_JS) == start
+        assert page.errors == []
+    finally:
+        page.context.close()
+
+
+# ---------------------------------------------------------------- the phone (issue 22 item 2.11)
+
+
+def in_view(page, selector, height=667):
+    box = page.locator(selector).bounding_box()
+    return box is not None and box["y"] < height - 40 and box["y"] + box["height"] > 40
+
+
+def test_tapping_a_neuron_on_a_phone_brings_its_panel_into_view(browser, tmp_path_factory):  # noqa: F811
+    path = tmp_path_factory.mktemp("phone") / "page.html"
+    assert invoke("page", MODEL, "--out", path).exit_code == 0
+    page = open_page(browser, path, 375, 667, has_touch=True, is_mobile=True, device_scale_factor=2)
+    try:
+        assert not in_view(page, "#neuron-title")  # about 1,000 px below: a tap changed nothing visible
+        cell = page.evaluate("() => window.mnistPage.state.layout.layers[0].cells[7]")
+        net = page.locator("#net").bounding_box()
+        page.touchscreen.tap(net["x"] + cell["x"] + cell["size"] / 2, net["y"] + cell["y"] + cell["size"] / 2)
+        page.wait_for_timeout(1200)  # the smooth scroll
+        assert page.evaluate("() => window.mnistPage.state.selected") == 7
+        assert page.inner_text("#neuron-title").startswith("Neuron 8 of 16") and in_view(page, "#neuron-title")
+        # With the errors shown, a tap on an output brings its equations.
+        page.evaluate("window.scrollTo(0, 0)")
+        page.click("#show-errors")
+        page.evaluate("window.scrollTo(0, 0)")
+        page.wait_for_timeout(300)
+        cell = page.evaluate("() => window.mnistPage.state.layout.layers[2].cells[4]")
+        net = page.locator("#net").bounding_box()
+        page.touchscreen.tap(net["x"] + cell["x"] + 60, net["y"] + cell["y"] + cell["size"] / 2)  # on its row, beside the square
+        page.wait_for_timeout(1200)
+        assert page.inner_text("#backprop-title").startswith("Output neuron 4") and in_view(page, "#equations")
+        # Ten target buttons in one row, each big enough for a finger.
+        boxes = [page.locator(f"#targets button:nth-child({i + 1})").bounding_box() for i in range(10)]
+        assert len({round(b["y"]) for b in boxes}) == 1 and min(b["width"] for b in boxes) >= 28 and min(b["height"] for b in boxes) >= 36
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        assert page.errors == []
+    finally:
+        page.context.close()
+
+
+def test_the_sample_strip_says_it_scrolls_on_a_phone_only(browser, page_path):  # noqa: F811
+    page = open_page(browser, page_path, 375, 667, has_touch=True, is_mobile=True)
+    try:
+        count = page.locator("#samples button").count()
+        hint = page.inner_text("#samples-more")
+        assert page.is_visible("#samples-more") and f"of {count} shown" in hint and "swipe" in hint
+        assert "more" in page.get_attribute("#samples", "class")
+        page.evaluate("() => { const s = document.getElementById('samples'); s.scrollLeft = s.scrollWidth; }")
+        page.wait_for_timeout(200)
+        assert "swipe back" in page.inner_text("#samples-more") and "more" not in page.get_attribute("#samples", "class")
+    finally:
+        page.context.close()
+    desktop = open_page(browser, page_path)
+    try:
+        assert desktop.is_hidden("#samples-more")  # every sample in sight: nothing to say
+    finally:
+        desktop.context.close()

@@ -48,7 +48,7 @@ function renderNeuron(page) {
   for (const p of pushes) { if (p > 0) up += p; else down += p; }
   const z = state.result.zs[l][j], a = state.result.activations[l + 1][j], bias = model.layers[l].b[j];
   $("neuron-title").textContent = l === last ? `Output neuron ${j} (the digit ${j})`
-    : `Neuron ${j + 1} of ${model.sizes[l + 1]} in the ${l === 0 ? "first" : `number ${l + 1}`} hidden layer`;
+    : `Neuron ${j + 1} of ${model.sizes[l + 1]} in ${l === 0 ? "the first hidden layer" : `hidden layer ${l + 1}`}`;
   const what = l === last ? `${model.output === "softmax" ? "softmax over the ten z" : "sigmoid(z)"}` : `${model.activation}(z)`;
   $("neuron-sum").innerHTML =
     `z = &Sigma; <i>w&middot;${image ? "x" : "a"}</i> + <i>b</i> = <span class="pos">${format(up)}</span> (pushing up) ` +

@@ -149,6 +149,7 @@ function startPage() {
   // What the tests (and the curious, from the console) use.
   window.mnistPage = { model, drawing: page.drawing, state: page.state, forward: (x) => forward(model, x), prepare,
                        update: () => update(page), clear: () => clear(page), showSample: (s) => showSample(page, s),
+                       putBack: () => putBack(page),
                        GRID, history: page.history, scrub: (i) => page.scrub && page.scrub(i),
                        readyMs: performance.now() };
   document.documentElement.dataset.ready = "yes";
