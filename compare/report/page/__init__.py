@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 from compare.wording import describe_network, layer_sizes
-from shared.atomic import atomic_write_text
 from shared.config import Config
 from shared.params import Params
 
@@ -138,6 +137,12 @@ def build_page(params: Params, config: Config, samples: Samples, about: str, his
     """The whole page as one HTML string."""
     if config.sizes[0] != SIDE * SIDE:
         raise ValueError(f"the page draws 28x28 digits; this network takes {config.sizes[0]} inputs")
+    return render_page(config, script_json(model_document(params, config, samples, history)), about)
+
+
+def render_page(config: Config, model_json: str, about: str) -> str:
+    """page.html filled in: this code's style and script, the model's JSON (script_json), the line
+    under the title. (A page can be checked against today's code by rendering it again.)"""
     template = (HERE / "page.html").read_text(encoding="utf-8")
     style = (HERE / "page.css").read_text(encoding="utf-8")
     code = script()
@@ -153,7 +158,7 @@ def build_page(params: Params, config: Config, samples: Samples, about: str, his
         "output_text": output_text,
         "style": style,
         "script": code,
-        "model": script_json(model_document(params, config, samples, history)),
+        "model": model_json,
     }
     # One pass, so that nothing inserted is itself read as a placeholder.
     return re.sub(r"\{\{(\w+)\}\}", lambda match: values[match.group(1)], template)
@@ -167,17 +172,16 @@ def describe(config: Config, source: str, accuracy: float | None, test_count: in
     return text + "."
 
 
-def write_page(path: Path | str, params: Params, config: Config, test_images: np.ndarray, test_labels: np.ndarray,
-               predictions: np.ndarray, source: str, dataset: str = "MNIST") -> int:
-    """Write the page (atomically); returns its size in bytes. `predictions` are the model's
-    answers on `test_images`, which pick the right and wrong samples and the accuracy."""
+def page_text(params: Params, config: Config, test_images: np.ndarray, test_labels: np.ndarray,
+              predictions: np.ndarray, source: str, dataset: str = "MNIST") -> str:
+    """The page of a model with no run behind it. `predictions` are the model's answers on
+    `test_images`, which pick the right and wrong samples and the accuracy."""
     predictions = np.asarray(predictions)
     labels = np.asarray(test_labels)[: len(predictions)]
     samples = choose_samples(np.asarray(test_images)[: len(predictions)], labels, predictions)
     accuracy = float(np.mean(predictions == labels)) if len(predictions) else None
-    text = build_page(params, config, samples, describe(config, source, accuracy, len(predictions), dataset))
-    atomic_write_text(path, text)
-    return len(text.encode("utf-8"))
+    return build_page(params, config, samples, describe(config, source, accuracy, len(predictions), dataset))
+
 
 
 def model_predictions(params: Params, config: Config, test_images: np.ndarray) -> np.ndarray:
