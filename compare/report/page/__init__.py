@@ -109,7 +109,7 @@ def model_document(params: Params, config: Config, samples: Samples, history=Non
         "sizes": list(config.sizes),
         "activation": config.activation,
         "output": config.output_activation,  # softmax or sigmoid
-        "lr": config.lr,  # the learning rate it was trained with: the backprop view's first
+        "lr": config.lr, "batch_size": config.batch_size,  # how it was trained: the backprop view's first step
         "layers": [{"W": float64_base64(W), "b": float64_base64(b)} for W, b in params],
         "samples": samples_document(samples),
         "history": history_document(history) if history is not None else None,
