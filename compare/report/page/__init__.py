@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 from compare.wording import describe_network, layer_sizes
-from shared.atomic import atomic_write_text
 from shared.config import Config
 from shared.params import Params
 
@@ -31,11 +30,15 @@ HERE = Path(__file__).parent
 # page.js, the wiring, starts the page when the whole script has been read).
 SCRIPTS = (
     "model.js",  # the embedded model decoded, and its forward pass
+    "learn.js",  # backpropagation and the SGD step, in float64 like impls/numpy_mlp.py
     "mnist.js",  # a drawing prepared as MNIST's digits were
     "drawing.js",  # the pad's ink: strokes of a round pen in a fixed grid
     "colours.js",  # the colours of activations, weights and pushes
     "network.js",  # the network picture and its legend
     "timeline.js",  # the run's history: a slider from the random start to the trained network
+    "neuron.js",  # the selected neuron: chosen on the picture, and its weights
+    "backprop.js",  # backpropagation, visible: every neuron's error, the four equations of one
+    "nudges.js",  # "learn from this digit": one SGD step, and how each output moved
     "page.js",  # the wiring: events, samples, the selected neuron
 )
 SIDE = 28  # the page draws 28x28 digits: models with 784 inputs
@@ -106,6 +109,7 @@ def model_document(params: Params, config: Config, samples: Samples, history=Non
         "sizes": list(config.sizes),
         "activation": config.activation,
         "output": config.output_activation,  # softmax or sigmoid
+        "lr": config.lr, "batch_size": config.batch_size,  # how it was trained: the backprop view's first step
         "layers": [{"W": float64_base64(W), "b": float64_base64(b)} for W, b in params],
         "samples": samples_document(samples),
         "history": history_document(history) if history is not None else None,
@@ -133,6 +137,12 @@ def build_page(params: Params, config: Config, samples: Samples, about: str, his
     """The whole page as one HTML string."""
     if config.sizes[0] != SIDE * SIDE:
         raise ValueError(f"the page draws 28x28 digits; this network takes {config.sizes[0]} inputs")
+    return render_page(config, script_json(model_document(params, config, samples, history)), about)
+
+
+def render_page(config: Config, model_json: str, about: str) -> str:
+    """page.html filled in: this code's style and script, the model's JSON (script_json), the line
+    under the title. (A page can be checked against today's code by rendering it again.)"""
     template = (HERE / "page.html").read_text(encoding="utf-8")
     style = (HERE / "page.css").read_text(encoding="utf-8")
     code = script()
@@ -148,7 +158,7 @@ def build_page(params: Params, config: Config, samples: Samples, about: str, his
         "output_text": output_text,
         "style": style,
         "script": code,
-        "model": script_json(model_document(params, config, samples, history)),
+        "model": model_json,
     }
     # One pass, so that nothing inserted is itself read as a placeholder.
     return re.sub(r"\{\{(\w+)\}\}", lambda match: values[match.group(1)], template)
@@ -162,17 +172,16 @@ def describe(config: Config, source: str, accuracy: float | None, test_count: in
     return text + "."
 
 
-def write_page(path: Path | str, params: Params, config: Config, test_images: np.ndarray, test_labels: np.ndarray,
-               predictions: np.ndarray, source: str, dataset: str = "MNIST") -> int:
-    """Write the page (atomically); returns its size in bytes. `predictions` are the model's
-    answers on `test_images`, which pick the right and wrong samples and the accuracy."""
+def page_text(params: Params, config: Config, test_images: np.ndarray, test_labels: np.ndarray,
+              predictions: np.ndarray, source: str, dataset: str = "MNIST") -> str:
+    """The page of a model with no run behind it. `predictions` are the model's answers on
+    `test_images`, which pick the right and wrong samples and the accuracy."""
     predictions = np.asarray(predictions)
     labels = np.asarray(test_labels)[: len(predictions)]
     samples = choose_samples(np.asarray(test_images)[: len(predictions)], labels, predictions)
     accuracy = float(np.mean(predictions == labels)) if len(predictions) else None
-    text = build_page(params, config, samples, describe(config, source, accuracy, len(predictions), dataset))
-    atomic_write_text(path, text)
-    return len(text.encode("utf-8"))
+    return build_page(params, config, samples, describe(config, source, accuracy, len(predictions), dataset))
+
 
 
 def model_predictions(params: Params, config: Config, test_images: np.ndarray) -> np.ndarray:
