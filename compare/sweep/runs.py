@@ -13,18 +13,22 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from compare.run.outputs import OutputError, check_directory, interrupts_deferred, lock_problem, try_lock_file
-from compare.sweep.worker import RESULTS, Finished, complete, run_one
+from compare.sweep.worker import RESULTS, SCRATCH, Finished, complete, run_one
 from shared.atomic import atomic_write_text, current_umask
 
 MANIFEST = "sweep.json"  # the options each run of ROOT was made with
 LOCK = ".compare-sweep.lock"
-SCRATCH = ".partial-"  # a finished run's folder being written, before it is renamed into place
 OWNED = ("--name", "--reports-dir", "--save", "--resume", "--json", "--quiet", "-q", "--force")
 MANIFEST_VERSION = 1
 
 
 class SweepError(Exception):
-    """A sweep that cannot start (its place, its specs, the cluster): one line to show."""
+    """A sweep that cannot start (its place, its specs, the cluster): one line to show, and the
+    option at fault (`--out` for the place, `--scheduler` for the cluster), if one is."""
+
+    def __init__(self, message: str, option: str | None = None):
+        super().__init__(message)
+        self.option = option
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,7 @@ def run_all(specs, root: Path, workers: int = 1, scheduler: str | None = None,
                     on_result(results[spec.name])
         todo = [spec for spec in specs if spec.name not in done]
         try:
-            for finished in execute(todo, workers, client):
+            for finished in execute(todo, workers, client, root):
                 results[finished.name] = keep(finished, root)
                 if on_result:
                     on_result(results[finished.name])
@@ -94,6 +98,7 @@ def run_all(specs, root: Path, workers: int = 1, scheduler: str | None = None,
     finally:
         if client is not None:
             client.close()
+        remove_scratch(root)
         (root / LOCK).unlink(missing_ok=True)
         os.close(lock)
 
@@ -119,19 +124,24 @@ def claim(root: Path) -> int:
     try:
         check_directory(root, "--out")
     except OutputError as error:
-        raise SweepError(error.message) from None
+        raise SweepError(error.message, "--out") from None
     if root.is_dir() and not (root / MANIFEST).exists() and any(root.iterdir()):
-        raise SweepError(f"{root} is not empty and is not a sweep (it has no {MANIFEST}); choose another place")
+        raise SweepError(f"{root} is not empty and is not a sweep (it has no {MANIFEST}); choose another place", "--out")
     try:
         root.mkdir(parents=True, exist_ok=True)
         handle = try_lock_file(root / LOCK)
     except OSError as error:
-        raise SweepError(f"{root}: {lock_problem(error)}") from None
+        raise SweepError(f"{root}: {lock_problem(error)}", "--out") from None
     if handle is None:
-        raise SweepError(f"{root} is being written by another compare sweep right now")
+        raise SweepError(f"{root} is being written by another compare sweep right now", "--out")
+    remove_scratch(root)
+    return handle
+
+
+def remove_scratch(root: Path) -> None:
+    """What runs stopped by Ctrl-C (their workers killed) or by a crash left in their scratch folders."""
     for leftover in root.glob(SCRATCH + "*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    return handle
 
 
 def read_manifest(root: Path) -> dict[str, list[str]]:
@@ -144,7 +154,7 @@ def read_manifest(root: Path) -> dict[str, list[str]]:
         if not (isinstance(runs, dict) and all(isinstance(args, list) for args in runs.values())):
             raise ValueError("runs is not a table of options")
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
-        raise SweepError(f"{path}: not a sweep's record ({error}); choose another place") from None
+        raise SweepError(f"{path}: not a sweep's record ({error}); choose another place", "--out") from None
     return runs
 
 
@@ -161,16 +171,16 @@ def plan(specs: list[RunSpec], root: Path, runs: dict[str, list[str]]) -> set[st
         folder = root / spec.name
         if spec.name in runs and runs[spec.name] != list(spec.args):
             raise SweepError(f"{folder} was made with other options ({' '.join(runs[spec.name]) or 'none'}, now "
-                             f"{' '.join(spec.args) or 'none'}); choose another place for this sweep")
+                             f"{' '.join(spec.args) or 'none'}); choose another place for this sweep", "--out")
         if os.path.lexists(folder):
             if spec.name not in runs or not complete(folder / RESULTS):
                 raise SweepError(f"{folder} exists and holds no finished run of this sweep; remove it or choose "
-                                 f"another place")
+                                 f"another place", "--out")
             done.add(spec.name)
     return done
 
 
-def execute(todo: list[RunSpec], workers: int, client) -> Iterator[Finished]:
+def execute(todo: list[RunSpec], workers: int, client, root: Path) -> Iterator[Finished]:
     """Each run's Finished, in the order they finish: on the Dask cluster of `client`, or here."""
     if not todo:
         return
@@ -180,12 +190,18 @@ def execute(todo: list[RunSpec], workers: int, client) -> Iterator[Finished]:
         return
     from joblib import Parallel, delayed
 
+    threads = threads_per_run(workers)
+    yield from Parallel(n_jobs=min(workers, len(todo)), backend="loky", return_as="generator_unordered")(
+        delayed(run_one)(spec.name, spec.args, threads, cwd, str(root.resolve())) for spec in todo)
+
+
+def threads_per_run(workers: int) -> int | None:
+    """BLAS and torch threads for each of `workers` runs at once: a share of the cores, or None
+    for one worker alone (the run's own choice, as `compare run` makes it)."""
     from compare.run.machine import cores
 
-    threads = max(1, cores() // workers)
-    threads = None if threads >= cores() else threads  # one worker alone: the run's own choice, as `compare run`
-    yield from Parallel(n_jobs=min(workers, len(todo)), backend="loky", return_as="generator_unordered")(
-        delayed(run_one)(spec.name, spec.args, threads, cwd) for spec in todo)
+    share = max(1, cores() // workers)
+    return None if share >= cores() else share
 
 
 def connect(scheduler: str, timeout: float):
@@ -193,11 +209,12 @@ def connect(scheduler: str, timeout: float):
     try:
         from distributed import Client
     except ImportError:
-        raise SweepError("--scheduler needs Dask's distributed: pip install 'mnist-three-ways[cluster]'") from None
+        raise SweepError("Dask's distributed is not installed: pip install 'mnist-three-ways[cluster]'",
+                         "--scheduler") from None
     try:
         return Client(scheduler, timeout=timeout, set_as_default=False)
     except Exception as error:  # refused, timed out, a bad address: all one line
-        raise SweepError(f"cannot reach the Dask scheduler at {scheduler} ({first_line(error)})") from None
+        raise SweepError(f"cannot reach the Dask scheduler at {scheduler} ({first_line(error)})", "--scheduler") from None
 
 
 def on_cluster(todo: list[RunSpec], client, cwd: str) -> Iterator[Finished]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RESULTS = "results.json"
+SCRATCH = ".partial-"  # a run's scratch folder, and a finished run's folder before it is renamed into place
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
                     "NUMEXPR_NUM_THREADS")
 
@@ -32,9 +33,12 @@ class Finished:
     files: dict[str, bytes] = field(default_factory=dict)
 
 
-def run_one(name: str, args: tuple[str, ...], threads: int | None, cwd: str | None) -> Finished:
-    """`compare run ARGS --name NAME` in a scratch folder. threads: BLAS and torch threads
-    (None: the run's own choice, `--threads auto`, unless ARGS give --threads)."""
+def run_one(name: str, args: tuple[str, ...], threads: int | None, cwd: str | None,
+            scratch_in: str | None = None) -> Finished:
+    """`compare run ARGS --name NAME` in a scratch folder, made in `scratch_in` (the sweep's own
+    folder, here: what a killed run leaves is removed by the next sweep into it) or the worker's
+    temporary directory. threads: BLAS and torch threads (None: the run's own choice, `--threads
+    auto`, unless ARGS give --threads)."""
     env = dict(os.environ)
     command = [sys.executable, "-m", "compare", "run", *args]
     if threads is not None:
@@ -43,7 +47,7 @@ def run_one(name: str, args: tuple[str, ...], threads: int | None, cwd: str | No
             command += ["--threads", str(threads)]
     if cwd is not None and not os.path.isdir(cwd):  # a cluster's worker, elsewhere: its own working directory
         cwd = None
-    scratch = tempfile.mkdtemp(prefix="compare-sweep-")
+    scratch = tempfile.mkdtemp(prefix=SCRATCH if scratch_in else "compare-sweep-", dir=scratch_in)
     start = time.perf_counter()
     try:
         finished = subprocess.run([*command, "--name", name, "--reports-dir", scratch, "--quiet"], cwd=cwd, env=env,
