@@ -189,16 +189,16 @@ def test_ctrl_c_keeps_the_finished_runs_and_says_which(tmp_path):
     command = [sys.executable, "-m", "compare", "sweep", "--grid", "seed=1,2,3", *TINY, "--workers", "2",
                "--out", "out"]
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, start_new_session=True)
     for line in process.stderr:
         if line.startswith("[1/3]"):
             break
-    process.send_signal(signal.SIGINT)
+    os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the sweep, its workers and their runs
     start = time.perf_counter()
     _, stderr = process.communicate(timeout=120)
     assert time.perf_counter() - start < 30, "the workers were not stopped"
     assert process.returncode == 130, stderr
-    assert "Traceback" not in stderr, stderr
+    assert "Traceback" not in stderr and "Warning" not in stderr, stderr
     last = stderr.strip().splitlines()[-1]
     kept = sorted(path.name for path in (tmp_path / "out").iterdir() if path.name.startswith("seed="))
     assert kept and last.startswith(f"interrupted: of 3 runs, {len(kept)} finished and kept in out ("), last
@@ -251,3 +251,8 @@ def test_the_same_sweep_runs_on_a_local_dask_cluster(tmp_path):
         assert json.loads((out / f"seed={seed}" / "results.json").read_text())["config"]["seed"] == seed
     assert sorted(path.name for path in out.iterdir()) == ["seed=1", "seed=2", "sweep.json", "sweep.md", "sweep.png"]
     assert again.exit_code == 0 and sum("finished before, kept" in line for line in again.output.splitlines()) == 2
+    fewer = invoke("--grid", "seed=1", *TINY, "--out", out)  # a changed grid: the other run stays, out of the table
+    assert fewer.exit_code == 0, fewer.output
+    assert f"note: {out} also holds 1 run(s) of an earlier grid, not in this table: seed=2" in fewer.output
+    assert "seed%3D1/report.md" in (out / "sweep.md").read_text() and "seed=2" not in (out / "sweep.md").read_text()
+    assert (out / "seed=2" / "results.json").exists()
