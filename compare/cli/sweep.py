@@ -11,6 +11,7 @@ import click
 
 from compare.cli.options import EXIT_CODES, build_config, parse_impls
 from compare.cli.run import run as run_command
+from compare.wording import plural
 from shared import config as cfg
 
 FORMATS = """\b
@@ -71,7 +72,7 @@ def sweep(grid_texts, workers, out, scheduler, connect_timeout, speedup, rounds,
     threads = threads_per_run(workers)
     where = (f"on the Dask cluster at {scheduler}" if scheduler else
              f"on {workers} worker{'s' if workers > 1 else ''} ({cores()} cores, "
-             + (f"{threads} BLAS and torch thread(s) per run)" if threads else "threads as each run chooses)"))
+             + (f"{plural(threads, 'BLAS and torch thread')} per run)" if threads else "threads as each run chooses)"))
     echo(f"sweep: {len(specs)} runs into {root} {where}", err=True)
     start, counter = time.perf_counter(), iter(range(1, len(specs) + 1))
 

@@ -172,14 +172,35 @@ def plan(specs: list[RunSpec], root: Path, runs: dict[str, list[str]]) -> set[st
     for spec in specs:
         folder = root / spec.name
         if spec.name in runs and runs[spec.name] != list(spec.args):
-            raise SweepError(f"{folder} was made with other options ({' '.join(runs[spec.name]) or 'none'}, now "
-                             f"{' '.join(spec.args) or 'none'}); choose another place for this sweep", "--out")
+            raise SweepError(f"{folder} was made with other options ({changes(runs[spec.name], spec.args)}); "
+                             f"choose another place for this sweep", "--out")
         if os.path.lexists(folder):
             if spec.name not in runs or not complete(folder / RESULTS):
                 raise SweepError(f"{folder} exists and holds no finished run of this sweep; remove it or choose "
                                  f"another place", "--out")
             done.add(spec.name)
     return done
+
+
+def options_of(args) -> dict[str, str]:
+    """`--lr 0.1 --epochs=3` -> {"lr": "0.1", "epochs": "3"} (every option of compare run takes a value)."""
+    options, args = {}, list(args)
+    while args:
+        arg = args.pop(0)
+        if arg.startswith("--"):
+            key, equals, value = arg[2:].partition("=")
+            options[key] = value if equals else (args.pop(0) if args else "")
+    return options
+
+
+def changes(before, now) -> str:
+    """`--epochs 3 then, 5 now`: the options that differ between two runs' arguments."""
+    before, now = options_of(before), options_of(now)
+    keys = [key for key in dict.fromkeys([*before, *now]) if before.get(key) != now.get(key)]
+    if not keys:  # the same options in another order
+        return "the same options in another order"
+    return "; ".join(f"--{key} {before.get(key, '(not given)')} then, {now.get(key, '(not given)')} now"
+                     for key in keys)
 
 
 def execute(todo: list[RunSpec], workers: int, client, root: Path) -> Iterator[Finished]:
