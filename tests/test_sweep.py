@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from compare.cli import main
 from compare.sweep import RunSpec, SweepError, run_all
 from compare.sweep.grid import Axis, GridError, expand, parse_axis
+from conftest import one_error_line
 
 ROOT = Path(__file__).resolve().parent.parent
 # Runs small enough for tests: a few hundred images, one epoch, a narrow network.
@@ -26,16 +27,6 @@ TINY = ("--impl", "numpy", "--sizes", "784,8,10", "--train-limit", "300", "--tes
 
 def invoke(*args):
     return CliRunner().invoke(main, ["sweep", *map(str, args)], catch_exceptions=False)
-
-
-def one_error_line(result, exit_code: int, *words) -> str:
-    assert result.exit_code == exit_code, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.output
-    for word in words:
-        assert word in errors[0], errors[0]
-    return errors[0]
 
 
 def closed_port() -> socket.socket:
