@@ -94,6 +94,9 @@ def test_each_run_is_kept_whole_in_its_own_folder(swept):
     document = json.loads((out / "lr=0.5" / "results.json").read_text())
     assert document["name"] == "lr=0.5" and document["config"]["lr"] == 0.5 and document["config"]["sizes"] == [784, 8, 10]
     assert {"report.md", "page.html", "model.npz"} <= {path.name for path in (out / "lr=0.5").iterdir()}
+    share = max(1, os.cpu_count() // 2)  # two workers: each run its share of the cores
+    assert document["implementations"][0]["threads"]["requested"] == str(share)
+    assert {blas["num_threads"] for blas in document["environment"]["blas"]} == {share}
     assert sorted(path.name for path in out.iterdir()) == ["lr=0.5", "sweep.json", "sweep.md", "sweep.png"]
     assert json.loads((out / "sweep.json").read_text())["runs"]["lr=300"] == [*TINY, "--lr", "300"]
 
@@ -208,6 +211,13 @@ def test_ctrl_c_keeps_the_finished_runs_and_says_which(tmp_path):
 
 
 # -- the library ----------------------------------------------------------------------------------
+def test_the_table_shows_the_options_that_differ_between_runs():
+    from compare.sweep.table import varying
+
+    specs = [RunSpec("a", ("--epochs", "3", "--lr", "0.1")), RunSpec("b", ("--epochs=3", "--lr", "1", "--seed", "2"))]
+    assert varying(specs) == {"a": {"lr": "0.1", "seed": "(default)"}, "b": {"lr": "1", "seed": "2"}}
+
+
 def test_a_run_made_with_other_options_is_refused_by_the_library(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "sweep.json").write_text('{"schema_version": 1, "runs": {"a": ["--lr", "0.1"]}}')
