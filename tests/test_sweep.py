@@ -92,7 +92,8 @@ def test_each_run_is_kept_whole_in_its_own_folder(swept):
     out, first, *_ = swept
     assert first.exit_code == 1, first.output  # a run failed
     document = json.loads((out / "lr=0.5" / "results.json").read_text())
-    assert document["name"] == "lr=0.5" and document["config"]["lr"] == 0.5 and document["config"]["sizes"] == [784, 8, 10]
+    assert document["name"] == "lr=0.5" and document["config"]["lr"] == 0.5
+    assert document["config"]["sizes"] == [784, 8, 10]
     assert {"report.md", "page.html", "model.npz"} <= {path.name for path in (out / "lr=0.5").iterdir()}
     share = max(1, os.cpu_count() // 2)  # two workers: each run its share of the cores
     assert document["implementations"][0]["threads"]["requested"] == str(share)

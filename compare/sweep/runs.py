@@ -128,7 +128,8 @@ def claim(root: Path) -> int:
     except OutputError as error:
         raise SweepError(error.message, "--out") from None
     if root.is_dir() and not (root / MANIFEST).exists() and any(root.iterdir()):
-        raise SweepError(f"{root} is not empty and is not a sweep (it has no {MANIFEST}); choose another place", "--out")
+        raise SweepError(f"{root} is not empty and is not a sweep (it has no {MANIFEST}); choose another place",
+                         "--out")
     try:
         root.mkdir(parents=True, exist_ok=True)
         handle = try_lock_file(root / LOCK)
@@ -239,7 +240,8 @@ def connect(scheduler: str, timeout: float):
     try:
         return Client(scheduler, timeout=timeout, set_as_default=False)
     except Exception as error:  # refused, timed out, a bad address: all one line
-        raise SweepError(f"cannot reach the Dask scheduler at {scheduler} ({first_line(error)})", "--scheduler") from None
+        raise SweepError(f"cannot reach the Dask scheduler at {scheduler} ({first_line(error)})",
+                         "--scheduler") from None
 
 
 def on_cluster(todo: list[RunSpec], client, cwd: str) -> Iterator[Finished]:
