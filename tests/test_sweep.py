@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -112,6 +113,10 @@ def test_progress_across_runs_and_one_combined_table(swept):
     assert sorted(line[:5] for line in progress) == ["[1/2]", "[2/2]"]
     assert any("lr=0.5: done in" in line for line in progress)
     assert any("lr=300: FAILED after" in line and "training diverged" in line for line in progress)
+    # Side by side: the sweep took less than the two runs one after the other would have.
+    durations = [int(re.search(r"(done in|FAILED after) (\d+) s", line).group(2)) for line in progress]
+    elapsed = max(int(re.search(r"\((\d+) s in\)$", line).group(1)) for line in progress)
+    assert elapsed + 1 < sum(durations), progress
     header = next(line for line in lines if line.startswith("lr "))
     assert header.split() == ["lr", "impl", "test", "accuracy", "best", "(epoch)", "train", "loss", "train", "s"]
     row = next(line for line in lines if line.startswith("0.5 "))
