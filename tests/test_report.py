@@ -183,3 +183,36 @@ def test_report_refuses_impossible_probabilities_and_repeated_epochs(tiny_run, t
     bad.write_text(json.dumps(document))
     result = invoke("report", str(bad))
     assert result.exit_code == 1 and words in result.output, result.output
+
+
+def test_signed_colours_are_the_pages_in_every_figure(monkeypatch, tmp_path):  # issue 22.2
+    """One convention: blue positive, orange negative, as colours.js defines it and page.css
+    shows it; the weights figure draws a unit's largest weight in the page's blue, its most
+    negative in the page's orange, and its title says so."""
+    import re
+
+    import numpy as np
+
+    import compare.report.figures as figures
+    from compare.report.page import HERE, signed_colours
+
+    colours = signed_colours()
+    assert colours == {"positive": (77, 163, 255), "negative": (255, 154, 60)}
+    css = (HERE / "page.css").read_text()
+    for key in ("positive", "negative"):
+        hex_colour = re.search(rf"--{key}: #([0-9a-f]{{6}})", css).group(1)
+        assert tuple(int(hex_colour[i:i + 2], 16) for i in (0, 2, 4)) == colours[key]
+    kept = []
+    monkeypatch.setattr(figures, "save", lambda canvas, path: kept.append(canvas) or path)
+    unit = np.zeros(784)
+    unit[0], unit[1] = 2.0, -2.0  # the most positive and the most negative weight of the unit
+    document = {"visuals": {"impl": "numpy", "image_shape": [28, 28], "first_layer_weights": [unit.tolist()],
+                            "hidden_units": 1}}
+    figures.weights(document, tmp_path / "weights.png", (8.0, 8.0))
+    image = kept[0].axes[0].get_images()[0]
+    rgba = image.to_rgba(image.get_array())
+    assert tuple(np.round(255 * rgba[0, 0, :3]).astype(int)) == colours["positive"]
+    assert tuple(np.round(255 * rgba[0, 1, :3]).astype(int)) == colours["negative"]
+    assert np.all(255 * rgba[0, 2, :3] > 252)  # 0 is white (the colormap's middle, within its 256 steps)
+    assert "blue pushes the unit up, orange down" in kept[0].get_suptitle()
+    assert "Blue is a positive weight" in figures.FIGURES["weights"].caption

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from compare.report.drawing import RUN_HATCHES, new_figure, plain, run_style, save, style
+from compare.report.drawing import RUN_HATCHES, new_figure, plain, run_style, save, signed_colormap, style
 from compare.wording import vs_fastest
 
 ZERO_FLOOR = 1e-18  # where an exact 0 is drawn on a log axis
@@ -234,7 +234,9 @@ def grid(count: int) -> tuple[int, int]:
 
 
 @figure("weights", (8.0, 8.0), "What the network learned",
-        "First-layer weights, one image per hidden unit: the pattern each neuron responds to.", per_run=True)
+        "First-layer weights, one image per hidden unit: the pattern each neuron responds to. Blue is a positive "
+        "weight (ink there pushes the unit up), orange a negative one (pushes it down), white zero: the drawing "
+        "page's colours.", per_run=True)
 def weights(document: dict, path: Path, size) -> Path | None:
     """Each hidden unit's incoming weights drawn as an image: what the neuron "looks for"."""
     visuals = document["visuals"]
@@ -246,15 +248,16 @@ def weights(document: dict, path: Path, size) -> Path | None:
     canvas, axes = new_figure(size, nrows=rows, ncols=columns, squeeze=False)
     for axis in axes.ravel():
         axis.axis("off")
+    colours = signed_colormap()
     for axis, unit in zip(axes.ravel(), weights):
         limit = np.max(np.abs(unit)) or 1.0  # symmetric, so white is 0 in every image
-        axis.imshow(unit.reshape(height, width), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        axis.imshow(unit.reshape(height, width), cmap=colours, vmin=-limit, vmax=limit)
     shown = len(weights)
     total = visuals.get("hidden_units", shown)
     suffix = "" if shown == total else f" (first {shown} of {total})"
     # wrap: on one line, a long implementation name and the suffix ran past the figure's edges
     canvas.suptitle(f"First-layer weights of {plain(visuals['impl'])}, one image per hidden unit{suffix}: "
-                    "red pushes the unit up, blue down", wrap=True)
+                    "blue pushes the unit up, orange down", wrap=True)
     return save(canvas, path)
 
 
