@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -67,3 +68,69 @@ def summary_table(documents: list[dict], detailed: bool = True) -> Table:
             vs_fastest(final["samples_per_second"], fastest),
         ] + ([mebibytes(impl["peak_rss_bytes"])] if detailed else []))
     return Table(headers, rows)
+
+
+ROUNDING_LEVEL = 1e-10  # parameter differences below this are rounding that has accumulated, not drift
+APART_LEVEL = 1e-3  # and from this on, two different networks (their predictions differ on some images)
+
+
+def tenfold_steps(points, floor: float = 1e-13, ceiling: float = 1e-3) -> float | None:
+    """Steps per tenfold growth of a difference [(step, difference), ...], fitted (least squares
+    on log10) over the points between `floor` (rounding that has merely accumulated) and
+    `ceiling` (networks already apart, where it saturates); None unless they span two decades."""
+    band = [(step, math.log10(d)) for step, d in points if floor < d < ceiling]
+    logs = [d for _, d in band]
+    if len(band) < 3 or max(logs) - min(logs) < 2:
+        return None
+    mean_step, mean_log = sum(s for s, _ in band) / len(band), sum(logs) / len(band)
+    spread = sum((s - mean_step) ** 2 for s, _ in band)
+    slope = sum((s - mean_step) * (d - mean_log) for s, d in band) / spread if spread else 0.0
+    return 1.0 / slope if slope > 0 else None
+
+
+def difference(value: float) -> str:
+    """A parameter difference: 1.2e-14, or 0.66 once it is large enough to read so."""
+    return f"{value:.2g}" if value >= 0.01 else f"{value:.1e}"
+
+
+def drift_summary(drift: dict, after: dict | None, config: dict) -> str:
+    """In words, how far the implementations drifted apart while training (results' "drift")
+    and whether their gradients still agree from the trained parameters ("gradients_after"):
+    the console's and the report's sentence."""
+    reference, per_epoch = drift["reference"], drift["steps_per_epoch"]
+    worst = max(drift["impls"], key=lambda name: drift["impls"][name][-1][1])
+    points = drift["impls"][worst]
+    final, peak = points[-1][1], max(d for _, d in points)
+    marks = len(points)
+    rate = tenfold_steps(points)
+
+    def steps_text(steps: float) -> str:
+        return f"{steps:,.0f} steps ({steps * config['batch_size']:,.0f} images)"
+
+    scale = drift.get("largest_parameter") or 1.0
+    digits = max(0, math.floor(-math.log10(max(peak, 1e-300) / scale)))  # of the largest parameter
+    if peak <= ROUNDING_LEVEL:
+        text = (f"While training, every implementation's parameters stayed within {peak:.1e} of {reference}'s at each "
+                f"of the {marks} steps compared (its largest parameter is {scale:.2g}: about {digits} digits the same), "
+                f"and ended {final:.1e} apart: only the order of floating-point additions differs.")
+        if rate:
+            text += (f" Training amplifies that rounding, tenfold about every {steps_text(rate)}: over more epochs, "
+                     f"or at a larger learning rate, it reaches the digits that show.")
+    else:
+        start = next((f"{d:.1e} after {plural(s, 'step')}" for s, d in points if d > 0), f"0 at step {points[0][0]}")
+        how = f", growing exponentially on the way: tenfold about every {steps_text(rate)}" if rate else ""
+        text = (f"While training, the implementations drifted apart: {worst} vs {reference} went from {start} to "
+                f"{difference(final)} at the end{how}. No implementation is wrong: they add the same numbers in "
+                f"different orders, which differ in the last bit (1e-16), and SGD at learning rate {config['lr']:g} "
+                f"amplifies such a difference step after step, as a chaotic system does")
+        text += (", until they are two different networks, equally well trained." if final >= APART_LEVEL else
+                 f"; they are still the same network to about {digits} digits, and would drift further over more "
+                 f"epochs.")
+    if after is not None:
+        if after["passed"]:
+            text += (f" The gradients still agree: from {reference}'s trained parameters the implementations' "
+                     f"gradients differ by at most {after['worst_pair']:.1e} (tolerance {after['tolerances']['pairs']:.0e}).")
+        else:
+            text += (f" From {reference}'s trained parameters the gradient check FAILED (worst pair "
+                     f"{after['worst_pair']:.1e}, against finite differences {after['worst_finite_difference']:.1e}).")
+    return text

@@ -54,13 +54,13 @@ def test_run_and_report_say_what_they_are_doing(tmp_path):
     reports = tmp_path / "reports"
     result = invoke("run", "--impl", "numpy", *TINY, "--epochs", "1", "--name", "one", "--reports-dir", reports)
     assert result.exit_code == 0, result.output
-    assert "checking gradients (" in result.stderr and "drawing the report (6 figures) ..." in result.stderr
+    assert "checking gradients (" in result.stderr and "drawing the report (7 figures) ..." in result.stderr
     assert "After 1 epoch on 300 images" in result.output and "training  1 epoch of mini-batch SGD" in result.output
     assert "**Training** 1 epoch of" in (reports / "one" / "report.md").read_text()
     quiet = invoke("run", "--impl", "numpy", *TINY, "--epochs", "1", "--name", "two", "--reports-dir", reports, "-q")
     assert quiet.output == ""
     rebuilt = invoke("report", reports / "one" / "results.json", "--out", tmp_path / "again")
-    assert "drawing the report (6 figures) ..." in rebuilt.stderr
+    assert "drawing the report (7 figures) ..." in rebuilt.stderr
 
 
 def test_plural():
@@ -133,7 +133,7 @@ def test_the_drawn_accuracy_axis_uses_it(monkeypatch, tmp_path):
     original = figures.accuracy_limits
     monkeypatch.setattr(figures, "accuracy_limits", lambda values: seen.setdefault("limits", original(values)))
     document = {"name": "a", "implementations": [{"name": "numpy", "epochs": [
-        {"epoch": e, "test_accuracy": a, "loss_curve": [[e - 0.5, 0.2], [e, 0.19]]}
+        {"epoch": e, "test_accuracy": a, "test_loss": 0.2, "loss_curve": [[e - 0.5, 0.2], [e, 0.19]]}
         for e, a in [(1, 0.9507), (2, 0.9510), (3, 0.9508)]]}]}
     spec = figures.FIGURES["curves"]
     spec.draw([document], tmp_path / "c.png", spec.size)

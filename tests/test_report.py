@@ -91,7 +91,7 @@ def test_report_md_and_html_say_the_same_things(tiny_run):
                  "finite differences", "lie on top of each other"):
         assert text in markdown and text in page, text
     assert "](curves.png)" in markdown
-    assert page.count("data:image/png;base64,") == 6  # self-contained: every figure inline
+    assert page.count("data:image/png;base64,") == 7  # self-contained: every figure inline
     assert 'src="curves.png"' not in page
 
 
@@ -216,3 +216,68 @@ def test_signed_colours_are_the_pages_in_every_figure(monkeypatch, tmp_path):  #
     assert np.all(255 * rgba[0, 2, :3] > 252)  # 0 is white (the colormap's middle, within its 256 steps)
     assert "blue pushes the unit up, orange down" in kept[0].get_suptitle()
     assert "Blue is a positive weight" in figures.FIGURES["weights"].caption
+
+
+@pytest.fixture(scope="module")
+def two_run(tmp_path_factory):
+    """A run of two implementations of its own (tiny_run is replaced by a test above)."""
+    reports = tmp_path_factory.mktemp("reports")
+    result = invoke("run", "--impl", "numpy,tensor", *TINY, "--name", "two", "--reports-dir", str(reports))
+    assert result.exit_code == 0, result.output
+    return reports / "two", result.output
+
+
+def test_the_report_shows_how_far_the_implementations_drifted(two_run):  # issue 22 section 1
+    directory, output = two_run
+    document = json.loads((directory / "results.json").read_text())
+    drift = document["drift"]
+    assert drift["reference"] == "numpy" and list(drift["impls"]) == ["tensor"]
+    steps = [step for step, _ in drift["impls"]["tensor"]]
+    assert steps[0] == 0 and steps[-1] == 2 * drift["steps_per_epoch"] and len(steps) > 20
+    assert document["gradients_after"]["passed"]
+    markdown = (directory / "report.md").read_text()
+    assert "](drift.png)" in markdown and "While training, every implementation's parameters stayed within" in markdown
+    assert "The gradients still agree: from numpy's trained parameters" in markdown
+    assert "While training, every implementation's parameters stayed within" in output
+
+
+def drawn_curves(monkeypatch, tmp_path, documents):
+    import compare.report.figures as figures
+
+    kept = []
+    monkeypatch.setattr(figures, "save", lambda canvas, path: kept.append(canvas) or path)
+    figures.curves(documents, tmp_path / "curves.png", figures.FIGURES["curves"].size)
+    loss_axis, accuracy_axis = kept[0].axes[:2]
+    return {line.get_label(): line for line in loss_axis.get_lines()}, accuracy_axis
+
+
+def test_a_one_epoch_run_draws_its_test_loss_and_accuracy_through_the_epoch(two_run, monkeypatch, tmp_path):
+    """Issue 22.12: not one dot on an empty axis: the test loss and accuracy at the history's
+    log-spaced steps of the first epoch, and the training loss within it."""
+    directory, _ = two_run
+    document = json.loads((directory / "results.json").read_text())
+    for impl in document["implementations"]:
+        impl["epochs"] = impl["epochs"][:1]
+    history = document["test_history"]
+    assert history["impl"] == "numpy" and history["points"][0][0] == 0.0
+    history["points"] = [p for p in history["points"] if p[0] <= 1]
+    lines, accuracy_axis = drawn_curves(monkeypatch, tmp_path, [document])
+    test = lines["numpy: test"]
+    assert list(test.get_xdata()) == [p[0] for p in history["points"]] and len(test.get_xdata()) > 5
+    assert list(test.get_ydata()) == [p[1] for p in history["points"]]
+    assert len(lines["tensor: test"].get_xdata()) == 1  # the others: after each epoch
+    assert len(lines["numpy: training"].get_xdata()) >= 40
+    assert accuracy_axis.get_xscale() == "symlog"  # the first steps, where the learning happens, spread out
+    assert len(accuracy_axis.get_lines()[0].get_xdata()) == len(history["points"])
+
+
+def test_a_longer_run_draws_train_and_test_loss_for_every_epoch(two_run, monkeypatch, tmp_path):
+    directory, _ = two_run
+    document = json.loads((directory / "results.json").read_text())
+    document["test_history"] = None
+    lines, accuracy_axis = drawn_curves(monkeypatch, tmp_path, [document])
+    epochs = document["implementations"][0]["epochs"]
+    assert list(lines["numpy: test"].get_xdata()) == [1, 2]
+    assert list(lines["numpy: test"].get_ydata()) == [e["test_loss"] for e in epochs]
+    assert lines["numpy: training"].get_xdata()[-1] == pytest.approx(2.0)
+    assert accuracy_axis.get_xscale() == "linear"

@@ -7,17 +7,20 @@ Orchestration and printing only; the training itself is shared.training.train.
 from __future__ import annotations
 
 import dataclasses
+import math
+import textwrap
 from pathlib import Path
 from typing import Callable
 
 from compare.check.gradients import check_on_training_images, format_agreement, step_count
 from compare.progress import Progress
+from compare.run.drift import DriftRecorder, compose, drift_steps
 from compare.run.console import (ProgressBar, ProgressLines, agreement_lines, announce, describe, format_epoch,
                                  progress_lines_wanted, summary_lines)
 from compare.run.machine import busy_warning, choose_threads, cores, environment, load_average, load_now, thread_limits
 from compare.run.outcome import ImplResult, Outcome
 from compare.run.outputs import interrupts_deferred
-from compare.wording import plural
+from compare.wording import drift_summary, plural
 from impls import REGISTRY
 from shared.checkpoint import Checkpoint, save_checkpoint
 from shared.config import Config
@@ -79,14 +82,22 @@ def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress
     echo(f"\nGradient check (float64, {outcome.agreement.batch_size} training images, same initial parameters)")
     echo(format_agreement(outcome.agreement))
     split = prepare(dataset, config)
+    steps_per_epoch = math.ceil(len(split.y_train) / config.batch_size)
+    drift = (DriftRecorder(drift_steps(steps_per_epoch, config.epochs, start_epoch, config.sizes), steps_per_epoch)
+             if len(impls) > 1 else None)
     for name in impls:
         outcome.stage = f"before {name}'s training"
         impl = REGISTRY[name]
         note = " (Python floats: float64 whatever --dtype says)" if impl.python_floats and config.dtype != "float64" else ""
         echo(f"\n[{name}] {impl.description}{note}")
-        train_one(outcome, name, params, split, echo, progress, start_epoch, save_paths.get(name), previous_accuracy,
-                  threads, keep_history=name == impls[0])
+        try:
+            train_one(outcome, name, params, split, echo, progress, start_epoch, save_paths.get(name),
+                      previous_accuracy, threads, keep_history=name == impls[0], drift=drift)
+        finally:  # Ctrl-C or divergence: the drift of the steps trained so far is kept
+            outcome.drift = drift.to_dict() if drift is not None else None
     outcome.stage = "after the training"
+    if outcome.drift is not None and len(outcome.results) > 1:
+        check_after_training(outcome, dataset, progress)
 
     epochs = outcome.results[0].final.epoch if outcome.results else config.epochs
     echo(f"\nAfter {plural(epochs, 'epoch')} on {len(split.y_train):,} images (same initial parameters, same batches):")
@@ -96,9 +107,27 @@ def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress
         echo("\nDo they still compute the same network?")
         for line in agreement_lines(outcome.results):
             echo(line)
+        if outcome.drift is not None:
+            after = outcome.agreement_after.to_dict() if outcome.agreement_after else None
+            summary = drift_summary(outcome.drift, after, config.to_dict())
+            for line in textwrap.wrap(summary, 100, initial_indent="  ", subsequent_indent="  "):
+                echo(line)
     if not outcome.agreement.passed:
         echo("\nFAILED: the gradient check above found implementations that disagree.")
         outcome.warnings.append("the gradient check found implementations that disagree")
+
+
+def check_after_training(outcome: Outcome, dataset: Dataset, progress: bool) -> None:
+    """The gradient check again, from the first implementation's trained parameters: however far
+    the implementations drifted apart, from the same parameters they compute the same gradients."""
+    first, names = outcome.results[0], [r.name for r in outcome.results]
+    outcome.stage = "during the gradient check after the training"
+    with Progress("checking gradients from the trained parameters", step_count(first.params, names),
+                  enabled=progress) as bar:
+        outcome.agreement_after = check_on_training_images(outcome.config, first.params, dataset, names,
+                                                           GRADCHECK_SAMPLES, GRADCHECK_COORDINATES,
+                                                           on_step=lambda note: bar.update(1, note))
+    outcome.stage = "after the training"
 
 
 def history_recorder(model, split: Split, config: Config, start_epoch: int) -> HistoryRecorder | None:
@@ -121,7 +150,8 @@ def history_recorder(model, split: Split, config: Config, start_epoch: int) -> H
 
 
 def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, progress: bool, start_epoch: int,
-              save_path: Path | None, previous_accuracy: float | None, threads: str, keep_history: bool = False) -> None:
+              save_path: Path | None, previous_accuracy: float | None, threads: str, keep_history: bool = False,
+              drift: DriftRecorder | None = None) -> None:
     """Train one implementation; each completed epoch goes into the outcome at once (its
     result, its warnings, its checkpoint), so Ctrl-C at any moment loses only the epoch under way."""
     config, impl = outcome.config, REGISTRY[name]
@@ -157,12 +187,14 @@ def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, p
             outcome.stage = f"during {name}'s epoch {end.stats.epoch + 1}"
 
     recorder = history_recorder(model, split, config, start_epoch) if keep_history else None
+    at_steps, on_step = compose((set(recorder.steps), recorder.on_step) if recorder else (set(), None),
+                                (set(drift.steps), drift.hook(name, model)) if drift else (set(), None))
     memory = PeakMemory()
     try:
         with memory, thread_limits(choice.threads, with_torch=impl.uses_torch):
             train(model, split, config, start_epoch=start_epoch, on_epoch=after_epoch,
                   on_progress=bar.update if lines is None else lines.update, previous_accuracy=previous_accuracy,
-                  at_steps=recorder.steps if recorder else (), on_step=recorder.on_step if recorder else None)
+                  at_steps=at_steps, on_step=on_step if at_steps else None)
     finally:
         bar.close()
         result.peak_rss = memory.peak

@@ -86,6 +86,8 @@ class Outcome:
     command: str = ""
     resumed_from: Path | None = None
     agreement: GradientAgreement | None = None  # None when stopped before the check ended
+    # the check again from the first implementation's trained parameters (two or more trained)
+    agreement_after: GradientAgreement | None = None
     results: list[ImplResult] = field(default_factory=list)  # those with a completed epoch, in order
     warnings: list[str] = field(default_factory=list)  # every warning printed, without "warning: "
     saved: dict[Path, int] = field(default_factory=dict)  # checkpoints written, with the epoch each holds
@@ -94,6 +96,7 @@ class Outcome:
     interrupted: str | None = None  # where Ctrl-C stopped it: "interrupted during numpy's epoch 3"
     diverged: str | None = None  # why a training was stopped (shared.divergence's message)
     history: object | None = None  # shared.history.History of the first implementation's training, when kept
+    drift: dict | None = None  # compare.run.drift.DriftRecorder.to_dict(): how far the others drifted from the first
 
     @property
     def passed(self) -> bool:
