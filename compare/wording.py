@@ -15,6 +15,21 @@ def plural(count: int, word: str, words: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else (words or word + 's')}"
 
 
+def epochs_trained(epochs: int, start_epoch: int) -> str:
+    """`2 epochs`, or for a run resumed after epoch 1: `epochs 2-3 (resumed after epoch 1)`."""
+    if start_epoch == 1:
+        return plural(epochs, "epoch")
+    last = start_epoch + epochs - 1
+    which = f"epoch {last}" if epochs == 1 else f"epochs {start_epoch}-{last}"
+    return f"{which} (resumed after epoch {start_epoch - 1})"
+
+
+def start_epoch(document: dict) -> int:
+    """The first epoch the run itself trained: after those its checkpoint had, when resumed."""
+    return min(e["epoch"] for impl in document["implementations"] for e in impl["epochs"]
+               if not e.get("before_resume"))
+
+
 def vs_fastest(speed: float, fastest: float) -> str:
     """The one speed convention of the console and the report: against the fastest."""
     return "fastest" if speed >= fastest else f"{fastest / speed:,.1f}x slower"

@@ -65,6 +65,15 @@ class EpochStats:
     def to_dict(self) -> dict:
         return asdict(self) | {"samples_per_second": self.samples_per_second, "loss_curve": [list(p) for p in self.loss_curve]}
 
+    def record(self) -> dict:
+        """Its record in a checkpoint's history (shared.checkpoint.EPOCH_FIELDS)."""
+        return asdict(self) | {"loss_curve": [list(p) for p in self.loss_curve]}
+
+    @classmethod
+    def from_record(cls, record: dict) -> "EpochStats":
+        return cls(**(record | {"epoch": int(record["epoch"]), "train_samples": int(record["train_samples"]),
+                                "loss_curve": tuple(tuple(p) for p in record["loss_curve"])}))
+
 
 def mean_loss(outputs: np.ndarray, labels: np.ndarray, loss: str) -> float:
     """The config's loss computed from output activations, for reporting test loss

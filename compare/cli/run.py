@@ -83,7 +83,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
                                  command=" ".join(["compare", *sys.argv[1:]]), params=params,
                                  start_epoch=start_epoch, save_paths=save_paths, threads=threads,
                                  previous_accuracy=checkpoint.test_accuracy if checkpoint else None,
-                                 resumed_from=resume_path)
+                                 resumed_from=resume_path, earlier_epochs=checkpoint.history if checkpoint else ())
         if outcome.diverged:  # nothing is written of a diverged run; the checkpoints hold the last good epoch
             raise click.ClickException(
                 f"{outcome.diverged}{saves_note(outcome.saved, save_paths, resume_path, 'the last good epoch')}")

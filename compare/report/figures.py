@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from compare.report.drawing import RUN_HATCHES, new_figure, plain, run_style, save, signed_colormap, style
-from compare.wording import drift_summary, vs_fastest
+from compare.wording import drift_summary, start_epoch, vs_fastest
 
 ZERO_FLOOR = 1e-18  # where an exact 0 is drawn on a log axis
 MIN_ACCURACY_SPAN = 1.0  # percentage points: closer accuracies are not stretched into a peak
@@ -144,6 +144,13 @@ def curves(documents: list[dict], path: Path, size) -> Path:
             xs += [p[0] for p in tested]
     loss_axis.set(title="Loss: training (each 1/50 of an epoch) and test (squares)", xlabel="epochs", ylabel="loss",
                   yscale="log")
+    for document in documents:  # a resumed run: where this run took over from its checkpoint
+        resumed = start_epoch(document) - 1
+        if resumed:
+            for axis in (loss_axis, accuracy_axis):
+                axis.axvline(resumed, color="#777777", linewidth=1, linestyle=":")
+                axis.text(resumed, 0.02, " resumed here", transform=axis.get_xaxis_transform(), fontsize=8,
+                          color="#555555")
     for ticks in (loss_axis.yaxis.set_major_formatter, loss_axis.yaxis.set_minor_formatter):
         ticks(lambda value, _: f"{value:g}")  # 0.2, not 2 x 10^-1
     accuracy_axis.set(title="Test accuracy", xlabel="epochs", ylabel="test accuracy (%)")

@@ -29,7 +29,7 @@ from shared.health import health_warnings
 from shared.params import Params, init_params
 from shared.resources import PeakMemory
 from shared.history import MAX_PAGE_HISTORY_BYTES, history_bytes
-from shared.training import EpochEnd, HistoryRecorder, Split, TrainingDiverged, evaluate, prepare, train
+from shared.training import EpochEnd, EpochStats, HistoryRecorder, Split, TrainingDiverged, evaluate, prepare, train
 
 GRADCHECK_SAMPLES = 16
 GRADCHECK_COORDINATES = 6
@@ -48,16 +48,19 @@ def run_comparison(
     previous_accuracy: float | None = None,
     threads: str = "auto",
     resumed_from: Path | None = None,
+    earlier_epochs: tuple[dict, ...] = (),
 ) -> Outcome:
     """Check gradients, train each implementation from the same parameters (a fresh
     initialization unless given), print as it goes, save checkpoints where asked.
 
     Ctrl-C and a diverged training do not raise: the Outcome says where it was interrupted
-    (or why training was stopped) and holds the epochs completed before."""
+    (or why training was stopped) and holds the epochs completed before.
+    earlier_epochs: the history of the checkpoint resumed from (shared.checkpoint), carried on."""
     outcome = Outcome(config, command, resumed_from)
+    earlier = [EpochStats.from_record(record) for record in earlier_epochs if record["epoch"] < start_epoch]
     try:
         compare(outcome, impls, dataset, echo, progress, params, start_epoch, save_paths or {}, previous_accuracy,
-                threads)
+                threads, earlier)
     except KeyboardInterrupt:
         outcome.interrupted = f"interrupted {outcome.stage}"
     except TrainingDiverged as error:
@@ -67,9 +70,10 @@ def run_comparison(
 
 
 def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress: bool, params: Params | None,
-            start_epoch: int, save_paths: dict[str, Path], previous_accuracy: float | None, threads: str) -> None:
+            start_epoch: int, save_paths: dict[str, Path], previous_accuracy: float | None, threads: str,
+            earlier: list[EpochStats]) -> None:
     config = outcome.config
-    for line in describe(config, dataset):
+    for line in describe(config, dataset, start_epoch):
         echo(line)
     if params is None:
         params = init_params(config.sizes, config.init, config.seed)
@@ -92,7 +96,7 @@ def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress
         echo(f"\n[{name}] {impl.description}{note}")
         try:
             train_one(outcome, name, params, split, echo, progress, start_epoch, save_paths.get(name),
-                      previous_accuracy, threads, keep_history=name == impls[0], drift=drift)
+                      previous_accuracy, threads, keep_history=name == impls[0], drift=drift, earlier=earlier)
         finally:  # Ctrl-C or divergence: the drift of the steps trained so far is kept
             outcome.drift = drift.to_dict() if drift is not None else None
     outcome.stage = "after the training"
@@ -100,7 +104,9 @@ def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress
         check_after_training(outcome, dataset, progress)
 
     epochs = outcome.results[0].final.epoch if outcome.results else config.epochs
-    echo(f"\nAfter {plural(epochs, 'epoch')} on {len(split.y_train):,} images (same initial parameters, same batches):")
+    resumed = f" ({start_epoch - 1} before resuming, {epochs - start_epoch + 1} in this run)" if start_epoch > 1 else ""
+    echo(f"\nAfter {plural(epochs, 'epoch')}{resumed} on {len(split.y_train):,} images (same initial parameters, "
+         f"same batches):")
     for line in summary_lines(outcome.results):
         echo(line)
     if len(outcome.results) > 1:
@@ -151,7 +157,7 @@ def history_recorder(model, split: Split, config: Config, start_epoch: int) -> H
 
 def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, progress: bool, start_epoch: int,
               save_path: Path | None, previous_accuracy: float | None, threads: str, keep_history: bool = False,
-              drift: DriftRecorder | None = None) -> None:
+              drift: DriftRecorder | None = None, earlier: list[EpochStats] = ()) -> None:
     """Train one implementation; each completed epoch goes into the outcome at once (its
     result, its warnings, its checkpoint), so Ctrl-C at any moment loses only the epoch under way."""
     config, impl = outcome.config, REGISTRY[name]
@@ -165,7 +171,7 @@ def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, p
     model = impl.build(config, params)
     result = ImplResult(name=name, description=impl.description,
                         dtype="float64" if impl.python_floats else config.dtype,
-                        device=str(getattr(model, "device", "cpu")), threads=choice.to_dict())
+                        device=str(getattr(model, "device", "cpu")), threads=choice.to_dict(), earlier=list(earlier))
     bar = ProgressBar(name, progress)
     lines = ProgressLines(name, echo) if progress_lines_wanted(long_run, progress) else None
     last_epoch = start_epoch + config.epochs - 1
@@ -181,7 +187,7 @@ def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, p
         if save_path is not None:  # after every epoch: Ctrl-C loses at most the epoch under way
             with interrupts_deferred():  # the file and the record of it change together
                 save_checkpoint(save_path, Checkpoint(end.params, config, name, end.stats.epoch,
-                                                      end.stats.test_accuracy))
+                                                      end.stats.test_accuracy, history=result.records()))
                 outcome.saved[save_path] = end.stats.epoch
         if end.stats.epoch < last_epoch:
             outcome.stage = f"during {name}'s epoch {end.stats.epoch + 1}"

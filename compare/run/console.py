@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from compare.blocks import to_text
-from compare.wording import describe_network, plural, shown_path, summary_table
+from compare.wording import describe_network, epochs_trained, plural, shown_path, summary_table
 from impls import build
 from shared.config import Config
 from shared.data import Dataset
@@ -29,15 +29,16 @@ LONG_SECONDS = 30.0  # runs estimated longer than this print the estimate and pr
 PROBE_MIN_SAMPLES = 10_000  # smaller runs finish quickly whatever runs them: no probe
 
 
-def describe(config: Config, dataset: Dataset) -> list[str]:
-    """The run's first lines: the data, the network, the training."""
+def describe(config: Config, dataset: Dataset, start_epoch: int = 1) -> list[str]:
+    """The run's first lines: the data, the network, the training (of a resumed run: which
+    epochs, counted on from the checkpoint's)."""
     data = dataset.limit(config.train_limit, config.test_limit)
     verified = "checksums verified" if dataset.verified else "unverified: no known checksums"
     return [
         f"data      {dataset.name} ({verified}): {len(data.train_labels):,} training and "
         f"{len(data.test_labels):,} test images from {shown_path(dataset.directory)}",
         f"network   {describe_network(config)}",
-        f"training  {plural(config.epochs, 'epoch')} of mini-batch SGD, batch {config.batch_size}, "
+        f"training  {epochs_trained(config.epochs, start_epoch)} of mini-batch SGD, batch {config.batch_size}, "
         f"learning rate {config.lr:g}{schedule_text(config)}, seed {config.seed}, {config.dtype}",
     ]
 

@@ -34,10 +34,15 @@ class ImplResult:
     outputs: np.ndarray | None = None  # test-set outputs after the last completed epoch
     peak_rss: int = 0  # bytes, sampled while it trained
     load_average: float | None = None  # 1-minute load average when its training ended
+    earlier: list[EpochStats] = field(default_factory=list)  # the epochs before resuming (the checkpoint's history)
 
     def record(self, end: EpochEnd) -> None:
         self.history.append(end.stats)
         self.params, self.outputs = end.params, end.test_outputs
+
+    def records(self) -> tuple[dict, ...]:
+        """Every epoch, those before resuming included, as a checkpoint's history keeps them."""
+        return tuple(e.record() for e in self.earlier + self.history)
 
     @property
     def predictions(self) -> np.ndarray:
@@ -69,7 +74,7 @@ class ImplResult:
             "peak_rss_bytes": self.peak_rss,
             "threads": self.threads,
             "load_average": self.load_average,
-            "epochs": [e.to_dict() for e in self.history],
+            "epochs": [e.to_dict() | {"before_resume": True} for e in self.earlier] + [e.to_dict() for e in self.history],
             "final": {
                 "test_accuracy": self.final.test_accuracy,
                 "test_loss": self.final.test_loss,
