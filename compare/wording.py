@@ -63,13 +63,14 @@ def mebibytes(count: int) -> str:
 def summary_table(documents: list[dict], detailed: bool = True) -> Table:
     """Accuracy and speed of each implementation of one or more runs (results documents,
     compare.report.results), the speeds against the fastest: the table the console prints
-    after a run (detailed=False) and the report's summary (with dtype, device and memory,
-    and the run's name when there are several)."""
+    after a run (detailed=False) and the report's summary (with dtype and device, and the
+    run's name when there are several). No memory column: the resident size measured is the
+    whole process's, the same for every implementation within a few MiB (process_memory says it once)."""
     several = len(documents) > 1
     entries = [(document, impl) for document in documents for impl in document["implementations"]]
     fastest = max(impl["final"]["samples_per_second"] for _, impl in entries)
     headers = (["run"] if several else []) + ["impl", "accuracy", "test loss", "train s/epoch", "eval s/epoch",
-                                              "samples/s", "vs fastest"] + (["peak memory (RSS)"] if detailed else [])
+                                              "samples/s", "vs fastest"]
     rows = []
     for document, impl in entries:
         final = impl["final"]
@@ -81,8 +82,19 @@ def summary_table(documents: list[dict], detailed: bool = True) -> Table:
             f"{final['eval_seconds_per_epoch']:.2f}",
             f"{final['samples_per_second']:,.0f}",
             vs_fastest(final["samples_per_second"], fastest),
-        ] + ([mebibytes(impl["peak_rss_bytes"])] if detailed else []))
+        ])
     return Table(headers, rows)
+
+
+def process_memory(documents: list[dict]) -> str:
+    """The one honest memory figure of a run: the peak resident size of its whole process."""
+    peaks = ", ".join(f"{d['name']} {mebibytes(max(i['peak_rss_bytes'] for i in d['implementations']))}"
+                      for d in documents) if len(documents) > 1 else \
+        mebibytes(max(i["peak_rss_bytes"] for i in documents[0]["implementations"]))
+    return (f"**Memory** The process peaked at {peaks} resident while training: the training images as floats, "
+            f"every library loaded and every implementation together. It is not split by implementation: they "
+            f"train one after another in one process that reuses what the one before freed, so each one's reading "
+            f"was the same within a few MiB; what one implementation needs alone takes a process of its own.")
 
 
 ROUNDING_LEVEL = 1e-10  # parameter differences below this are rounding that has accumulated, not drift

@@ -13,7 +13,7 @@ from pathlib import Path
 from compare.blocks import Figure, Heading, Paragraph, Table, to_html, to_markdown
 from compare.progress import Progress
 from compare.report.figures import FIGURES
-from compare.wording import describe_network, epochs_trained, plural, start_epoch, summary_table
+from compare.wording import describe_network, epochs_trained, plural, process_memory, start_epoch, summary_table
 from shared.atomic import atomic_write_text
 
 PAGE = "page.html"  # the run's drawing page, linked when it is beside the report
@@ -158,10 +158,7 @@ def build_blocks(documents: list[dict], directory: Path, tick=lambda name: None)
         blocks.append(Paragraph(
             f"**Draw a digit** and watch this run's trained network answer, layer by layer: [{PAGE}]({PAGE}) "
             "(the first implementation's final parameters; one self-contained page that works offline)."))
-    blocks += [Heading("Summary"), summary_table(documents), Paragraph(
-        "Peak memory is the resident size of the whole process, sampled while that implementation trained: it "
-        "includes the training images as floats and every library loaded so far (torch, once any run used it), "
-        "so the differences between rows say more than the numbers themselves.")]
+    blocks += [Heading("Summary"), summary_table(documents), Paragraph(process_memory(documents))]
     blocks += warning_blocks(documents)
     for heading, per_run, opening in SECTIONS:
         if not per_run:

@@ -16,7 +16,7 @@ from compare.check.gradients import check_on_training_images, format_agreement, 
 from compare.progress import Progress
 from compare.run.drift import DriftRecorder, compose, drift_steps
 from compare.run.console import (ProgressBar, ProgressLines, agreement_lines, announce, describe, format_epoch,
-                                 progress_lines_wanted, summary_lines)
+                                 progress_lines_wanted, run_estimate_line, summary_lines, worth_probing)
 from compare.run.machine import busy_warning, choose_threads, cores, environment, load_average, load_now, thread_limits
 from compare.run.outcome import ImplResult, Outcome
 from compare.run.outputs import interrupts_deferred
@@ -29,7 +29,8 @@ from shared.health import health_warnings
 from shared.params import Params, init_params
 from shared.resources import PeakMemory
 from shared.history import MAX_PAGE_HISTORY_BYTES, history_bytes
-from shared.training import EpochEnd, EpochStats, HistoryRecorder, Split, TrainingDiverged, evaluate, prepare, train
+from shared.training import (EpochEnd, EpochStats, Estimate, HistoryRecorder, Split, TrainingDiverged, estimate_training,
+                             evaluate, prepare, train)
 
 GRADCHECK_SAMPLES = 16
 GRADCHECK_COORDINATES = 6
@@ -86,6 +87,11 @@ def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress
     echo(f"\nGradient check (float64, {outcome.agreement.batch_size} training images, same initial parameters)")
     echo(format_agreement(outcome.agreement))
     split = prepare(dataset, config)
+    outcome.stage = "while timing each implementation's first steps, before any training"
+    estimates = probe_each(impls, config, params, split, threads) if progress and worth_probing(config, split) else {}
+    line = run_estimate_line(estimates)
+    if line:
+        echo(line)
     steps_per_epoch = math.ceil(len(split.y_train) / config.batch_size)
     drift = (DriftRecorder(drift_steps(steps_per_epoch, config.epochs, start_epoch, config.sizes), steps_per_epoch)
              if len(impls) > 1 else None)
@@ -96,7 +102,8 @@ def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress
         echo(f"\n[{name}] {impl.description}{note}")
         try:
             train_one(outcome, name, params, split, echo, progress, start_epoch, save_paths.get(name),
-                      previous_accuracy, threads, keep_history=name == impls[0], drift=drift, earlier=earlier)
+                      previous_accuracy, threads, keep_history=name == impls[0], drift=drift, earlier=earlier,
+                      estimate=estimates.get(name))
         finally:  # Ctrl-C or divergence: the drift of the steps trained so far is kept
             outcome.drift = drift.to_dict() if drift is not None else None
     outcome.stage = "after the training"
@@ -121,6 +128,18 @@ def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress
     if not outcome.agreement.passed:
         echo("\nFAILED: the gradient check above found implementations that disagree.")
         outcome.warnings.append("the gradient check found implementations that disagree")
+
+
+def probe_each(impls: list[str], config: Config, params: Params, split: Split, threads: str) -> dict[str, Estimate]:
+    """A short timed probe of each implementation (shared.training.estimate_training), with the
+    threads its training will get, so that the whole run's time is known before it starts."""
+    estimates = {}
+    for name in impls:
+        impl = REGISTRY[name]
+        choice = choose_threads(threads, config.sizes, config.batch_size, load=load_now())
+        with thread_limits(choice.threads, with_torch=impl.uses_torch):
+            estimates[name] = estimate_training(impl.build(config, params), split, config)
+    return estimates
 
 
 def check_after_training(outcome: Outcome, dataset: Dataset, progress: bool) -> None:
@@ -157,16 +176,15 @@ def history_recorder(model, split: Split, config: Config, start_epoch: int) -> H
 
 def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, progress: bool, start_epoch: int,
               save_path: Path | None, previous_accuracy: float | None, threads: str, keep_history: bool = False,
-              drift: DriftRecorder | None = None, earlier: list[EpochStats] = ()) -> None:
+              drift: DriftRecorder | None = None, earlier: list[EpochStats] = (),
+              estimate: Estimate | None = None) -> None:
     """Train one implementation; each completed epoch goes into the outcome at once (its
     result, its warnings, its checkpoint), so Ctrl-C at any moment loses only the epoch under way."""
     config, impl = outcome.config, REGISTRY[name]
     # The one place threads are chosen and applied: BLAS and torch, for this training and its probe.
     choice = choose_threads(threads, config.sizes, config.batch_size, load=load_now())
     echo(f"  threads: {choice.threads} ({choice.reason})")
-    outcome.stage = f"while timing {name}'s first steps, before its epoch {start_epoch}"
-    with thread_limits(choice.threads, with_torch=impl.uses_torch):
-        long_run = announce(name, config, params, split, echo) if progress else False
+    long_run = announce(name, config, split, estimate, echo) if progress else False
     outcome.stage = f"during {name}'s epoch {start_epoch}"
     model = impl.build(config, params)
     result = ImplResult(name=name, description=impl.description,
