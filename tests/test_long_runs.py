@@ -114,6 +114,8 @@ def test_the_whole_runs_time_is_said_before_it_starts():
         "\nEstimated time: about 5 min 47 s for the whole run (scratch 1 min 10 s, autograd 4 min 36 s, numpy 1 s), "
         "from a short probe of each on this machine as it is now")
     assert long_runs.run_estimate_line({"numpy": Estimate(3.0, 1e5, 1000)}) is None
+    busy = long_runs.run_estimate_line(estimates, "load 9.3 on 2 cores")
+    assert busy.endswith("on this machine as it is now (load 9.3 on 2 cores: it may be far off)")
 
 
 def test_progress_lines_every_tenth_of_an_epoch_with_rate_and_time_left(monkeypatch):
@@ -149,3 +151,29 @@ def test_progress_lines_of_a_long_epoch_are_at_least_the_interval_apart():  # is
         progress.update(done, 1000, 0.5)
     assert 4 <= len(lines) <= 7
     assert all(b - a >= ProgressLines.LINE_SECONDS for a, b in zip(times, times[1:]))
+
+
+def test_presets_say_how_long_each_takes_here(monkeypatch):  # issue 22.8
+    from click.testing import CliRunner
+
+    import compare.run.comparison as comparison
+    import compare.run.machine as machine
+    from compare.cli import main
+    from shared.training import Estimate
+
+    probed = []
+
+    def probe_each(impls, config, params, split, threads):
+        probed.append((config.epochs, tuple(impls)))
+        return {name: Estimate(60.0 * config.epochs, 1000.0, 500) for name in impls}
+
+    monkeypatch.setattr(comparison, "probe_each", probe_each)
+    monkeypatch.setattr(machine, "load_now", lambda: 0.5)
+    listing = CliRunner().invoke(main, ["presets"]).output
+    assert "takes about" not in listing and not probed  # the plain listing probes nothing
+    result = CliRunner().invoke(main, ["presets", "--time"])
+    assert result.exit_code == 0, result.output
+    assert probed[0] == (3, ("scratch", "autograd", "numpy", "tensor", "torch"))
+    assert ("takes about 15 min 00 s here for 3 epochs (scratch 3 min 00 s, autograd 3 min 00 s, numpy 3 min 00 s, "
+            "tensor 3 min 00 s, torch 3 min 00 s), from a short probe of each implementation\n") in result.output
+    assert "takes about 22 min 00 s here for 11 epochs (numpy 11 min 00 s, torch 11 min 00 s)" in result.output

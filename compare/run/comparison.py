@@ -17,7 +17,8 @@ from compare.progress import Progress
 from compare.run.drift import DriftRecorder, compose, drift_steps
 from compare.run.console import (ProgressBar, ProgressLines, agreement_lines, announce, describe, format_epoch,
                                  progress_lines_wanted, run_estimate_line, summary_lines, worth_probing)
-from compare.run.machine import busy_warning, choose_threads, cores, environment, load_average, load_now, thread_limits
+from compare.run.machine import (busy_warning, choose_threads, cores, environment, is_busy, load_average, load_now,
+                                 thread_limits)
 from compare.run.outcome import ImplResult, Outcome
 from compare.run.outputs import interrupts_deferred
 from compare.wording import drift_summary, plural
@@ -89,7 +90,8 @@ def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress
     split = prepare(dataset, config)
     outcome.stage = "while timing each implementation's first steps, before any training"
     estimates = probe_each(impls, config, params, split, threads) if progress and worth_probing(config, split) else {}
-    line = run_estimate_line(estimates)
+    load = load_now()
+    line = run_estimate_line(estimates, f"load {load:.1f} on {cores()} cores" if is_busy(load, cores()) else "")
     if line:
         echo(line)
     steps_per_epoch = math.ceil(len(split.y_train) / config.batch_size)

@@ -107,14 +107,16 @@ def worth_probing(config: Config, split: Split) -> bool:
     return len(split.x_train) * config.epochs >= PROBE_MIN_SAMPLES
 
 
-def run_estimate_line(estimates: dict[str, Estimate]) -> str | None:
-    """Before any training: the whole run's expected time, and each implementation's share."""
+def run_estimate_line(estimates: dict[str, Estimate], busy: str = "") -> str | None:
+    """Before any training: the whole run's expected time, and each implementation's share.
+    busy: how busy the machine is, when it is (its load can change the time either way)."""
     total = sum(e.seconds for e in estimates.values())
     if total < LONG_SECONDS:
         return None
     each = ", ".join(f"{name} {format_duration(e.seconds)}" for name, e in estimates.items())
+    caveat = f" ({busy}: it may be far off)" if busy else ""
     return (f"\nEstimated time: about {format_duration(total)} for the whole run ({each}), from a short probe of "
-            f"each on this machine as it is now")
+            f"each on this machine as it is now{caveat}")
 
 
 def announce(name: str, config: Config, split: Split, estimate: Estimate | None, echo: Callable[[str], None]) -> bool:
