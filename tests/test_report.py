@@ -23,12 +23,16 @@ def invoke(*args):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
+def tiny_run_of(impls: str, name: str, tmp_path_factory):
+    reports = tmp_path_factory.mktemp("reports")
+    result = invoke("run", "--impl", impls, *TINY, "--name", name, "--reports-dir", str(reports))
+    assert result.exit_code == 0, result.output
+    return reports / name, result.output
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    reports = tmp_path_factory.mktemp("reports")
-    result = invoke("run", "--impl", "scratch,numpy", *TINY, "--name", "tiny", "--reports-dir", str(reports))
-    assert result.exit_code == 0, result.output
-    return reports / "tiny", result.output
+    return tiny_run_of("scratch,numpy", "tiny", tmp_path_factory)
 
 
 def test_every_file_is_written(tiny_run):
@@ -221,10 +225,7 @@ def test_signed_colours_are_the_pages_in_every_figure(monkeypatch, tmp_path):  #
 @pytest.fixture(scope="module")
 def two_run(tmp_path_factory):
     """A run of two implementations of its own (tiny_run is replaced by a test above)."""
-    reports = tmp_path_factory.mktemp("reports")
-    result = invoke("run", "--impl", "numpy,tensor", *TINY, "--name", "two", "--reports-dir", str(reports))
-    assert result.exit_code == 0, result.output
-    return reports / "two", result.output
+    return tiny_run_of("numpy,tensor", "two", tmp_path_factory)
 
 
 def test_the_report_shows_how_far_the_implementations_drifted(two_run):  # issue 22 section 1

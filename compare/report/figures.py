@@ -120,9 +120,16 @@ def test_points(document: dict, impl: dict) -> list[tuple[float, float, float]]:
     return [(epoch, *points[epoch]) for epoch in sorted(points)]
 
 
-@figure("curves", (12.0, 4.5), "Learning",
-        "Training loss (the mean of each 1/50 of an epoch) and test loss, and test accuracy, every implementation; "
-        "the first implementation's test loss and accuracy also at log-spaced steps of its first epoch.",
+def curves_caption(documents: list[dict]) -> str:
+    text = "Training loss (the mean of each 1/50 of an epoch) and test loss, and test accuracy, every implementation"
+    kept = [d["test_history"]["impl"] for d in documents if d.get("test_history")]
+    if kept:
+        text += (f"; {' and '.join(dict.fromkeys(kept))}'s test loss and accuracy also from the random start and at "
+                 f"log-spaced steps of the first epoch")
+    return text + "."
+
+
+@figure("curves", (12.0, 4.5), "Learning", curves_caption,
         note=lambda documents: COINCIDE if len(documents) == 1 and curves_coincide(documents[0]) else None)
 def curves(documents: list[dict], path: Path, size) -> Path:
     canvas, (loss_axis, accuracy_axis) = new_figure(size, ncols=2)
