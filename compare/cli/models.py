@@ -50,7 +50,7 @@ def evaluate_command(checkpoint, impl, data_dir, device):
     from shared.training import evaluate
 
     saved, model = model_from_checkpoint(checkpoint, impl, device)
-    dataset = load_data(data_dir, saved.config, test_only=True)
+    dataset = load_data(data_dir, saved.config, test_only=True, model=checkpoint)
     x = scale_pixels(dataset.test_images, model.config.dtype)
     with Progress(f"evaluating with {model.name}", len(x), unit="image") as progress:
         loss, accuracy, _ = evaluate(model, x, dataset.test_labels.astype("int64"),
@@ -182,7 +182,7 @@ def page_of_checkpoint(checkpoint: Path, data_dir) -> str:
     if saved.config.sizes[0] != 784:
         raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs; "
                                    f"the page draws 28x28 digits (784)")
-    dataset = load_data(data_dir, saved.config, test_only=True)
+    dataset = load_data(data_dir, saved.config, test_only=True, model=checkpoint)
     predictions = model_predictions(saved.params, saved.config, dataset.test_images)
     source = f"trained by {saved.impl} for {plural(saved.epoch, 'epoch')} ({checkpoint.name})"
     return page_text(saved.params, saved.config, dataset.test_images, dataset.test_labels, predictions,

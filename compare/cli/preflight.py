@@ -25,18 +25,56 @@ def data_inputs(data_dir: Path | None) -> tuple[Path, ...]:
     return tuple(directory / f"{stem}{ext}" for stem in FILE_STEMS.values() for ext in (".gz", ""))
 
 
-def load_data(data_dir: Path | None, config: cfg.Config, test_only: bool = False):
+def load_data(data_dir: Path | None, config: cfg.Config, test_only: bool = False, model: Path | None = None):
     """Load the dataset and check that the network's first and last layers fit it.
 
-    test_only: read only the two test files (a command that evaluates needs no training set)."""
+    test_only: read only the two test files (a command that evaluates needs no training set).
+    model: the checkpoint the network comes from (eval, page): a mismatch is then the data's,
+    said of --data-dir, since such a command has no --sizes."""
+    dataset = read_data(data_dir, test_only)
+    check_data(dataset, config, test_only, model)
+    return dataset
+
+
+def load_data_sized(data_dir: Path | None, config: cfg.Config, sizes_chosen: bool):
+    """(the dataset, the config): when no one chose the layer sizes (neither --sizes nor a
+    resumed checkpoint), the network's first and last layers are sized to the data, so a
+    5-class or 16-pixel dataset trains without --sizes; the hidden layers stay as they are."""
+    dataset = read_data(data_dir)
+    if not sizes_chosen:
+        config = sized_to_data(config, dataset)
+    check_data(dataset, config)
+    return dataset, config
+
+
+def sized_to_data(config: cfg.Config, dataset) -> cfg.Config:
+    """The config with its input layer as the images' pixels and its output layer as the labels'
+    classes. A few stray labels (a 255 among digits) are damage, not classes: those keep the
+    output layer, so check_data names them."""
+    classes = config.sizes[-1] if stray_label(dataset, config.sizes[-1]) else dataset.num_classes
+    sizes = (dataset.input_size, *config.sizes[1:-1], classes)
+    return config if sizes == config.sizes else config.with_changes(sizes=sizes)
+
+
+def read_data(data_dir: Path | None, test_only: bool = False):
+    """The dataset at data_dir (the bundled MNIST when None); bad data is a one-line error."""
     from shared.data import load_dataset
     from shared.idx import DataError
 
     try:
-        dataset = load_dataset(data_dir, splits=("test",) if test_only else ("train", "test"))
+        return load_dataset(data_dir, splits=("test",) if test_only else ("train", "test"))
     except DataError as error:
         raise click.ClickException(str(error)) from None
+
+
+def check_data(dataset, config: cfg.Config, test_only: bool = False, model: Path | None = None) -> None:
+    """The network's first and last layers fit the dataset, the limits and the batch its size."""
+    source = "the bundled MNIST" if dataset.directory == default_data_dir() else str(dataset.directory)
     if config.sizes[0] != dataset.input_size:
+        if model is not None:
+            raise click.BadParameter(f"{model}'s network takes {config.sizes[0]} pixels, but the images of {source} "
+                                     f"have {dataset.input_size}: give --data-dir the dataset it was trained on",
+                                     param_hint="'--data-dir'")
         raise click.BadParameter(
             f"the first layer has {config.sizes[0]} neurons but the images have "
             f"{dataset.input_size} pixels", param_hint="'--sizes'")
@@ -45,12 +83,16 @@ def load_data(data_dir: Path | None, config: cfg.Config, test_only: bool = False
         raise click.ClickException(stray)
     # A test set alone may lack the last classes; it must not have more than the network answers.
     too_few = config.sizes[-1] < dataset.num_classes
+    if too_few and model is not None:
+        raise click.BadParameter(f"{model}'s network answers {config.sizes[-1]} classes, but the labels of {source} "
+                                 f"have {dataset.num_classes}: give --data-dir the dataset it was trained on",
+                                 param_hint="'--data-dir'")
     if too_few or (not test_only and config.sizes[-1] != dataset.num_classes):
         raise click.BadParameter(
             f"the last layer has {config.sizes[-1]} neurons but the labels have "
             f"{dataset.num_classes} classes", param_hint="'--sizes'")
     if test_only:
-        return dataset
+        return
     for limit, name, count in ((config.train_limit, "--train-limit", len(dataset.train_labels)),
                                (config.test_limit, "--test-limit", len(dataset.test_labels))):
         if limit is not None and limit > count:
@@ -59,7 +101,12 @@ def load_data(data_dir: Path | None, config: cfg.Config, test_only: bool = False
     if config.batch_size > train_count:
         raise click.BadParameter(
             f"{config.batch_size:,} is larger than the {train_count:,} training images", param_hint="'--batch-size'")
-    return dataset
+
+
+def default_data_dir() -> Path:
+    from shared.data import DEFAULT_DATA_DIR
+
+    return Path(DEFAULT_DATA_DIR)
 
 
 ACTIVATION_COPIES = 4  # per hidden unit per image in a batch: z, a, delta, and a temporary

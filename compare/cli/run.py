@@ -11,7 +11,7 @@ import click
 
 from compare.cli.options import EXIT_CODES, build_config, config_options, parse_impls, training_options, typed
 from compare.cli.preflight import (check_device, check_memory, data_inputs, check_resumable, check_save_paths, check_threads,
-                                   checkpoint_paths, load_data, read_checkpoint)
+                                   checkpoint_paths, load_data_sized, read_checkpoint)
 from shared import config as cfg
 
 
@@ -62,8 +62,8 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     if checkpoint is not None:
         check_resumable(config, checkpoint, resume_path)
     impls = parse_impls(impl_text)
+    dataset, config = load_data_sized(data_dir, config, sizes_chosen=typed("sizes") or checkpoint is not None)
     check_memory(config, impls)
-    dataset = load_data(data_dir, config)
     check_device(config, impls)
     save_paths = checkpoint_paths(save_path, impls)
     check_save_paths(save_paths, resume_path, force, inputs=data_inputs(data_dir))
@@ -83,7 +83,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
                                  command=" ".join(["compare", *sys.argv[1:]]), params=params,
                                  start_epoch=start_epoch, save_paths=save_paths, threads=threads,
                                  previous_accuracy=checkpoint.test_accuracy if checkpoint else None,
-                                 resumed_from=resume_path)
+                                 resumed_from=resume_path, earlier_epochs=checkpoint.history if checkpoint else ())
         if outcome.diverged:  # nothing is written of a diverged run; the checkpoints hold the last good epoch
             raise click.ClickException(
                 f"{outcome.diverged}{saves_note(outcome.saved, save_paths, resume_path, 'the last good epoch')}")

@@ -93,11 +93,24 @@ def build_results(name: str, outcome, dataset, page: dict | None = None) -> dict
             for a, b in combinations(results, 2)
         ],
         "gradients": outcome.agreement.to_dict(),
+        "gradients_after": outcome.agreement_after.to_dict() if outcome.agreement_after else None,
+        "drift": outcome.drift,
+        "test_history": test_history(outcome.history),
         "visuals": visuals(best.name, best.params, best.outputs, dataset),
         "page": page,
         "warnings": list(outcome.warnings),
         "interrupted": outcome.interrupted,
     }
+
+
+def test_history(history) -> dict | None:
+    """The test loss and accuracy of a run's history (shared.history.History) for the report's
+    curves: [epochs elapsed, test loss, test accuracy] at each snapshot evaluated."""
+    if history is None:
+        return None
+    points = [[s.epoch, s.test_loss, s.test_accuracy] for s in history.snapshots
+              if s.test_loss is not None and s.test_accuracy is not None]
+    return {"impl": history.impl, "points": points} if points else None
 
 
 def save_results(path: Path, document: dict) -> None:
@@ -188,7 +201,28 @@ def meaning_problem(document: dict) -> str | None:
         missing = [key for key in ("internal_api", "version", "num_threads") if key not in entry]
         if missing:
             return f"environment/blas/{index} lacks {', '.join(missing)}"
-    return visuals_problem(document, impls) or page_problem(document, impls)
+    return visuals_problem(document, impls) or page_problem(document, impls) or drift_problem(document, impls)
+
+
+def drift_problem(document: dict, impls: list[str]) -> str | None:
+    history = document.get("test_history")
+    if history is not None:
+        if history["impl"] not in impls:
+            return f"test_history/impl is {history['impl']!r}, not one of the implementations {impls}"
+        epochs = [point[0] for point in history["points"]]
+        if any(b <= a for a, b in zip(epochs, epochs[1:])):
+            return "test_history/points are not in order of their epochs"
+    drift = document.get("drift")
+    if drift is None:
+        return None
+    for name in (drift["reference"], *drift["impls"]):
+        if name not in impls:
+            return f"drift names {name!r}, which is not one of the implementations {impls}"
+    for name, points in drift["impls"].items():
+        steps = [step for step, _ in points]
+        if any(b <= a for a, b in zip(steps, steps[1:])):
+            return f"drift/impls/{name} is not in order of its steps"
+    return None
 
 
 def page_problem(document: dict, impls: list[str]) -> str | None:

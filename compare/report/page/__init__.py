@@ -70,6 +70,15 @@ def choose_samples(images: np.ndarray, labels: np.ndarray, predictions: np.ndarr
     return Samples(pixels, [int(labels[i]) for i in chosen], chosen)
 
 
+def signed_colours() -> dict[str, tuple[int, int, int]]:
+    """The page's colours of signed values as colours.js defines them (the one definition):
+    {"positive": blue, "negative": orange}, RGB 0-255. The report's figures read them here."""
+    text = (HERE / "colours.js").read_text(encoding="utf-8")
+    found = {name: tuple(int(c) for c in re.findall(r"\d+", rgb))
+             for name, rgb in re.findall(r"\b(BLUE|ORANGE) = \[([\d,\s]+)\]", text)}
+    return {"positive": found["BLUE"], "negative": found["ORANGE"]}
+
+
 def float64_base64(array: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(array, dtype="<f8").tobytes()).decode("ascii")
 
