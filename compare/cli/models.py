@@ -154,6 +154,7 @@ def page_command(checkpoint, out_path, force, data_dir):
     request; open it from disk, offline, or put it on any static host.
     """
     from compare.report.page import dataset_label, model_predictions, write_page
+    from compare.report.page.digits import choose_page_digits
     from compare.run.outputs import check_file
     from compare.wording import plural
 
@@ -163,9 +164,10 @@ def page_command(checkpoint, out_path, force, data_dir):
     if saved.config.sizes[0] != 784:
         raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs; "
                                    f"the page draws 28x28 digits (784)")
-    dataset = load_data(data_dir, saved.config, test_only=True)
+    dataset = load_data(data_dir, saved.config)  # the training digits too: the page trains live on some
     predictions = model_predictions(saved.params, saved.config, dataset.test_images)
     source = f"trained by {saved.impl} for {plural(saved.epoch, 'epoch')} ({checkpoint.name})"
+    digits = choose_page_digits(dataset.train_images, dataset.train_labels, dataset.test_images, dataset.test_labels)
     size = write_page(out_path, saved.params, saved.config, dataset.test_images, dataset.test_labels, predictions,
-                      source, dataset_label(dataset.name))
+                      source, dataset_label(dataset.name), digits)
     click.echo(f"wrote {out_path} ({size / 1024:,.0f} KiB): open it in a browser, draw a digit")
