@@ -24,6 +24,7 @@ from compare.report.page.digits import (DIGITS_FILE, LEVELS, DigitsError, PageDi
                                         digits_document, load_page_digits, save_page_digits)
 from impls.numpy_mlp import NumpyMLP
 from shared.checkpoint import load_checkpoint
+from shared.config import Config
 from shared.data import scale_pixels
 from shared.params import init_params, max_abs_difference
 from test_page import (DIGITS, MODEL, Requests, browser, draw, invoke, open_page, page_path,  # noqa: F401 - shared fixtures
@@ -250,6 +251,29 @@ def test_epochs_a_smaller_last_batch_and_new_settings_mid_run_follow_numpy(brows
         assert replay.epoch == 4  # 25 batches of 10: 2.5 epochs; then 45, 95 and 40 digits in batches of 20
         assert max_abs_difference(live_params(page, shipped.config.sizes), replay.model.parameters()) <= 1e-12
         assert page.errors == []
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("sizes,activation,loss,init,lr", [
+    ((784, 10), "sigmoid", "mse", "nielsen", 3.0),  # no hidden layer; the quadratic cost's rate
+    ((784, 13, 7, 5, 10), "relu", "cross-entropy", "he", 0.1),  # ReLU's smaller rate
+])
+def test_every_network_trains_live_like_numpy(browser, tmp_path, mnist, sizes, activation, loss, init, lr):  # noqa: F811
+    config = Config(sizes=sizes, activation=activation, loss=loss, init=init, seed=4)
+    few = choose_page_digits(mnist.train_images[:95], mnist.train_labels[:95], mnist.test_images[:200], mnist.test_labels[:200])
+    samples = choose_samples(mnist.test_images[:100], mnist.test_labels[:100], mnist.test_labels[:100])
+    path = tmp_path / "page.html"
+    path.write_text(build_page(init_params(sizes, init, 9), config, samples, "trained", digits=few))
+    page = open_page(browser, path, 375, 667)
+    try:
+        assert page.input_value("#train-lr") == str(lr).removesuffix(".0")
+        page.evaluate("() => window.mnistPage.training.step(30)")
+        wait_until_idle(page, 30)
+        replay = Replay(few, config, init_params(sizes, init, 4))  # the run's start: its config's seed
+        replay.steps(30, lr, 10)
+        assert max_abs_difference(live_params(page, sizes), replay.model.parameters()) <= 1e-12
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375 and page.errors == []
     finally:
         page.context.close()
 

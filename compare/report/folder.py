@@ -31,6 +31,7 @@ from shared.history import FILE_NAME, load_history, save_history
 RESULTS = "results.json"
 MODEL = "model.npz"
 HISTORY = FILE_NAME  # history.npz: the first implementation's parameters from step 0 on (shared.history)
+DIGITS = DIGITS_FILE  # page-digits.npz: what the page trains on live (compare.report.page.digits)
 
 
 def write_run(outcome, name: str, directory: Path, dataset, progress: bool = True) -> tuple[dict, list[Path]]:
@@ -48,9 +49,9 @@ def write_run(outcome, name: str, directory: Path, dataset, progress: bool = Tru
             save_history(directory / HISTORY, outcome.history)
             page["history"] = HISTORY
         if len(dataset.train_images):
-            save_page_digits(directory / DIGITS_FILE, choose_page_digits(dataset.train_images, dataset.train_labels,
+            save_page_digits(directory / DIGITS, choose_page_digits(dataset.train_images, dataset.train_labels,
                                                                          dataset.test_images, dataset.test_labels))
-            page["digits"] = DIGITS_FILE
+            page["digits"] = DIGITS
     document = build_results(name, outcome, dataset, page)
     save_results(directory / RESULTS, document)
     write_page(document, directory, directory)  # before the report, which links to it

@@ -12,14 +12,16 @@ const BATCH_SIZE = 10; // Nielsen's mini-batches
 const defaultRate = (model) => (model.activation === "relu" ? 0.1 : model.output === "softmax" ? 0.5 : 3);
 const count = (n) => n.toLocaleString("en");
 
-// Where training may start: the run's random start and the network the page shows now.
+// Where training may start: the run's random start and the network the page shows now. A page
+// made from a checkpoint alone has no history: its random start is made again from the config by
+// the shared initializer (compare/report/page/__init__.py), exactly as the run began.
 function trainingStarts(page) {
   const { history, model } = page, trained = model.layers;
-  const random = history ? { label: "the run's random start (step 0 of the timeline)", layers: () => history.snapshot(0) }
-    : { label: `the run's random start (${model.init} initialization, seed ${model.seed}, as the run made it)`,
+  const random = history ? { label: "the run's random start", detail: "step 0 of the timeline", layers: () => history.snapshot(0) }
+    : { label: "the run's random start", detail: `${model.init} initialization, seed ${model.seed}, made again as the run made it`,
         layers: () => model.start.map(({ W, b }) => ({ W: decodeFloat64(W), b: decodeFloat64(b) })) };
-  const shown = history ? { label: "where the timeline stands", layers: () => page.model.layers }
-    : { label: "the trained network", layers: () => trained };
+  const shown = history ? { label: "where the timeline stands", detail: "its float32 snapshot", layers: () => page.model.layers }
+    : { label: "the trained network", detail: "the checkpoint's parameters", layers: () => trained };
   return { random, shown };
 }
 
@@ -78,6 +80,8 @@ function showLive(page, live) {
   }, Math.max(0, live.shownAt + SHOW_EVERY_MS - performance.now()));
 }
 
+const startText = (live) => { const from = live.starts[$("train-from").value]; return `${from.label} (${from.detail})`; };
+
 function say(live, text) {
   live.message = text;
   renderTraining(live);
@@ -88,7 +92,7 @@ function renderTraining(live) {
   $("train-play").textContent = live.playing ? "\u275a\u275a Pause" : "\u25b6 Play";
   $("train-play").setAttribute("aria-pressed", String(Boolean(live.playing)));
   $("train-status").textContent = live.message ?? (!live.started
-    ? `Press Play to train from ${live.starts[$("train-from").value].label}, on ${count(digits.train)} MNIST training digits.`
+    ? `Press Play or Step to train from ${startText(live)}, on ${count(digits.train)} MNIST training digits.`
     : [`step ${count(live.step)}`, `${count(live.seen)} digits seen (epoch ${(live.seen / digits.train).toFixed(2)})`,
        live.loss === null ? null : `loss ${live.loss.toFixed(3)}`,
        last ? `${(100 * last.accuracy).toFixed(1)}% of ${count(digits.test)} test digits right` : null,
@@ -110,6 +114,7 @@ function drawTrainingCurve(canvas, points, most) {
   context.fillStyle = "#9ba6b2";
   context.font = "11px system-ui, sans-serif";
   context.fillText("90%", pad + 2, y(0.9) - 3);
+  context.fillText("50%", pad + 2, y(0.5) - 3);
   context.textAlign = "right";
   context.fillText(`${count(most)} digits`, width - pad, height - pad - 3);
   context.strokeStyle = YELLOW;
