@@ -364,6 +364,22 @@ def test_training_makes_no_request(browser, page_path):  # noqa: F811
         page.context.close()
 
 
+def test_a_browser_that_cannot_train_says_so(browser, page_path):  # noqa: F811
+    context = browser.new_context()
+    context.add_init_script("delete window.DecompressionStream;")
+    try:
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(page_path.as_uri())
+        page.wait_for_selector("html[data-ready=yes]")
+        assert "cannot train here" in page.inner_text("#train-status")
+        assert page.is_disabled("#train-play") and page.evaluate("() => window.mnistPage.training") is None
+        assert draw(page, DIGITS["1"]) is not None and errors == []  # the rest of the page works
+    finally:
+        context.close()
+
+
 def test_the_shipped_page_reaches_90_percent(browser, page_path):  # noqa: F811
     """Play from the run's random start: 90% of the 1,000 test digits within 60,000 digits seen
     (about 30,000 in numpy's replays); the seconds it took are printed, not asserted (the load of

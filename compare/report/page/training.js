@@ -35,7 +35,7 @@ function startWorker(page, live) {
   live.worker = new Worker(url);
   URL.revokeObjectURL(url);
   live.worker.onmessage = ({ data }) => hear(page, live, data);
-  live.worker.onerror = (event) => say(live, `Training stopped: ${event.message}`);
+  live.worker.onerror = (event) => say(live, `Training stopped: ${event.message || "this browser refused to start the worker"}.`);
   live.worker.postMessage({ type: "digits", digits: live.digits });
 }
 
@@ -153,6 +153,12 @@ function listenToTraining(page) {
   if (!raw) return null;
   const live = { digits: raw, starts: trainingStarts(page), seed: 0, run: 0, started: false, points: [], showing: null, shownAt: 0 };
   $("train").hidden = false;
+  if (typeof Worker === "undefined" || typeof DecompressionStream === "undefined") {
+    $("train-status").textContent = "This browser cannot train here: it lacks Web Workers or DecompressionStream " +
+      "(Chrome 80, Firefox 113, Safari 16.4 and later have both).";
+    document.querySelectorAll(".train-controls button, .train-controls select").forEach((control) => { control.disabled = true; });
+    return null;
+  }
   fillSelect($("train-from"), ["random", "shown"], "random", (key) => live.starts[key].label);
   fillSelect($("train-lr"), RATES, defaultRate(page.model));
   fillSelect($("train-batch"), BATCHES, BATCH_SIZE);
