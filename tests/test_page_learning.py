@@ -219,6 +219,7 @@ def view(shipped_page):
     page.evaluate("() => { window.mnistPage.putBack(); window.mnistPage.showSample(0); }")
     page.click("#show-activations")
     page.evaluate("() => { const s = window.mnistPage.state; s.selected = 0; s.selectedLayer = 0; window.mnistPage.update(); }")
+    page.evaluate("() => { const rate = document.getElementById('learn-rate'); rate.value = rate.defaultValue; }")
     settled(page)
     yield page
     assert page.errors == []
@@ -284,7 +285,8 @@ def test_learn_from_this_digit_is_one_sgd_step_with_numpys_gradients(view, shipp
     page.click("#targets button:nth-child(6)")  # the sample 0 as a 5
     x, before = shown_input(page), shown_params(page, shipped.config.sizes)
     lr = float(page.input_value("#learn-rate"))
-    assert lr == shipped.config.lr  # the learning rate it was trained with, to start
+    assert abs(lr - shipped.config.lr / shipped.config.batch_size) < 1e-5  # one digit's share of the run's step, to start
+    assert f"{shipped.config.batch_size}" in page.inner_text("#learn-rate-note")
     page.fill("#learn-rate", "0.5")
     page.click("#learn")
     settled(page)
@@ -318,7 +320,6 @@ def test_a_bad_learning_rate_is_refused_in_words(view, shipped):
         page.click("#learn")
         assert "above 0" in page.inner_text("#learn-status")
     assert max_abs_difference(shown_params(page, shipped.config.sizes), before) == 0
-    page.fill("#learn-rate", str(shipped.config.lr))
 
 
 @pytest.mark.parametrize("sizes,activation,loss", [((784, 10), "sigmoid", "mse"), ((784, 13, 7, 5, 10), "relu", "mse"),
@@ -332,6 +333,7 @@ def test_the_view_learns_like_numpy_for_every_network(browser, tmp_path, mnist, 
         click_neuron(page, len(sizes) - 2, 2)  # the output for 2: BP1
         assert "BP1" in page.inner_text("#equations")
         x = shown_input(page)
+        page.fill("#learn-rate", "0.7")
         page.click("#learn")
         _, grads = numpy_gradients(config, params, x, 2)
         stepped = [(W - 0.7 * gW, b - 0.7 * gb) for (W, b), (gW, gb) in zip(params, grads)]
@@ -415,3 +417,58 @@ def test_the_sample_strip_says_it_scrolls_on_a_phone_only(browser, page_path):  
         assert desktop.is_hidden("#samples-more")  # every sample in sight: nothing to say
     finally:
         desktop.context.close()
+
+
+# ---------------------------------------------------------------- screenshots (the README's)
+
+
+@pytest.mark.parametrize("width,height", [(375, 667), (1280, 800)])
+def test_screenshots_of_the_timeline_and_the_backprop_view(browser, tmp_path, width, height):  # noqa: F811
+    """docs/page.html in use: a 3 drawn, taken for an 8, the errors lit, a neuron of the second
+    hidden layer tapped, one step learned; and the timeline early in training.
+    PAGE_SCREENSHOTS=docs keeps them for the README."""
+    import os
+    from pathlib import Path
+
+    from PIL import Image
+
+    from test_page import ROOT
+
+    phone = width < 760
+    page = open_page(browser, ROOT / "docs" / "page.html", width, height, has_touch=phone, is_mobile=phone)
+    keep = Path(os.environ.get("PAGE_SCREENSHOTS") or tmp_path)
+    keep.mkdir(parents=True, exist_ok=True)
+    shots = []
+    try:
+        assert draw(page, DIGITS["3"]) == 3
+        page.click("#targets button:nth-child(9)")  # "it should be an 8"
+        page.evaluate("window.scrollTo(0, 0)")
+        if phone:  # the first screen: the pad and the network lit by its errors
+            shots.append(keep / f"page-errors-{width}x{height}.png")
+            page.screenshot(path=str(shots[-1]))
+        click_neuron(page, 1, 5)
+        page.wait_for_timeout(1200)  # the scroll to the panel
+        assert in_view(page, "#equations", height)
+        page.click("#learn")
+        assert page.is_visible("#nudges")
+        shots.append(keep / f"page-backprop-{width}x{height}.png")
+        if phone:
+            page.locator("#backprop-body").screenshot(path=str(shots[-1]))
+        else:
+            bottom = page.evaluate("() => { const r = document.getElementById('backprop').getBoundingClientRect(); return r.bottom + window.scrollY; }")
+            page.evaluate("window.scrollTo(0, 0)")
+            page.screenshot(path=str(shots[-1]), full_page=True, clip={"x": 0, "y": 0, "width": width, "height": bottom - 230})
+        page.click("#unlearn")
+        page.click("#show-activations")
+        steps = page.evaluate("() => window.mnistPage.history.steps")
+        early = next(i for i, step in enumerate(steps) if step >= 50)  # early in the first epoch
+        page.evaluate(f"() => window.mnistPage.scrub({early})")
+        assert f"step {steps[early]:,}" in page.inner_text("#timeline-label")
+        shots.append(keep / f"page-timeline-{width}x{height}.png")
+        page.locator("#timeline").screenshot(path=str(shots[-1]))
+        for shot in shots:
+            with Image.open(shot) as image:
+                assert image.size[0] <= width and len(image.convert("RGB").getcolors(maxcolors=1 << 20) or range(1 << 20)) > 50
+        assert page.evaluate("document.documentElement.scrollWidth") <= width and page.errors == []
+    finally:
+        page.context.close()

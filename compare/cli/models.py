@@ -140,26 +140,45 @@ def predict(checkpoint, images, impl, show_path, as_json, device, force):
 
 
 @click.command("page", epilog=EXIT_CODES)
-@click.argument("checkpoint", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("source", metavar="CHECKPOINT_OR_RUN", type=click.Path(path_type=Path))
 @click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="The HTML file to write. Default: the checkpoint's name with .html, in the current directory.")
+              help="The HTML file to write. Default: the checkpoint's or run folder's name with .html, in the current directory.")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Where the sample test digits come from (default: the bundled MNIST).")
-def page_command(checkpoint, out_path, force, data_dir):
+              help="Where a checkpoint's sample test digits come from (default: the bundled MNIST); a run keeps its own.")
+def page_command(source, out_path, force, data_dir):
     """Write a page where you draw a digit and watch this model answer, layer by layer.
 
-    One self-contained HTML file: the exact weights, the drawing pad, the preparation
-    MNIST's digits had, the forward pass and every neuron drawn. It makes no network
-    request; open it from disk, offline, or put it on any static host.
+    From a checkpoint (.npz), or from a run's folder (reports/NAME, what `compare run`
+    wrote): then the page has the run's history too, a timeline from the random start to
+    the trained network. One self-contained HTML file: the exact weights, the drawing pad,
+    the preparation MNIST's digits had, the forward pass, every neuron drawn and the
+    backpropagation of your digit. It makes no network request; open it from disk,
+    offline, or put it on any static host. A source that is neither is exit code 1.
     """
-    from compare.report.page import dataset_label, model_predictions, write_page
-    from compare.report.page.digits import choose_page_digits
     from compare.run.outputs import check_file
+
+    out_path = out_path or Path((source.name if source.is_dir() else source.with_suffix(".html").name)
+                                + (".html" if source.is_dir() else ""))
+    if source.is_dir():
+        check_file(out_path, "--out", force=force, inputs=(source / "results.json",))
+        text = page_of_run(source)
+    else:
+        check_file(out_path, "--out", force=force, inputs=(source,))
+        text = page_of_checkpoint(source, data_dir)
+    from shared.atomic import atomic_write_text
+
+    atomic_write_text(out_path, text)
+    size = len(text.encode("utf-8"))
+    click.echo(f"wrote {out_path} ({size / 1024:,.0f} KiB): open it in a browser, draw a digit")
+
+
+def page_of_checkpoint(checkpoint: Path, data_dir) -> str:
+    """The page of a saved model: sample digits and accuracy from the test set."""
+    from compare.report.page import dataset_label, model_predictions, page_text
+    from compare.report.page.digits import choose_page_digits
     from compare.wording import plural
 
-    out_path = out_path or Path(checkpoint.with_suffix(".html").name)
-    check_file(out_path, "--out", force=force, inputs=(checkpoint,))
     saved = read_checkpoint(checkpoint)
     if saved.config.sizes[0] != 784:
         raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs; "
@@ -168,6 +187,23 @@ def page_command(checkpoint, out_path, force, data_dir):
     predictions = model_predictions(saved.params, saved.config, dataset.test_images)
     source = f"trained by {saved.impl} for {plural(saved.epoch, 'epoch')} ({checkpoint.name})"
     digits = choose_page_digits(dataset.train_images, dataset.train_labels, dataset.test_images, dataset.test_labels)
-    size = write_page(out_path, saved.params, saved.config, dataset.test_images, dataset.test_labels, predictions,
-                      source, dataset_label(dataset.name), digits)
-    click.echo(f"wrote {out_path} ({size / 1024:,.0f} KiB): open it in a browser, draw a digit")
+    return page_text(saved.params, saved.config, dataset.test_images, dataset.test_labels, predictions,
+                     source, dataset_label(dataset.name), digits)
+
+
+def page_of_run(directory: Path) -> str:
+    """The page of a run's folder, as `compare run` made it: its model, samples and history."""
+    from compare.report.folder import RESULTS, run_page
+    from compare.report.results import ResultsError, load_results
+    from shared.checkpoint import CheckpointError
+
+    if not (directory / RESULTS).is_file():
+        raise click.ClickException(f"{directory}: not a run's folder (no {RESULTS} in it); give the folder "
+                                   "`compare run` wrote (reports/NAME) or a checkpoint (.npz)")
+    try:
+        text = run_page(load_results(directory / RESULTS), directory)
+    except (ResultsError, CheckpointError) as error:
+        raise click.ClickException(str(error)) from None
+    if text is None:
+        raise click.ClickException(f"{directory}: this run kept no model for a page (its images are not 28x28)")
+    return text

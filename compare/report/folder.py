@@ -23,10 +23,10 @@ from compare.report.page import (SIDE, build_page, choose_samples, dataset_label
                                  samples_from_document)
 from compare.report.page.digits import DIGITS_FILE, choose_page_digits, load_page_digits, save_page_digits
 from compare.report.results import build_results, save_results
-from compare.wording import plural
+from compare.wording import layer_sizes, plural
 from shared.atomic import atomic_write_text
 from shared.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from shared.history import FILE_NAME, load_history, save_history
+from shared.history import FILE_NAME, HistoryError, load_history, save_history
 
 RESULTS = "results.json"
 MODEL = "model.npz"
@@ -62,6 +62,18 @@ def write_page(document: dict, run_directory: Path, out_directory: Path) -> Path
     """page.html in `out_directory`, from the model the run kept in `run_directory`: None when
     the run has no page (images not 28x28, or a results file from before runs kept their model).
     A model that cannot be read is a CheckpointError naming it."""
+    text = run_page(document, run_directory)
+    if text is None:
+        return None
+    path = out_directory / PAGE
+    atomic_write_text(path, text)
+    return path
+
+
+def run_page(document: dict, run_directory: Path) -> str | None:
+    """The page of a run (its model, samples and history, with its results file's `document`),
+    as HTML; None when the run kept no model for a page. `compare report` and `compare page`
+    both make it here. A model or history that cannot be read is a CheckpointError naming it."""
     page = document.get("page")
     if page is None:
         return None
@@ -72,7 +84,8 @@ def write_page(document: dict, run_directory: Path, out_directory: Path) -> Path
                      dataset_label(document["data"]["name"]))
     history = load_history(run_directory / page["history"]) if "history" in page else None
     digits = load_page_digits(run_directory / page["digits"]) if "digits" in page else None
-    path = out_directory / PAGE
-    atomic_write_text(path, build_page(checkpoint.params, checkpoint.config, samples_from_document(page["samples"]),
-                                       about, history, digits))
-    return path
+    if history is not None and tuple(history.config.sizes) != tuple(checkpoint.config.sizes):
+        raise HistoryError(run_directory / page["history"], f"a history of {layer_sizes(history.config.sizes)}, "
+                           f"not of the run's model {layer_sizes(checkpoint.config.sizes)}")
+    return build_page(checkpoint.params, checkpoint.config, samples_from_document(page["samples"]), about, history,
+                      digits)

@@ -23,7 +23,6 @@ import numpy as np
 
 from compare.report.page.digits import PageDigits, digits_document
 from compare.wording import describe_network, layer_sizes
-from shared.atomic import atomic_write_text
 from shared.config import Config
 from shared.params import Params, init_params
 
@@ -115,7 +114,7 @@ def model_document(params: Params, config: Config, samples: Samples, history=Non
         "sizes": list(config.sizes),
         "activation": config.activation,
         "output": config.output_activation,  # softmax or sigmoid
-        "lr": config.lr,  # the learning rate it was trained with: the backprop view's first
+        "lr": config.lr, "batch_size": config.batch_size,  # how it was trained: the backprop view's first step
         "init": config.init,
         "seed": config.seed,
         "layers": [{"W": float64_base64(W), "b": float64_base64(b)} for W, b in params],
@@ -150,6 +149,14 @@ def build_page(params: Params, config: Config, samples: Samples, about: str, his
     """The whole page as one HTML string; with `digits`, one that trains live on them."""
     if config.sizes[0] != SIDE * SIDE:
         raise ValueError(f"the page draws 28x28 digits; this network takes {config.sizes[0]} inputs")
+    return render_page(config, script_json(model_document(params, config, samples, history, trains=digits is not None)),
+                       about, script_json(digits_document(digits)) if digits is not None else None)
+
+
+def render_page(config: Config, model_json: str, about: str, digits_json: str | None = None) -> str:
+    """page.html filled in: this code's style and script, the model's JSON (script_json), the line
+    under the title, and the digits it trains on live (digits_document's JSON) if any. (A page can
+    be checked against today's code by rendering it again.)"""
     template = (HERE / "page.html").read_text(encoding="utf-8")
     style = (HERE / "page.css").read_text(encoding="utf-8")
     code = script()
@@ -160,14 +167,14 @@ def build_page(params: Params, config: Config, samples: Samples, about: str, his
         # Only this page's own script and style may run; nothing may be fetched. Live training
         # runs the same script in a worker, made from a blob: URL (trainer.js).
         "csp": f"default-src 'none'; script-src {csp_hash(code)}; style-src {csp_hash(style)}; "
-               f"img-src data:; {'worker-src blob:; ' if digits is not None else ''}base-uri 'none'; form-action 'none'",
+               f"img-src data:; {'worker-src blob:; ' if digits_json is not None else ''}base-uri 'none'; form-action 'none'",
         "title": f"Draw a digit: {layer_sizes(config.sizes)} {config.activation} network",
         "about": html.escape(about),
         "output_text": output_text,
         "style": style,
         "script": code,
-        "model": script_json(model_document(params, config, samples, history, trains=digits is not None)),
-        "digits": script_json(digits_document(digits)) if digits is not None else "null",
+        "model": model_json,
+        "digits": digits_json if digits_json is not None else "null",
     }
     # One pass, so that nothing inserted is itself read as a placeholder.
     return re.sub(r"\{\{(\w+)\}\}", lambda match: values[match.group(1)], template)
@@ -181,19 +188,17 @@ def describe(config: Config, source: str, accuracy: float | None, test_count: in
     return text + "."
 
 
-def write_page(path: Path | str, params: Params, config: Config, test_images: np.ndarray, test_labels: np.ndarray,
-               predictions: np.ndarray, source: str, dataset: str = "MNIST", digits: PageDigits | None = None) -> int:
-    """Write the page (atomically); returns its size in bytes. `predictions` are the model's
-    answers on `test_images`, which pick the right and wrong samples and the accuracy; with
-    `digits` (compare.report.page.digits) the page trains live on them."""
+def page_text(params: Params, config: Config, test_images: np.ndarray, test_labels: np.ndarray,
+              predictions: np.ndarray, source: str, dataset: str = "MNIST", digits: PageDigits | None = None) -> str:
+    """The page of a model with no run behind it. `predictions` are the model's answers on
+    `test_images`, which pick the right and wrong samples and the accuracy; with `digits`
+    (compare.report.page.digits) the page trains live on them."""
     predictions = np.asarray(predictions)
     labels = np.asarray(test_labels)[: len(predictions)]
     samples = choose_samples(np.asarray(test_images)[: len(predictions)], labels, predictions)
     accuracy = float(np.mean(predictions == labels)) if len(predictions) else None
-    text = build_page(params, config, samples, describe(config, source, accuracy, len(predictions), dataset),
+    return build_page(params, config, samples, describe(config, source, accuracy, len(predictions), dataset),
                       digits=digits)
-    atomic_write_text(path, text)
-    return len(text.encode("utf-8"))
 
 
 def model_predictions(params: Params, config: Config, test_images: np.ndarray) -> np.ndarray:

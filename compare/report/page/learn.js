@@ -4,6 +4,8 @@
 //   backprop(net, x, label)          one example: { loss, zs, activations, deltas, gradW, gradB }
 //   batchGradients(net, xs, labels)  the batch MEAN: { loss, gradW, gradB }
 //   sgdStep(net, xs, labels, lr)     plain SGD, theta -= lr * g, in place; returns the loss before it
+//   errors(net, x, label)            backprop without the gradients: { loss, zs, activations, deltas },
+//                                    cheap enough to run at every frame (the backprop view does)
 // `net` is the model as model.js decodes it: { activation, output, layers: [{ W, b }] }, each
 // W a Float64Array of (out, in) rows, so W[j * in + k] is the weight from k into j. x is a
 // Float64Array(784) of pixels in [0, 1], label the digit it should be. zs, activations,

@@ -14,8 +14,10 @@ function listenToNeuronChoice(page) {
     state.selectedLayer = hit.layer;
     state.selected = hit.index;
     render(page);
-    const panel = state.view === "errors" || !page.hidden ? $("backprop") : $("neuron-title").parentElement;
-    if (panel.getBoundingClientRect().top > window.innerHeight - 80) panel.scrollIntoView({ behavior: "smooth", block: "nearest" });
+    // Its panel, where it is out of sight (below the picture on a phone): scrolled just enough.
+    const panel = state.view === "errors" || !page.hidden ? $("backprop-neuron") : $("neuron-title").parentElement;
+    const box = panel.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) panel.scrollIntoView({ behavior: "smooth", block: "nearest" });
   });
   net.addEventListener("keydown", (event) => {
     const step = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 }[event.key];

@@ -57,7 +57,9 @@ function drawNudges(canvas, nudge, probabilities) {
   context.setTransform(ratio, 0, 0, ratio, 0, 0);
   context.font = "12px system-ui, sans-serif";
   context.textBaseline = "middle";
-  const shown = (v) => (probabilities ? `${(100 * v).toFixed(1)}%` : v.toFixed(3));
+  // Percentages to 0.1, or 0.01 below 1%: a small output's nudge shows too.
+  const percent = (v) => (100 * Math.abs(v)).toFixed(Math.abs(v) < 0.01 ? 2 : 1);
+  const shown = (v) => (probabilities ? `${percent(v)}%` : v.toFixed(3));
   for (let i = 0; i < rows; i++) {
     const top = i * rowHeight, before = nudge.before[i], after = nudge.after[i], change = after - before;
     context.fillStyle = i === nudge.target ? GREEN : "#e9ecef";
@@ -67,14 +69,18 @@ function drawNudges(canvas, nudge, probabilities) {
     context.fillStyle = rgb(change >= 0 ? BLUE : ORANGE);
     context.fillRect(barLeft, top + 9, Math.max(1, barWidth * after), 5);
     context.fillStyle = "#9ba6b2";
-    const moved = (change >= 0 ? "+" : "\u2212") + (probabilities ? (100 * Math.abs(change)).toFixed(1) : Math.abs(change).toFixed(3));
+    const moved = (change >= 0 ? "+" : "\u2212") + (probabilities ? percent(change) : Math.abs(change).toFixed(3));
     context.fillText(`${shown(before)} \u2192 ${shown(after)} (${moved})`, barLeft + barWidth + 6, top + rowHeight / 2);
   }
 }
 
-// The step's controls: the learning rate (the run's own to start with), the step, the way back.
+// The step's controls: the learning rate, the step, the way back. The first learning rate is one
+// example's share of the run's own steps, lr / batch size: a batch's mean gradient spreads each
+// step over its examples.
 function listenToLearning(page) {
-  $("learn-rate").value = String(page.model.lr ?? 1);
+  const { lr, batch_size: batch } = page.model;
+  $("learn-rate").defaultValue = lr && batch ? String(Number((lr / batch).toPrecision(3))) : "0.01";
+  $("learn-rate-note").textContent = lr && batch ? `to start: the run's ${lr} over its batches of ${batch}, one digit's share` : "";
   $("learn-rate").addEventListener("input", () => render(page));
   $("learn").addEventListener("click", () => learnFromDigit(page));
   $("unlearn").addEventListener("click", () => putBack(page));
