@@ -157,6 +157,22 @@ def test_only_a_page_that_trains_lets_a_worker_start(digits, mnist):
     assert '<script type="application/json" id="digits">null</script>' in still
 
 
+def test_a_checkpoints_page_trains_where_the_data_has_a_training_set(tmp_path):
+    from conftest import write_dataset
+    from shared.checkpoint import Checkpoint, save_checkpoint
+
+    directory = write_dataset(tmp_path / "data", train_count=30, test_count=10, classes=3, side=28)
+    config = Config(sizes=(784, 5, 3))
+    save_checkpoint(tmp_path / "m.npz", Checkpoint(init_params(config.sizes), config, "numpy", 1, 0.5))
+    trains = invoke("page", tmp_path / "m.npz", "--data-dir", directory, "--out", tmp_path / "trains.html")
+    for path in directory.glob("train-*"):
+        path.unlink()
+    still = invoke("page", tmp_path / "m.npz", "--data-dir", directory, "--out", tmp_path / "still.html")
+    assert trains.exit_code == 0 and still.exit_code == 0, trains.output + still.output
+    assert json.loads(re.search(r'id="digits">(.*?)</script>', (tmp_path / "trains.html").read_text()).group(1))["train"] == 30
+    assert 'id="digits">null</script>' in (tmp_path / "still.html").read_text()  # the test files alone: no training
+
+
 def test_a_run_keeps_the_digits_and_its_report_makes_the_same_page(run_directory, tmp_path):
     document = json.loads((run_directory / "results.json").read_text())
     assert document["page"]["digits"] == DIGITS_FILE and (run_directory / DIGITS_FILE).is_file()

@@ -183,12 +183,26 @@ def page_of_checkpoint(checkpoint: Path, data_dir) -> str:
     if saved.config.sizes[0] != 784:
         raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs; "
                                    f"the page draws 28x28 digits (784)")
-    dataset = load_data(data_dir, saved.config)  # the training digits too: the page trains live on some
+    # The training digits too, where there are: the page trains live on some of them.
+    trains = has_training_files(data_dir)
+    dataset = load_data(data_dir, saved.config, test_only=not trains)
     predictions = model_predictions(saved.params, saved.config, dataset.test_images)
     source = f"trained by {saved.impl} for {plural(saved.epoch, 'epoch')} ({checkpoint.name})"
-    digits = choose_page_digits(dataset.train_images, dataset.train_labels, dataset.test_images, dataset.test_labels)
+    digits = (choose_page_digits(dataset.train_images, dataset.train_labels, dataset.test_images, dataset.test_labels)
+              if trains else None)
     return page_text(saved.params, saved.config, dataset.test_images, dataset.test_labels, predictions,
                      source, dataset_label(dataset.name), digits)
+
+
+def has_training_files(data_dir) -> bool:
+    """Whether the data directory holds a training set (a page needs only the test files)."""
+    from shared.data import DEFAULT_DATA_DIR, FILE_STEMS, DataError, find_file
+
+    try:
+        find_file(Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR, FILE_STEMS["train_images"])
+    except DataError:
+        return False
+    return True
 
 
 def page_of_run(directory: Path) -> str:
