@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from compare.cli.options import EXIT_CODES, parse_impls
-from compare.cli.preflight import check_device, load_data, read_checkpoint
+from compare.cli.preflight import check_data, check_device, load_data, read_checkpoint, read_data
 from compare.wording import layer_sizes
 from shared import config as cfg
 
@@ -176,17 +176,35 @@ def page_command(source, out_path, force, data_dir):
 def page_of_checkpoint(checkpoint: Path, data_dir) -> str:
     """The page of a saved model: sample digits and accuracy from the test set."""
     from compare.report.page import dataset_label, model_predictions, page_text
+    from compare.report.page.digits import choose_page_digits
     from compare.wording import plural
 
     saved = read_checkpoint(checkpoint)
     if saved.config.sizes[0] != 784:
         raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs; "
                                    f"the page draws 28x28 digits (784)")
-    dataset = load_data(data_dir, saved.config, test_only=True, model=checkpoint)
+    # The training digits too, where there are: the page trains live on some of them.
+    # They are checked as a test set is (the page evaluates the model; it has no --sizes).
+    trains = has_training_files(data_dir)
+    dataset = read_data(data_dir, test_only=not trains)
+    check_data(dataset, saved.config, test_only=True, model=checkpoint)
     predictions = model_predictions(saved.params, saved.config, dataset.test_images)
     source = f"trained by {saved.impl} for {plural(saved.epoch, 'epoch')} ({checkpoint.name})"
+    digits = (choose_page_digits(dataset.train_images, dataset.train_labels, dataset.test_images, dataset.test_labels)
+              if trains else None)
     return page_text(saved.params, saved.config, dataset.test_images, dataset.test_labels, predictions,
-                     source, dataset_label(dataset.name))
+                     source, dataset_label(dataset.name), digits)
+
+
+def has_training_files(data_dir) -> bool:
+    """Whether the data directory holds a training set (a page needs only the test files)."""
+    from shared.data import DEFAULT_DATA_DIR, FILE_STEMS, DataError, find_file
+
+    try:
+        find_file(Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR, FILE_STEMS["train_images"])
+    except DataError:
+        return False
+    return True
 
 
 def page_of_run(directory: Path) -> str:

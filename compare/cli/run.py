@@ -43,7 +43,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     results.json, report.md, report.html, the figures, model.npz and page.html (draw a
     digit, watch the first implementation's trained network answer) to REPORTS_DIR/NAME.
     """
-    from compare.report.folder import HISTORY, MODEL, RESULTS, write_run
+    from compare.report.folder import DIGITS, HISTORY, MODEL, RESULTS, write_run
     from compare.run.comparison import run_comparison
     from compare.run.outputs import claim_run_directory, reserve_files
 
@@ -103,7 +103,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     except KeyboardInterrupt:  # the training is done: keep what is written, say where
         results = directory / RESULTS
         if not results.exists():  # model.npz comes first: without the results it names, it is only a fragment
-            for fragment in (MODEL, HISTORY):
+            for fragment in (MODEL, HISTORY, DIGITS):
                 (directory / fragment).unlink(missing_ok=True)
             claimed.abandon()
         kept = f"; the results are in {results} (`compare report {results}` draws the report)" if results.exists() else ""

@@ -6,6 +6,7 @@ from it.
                   what the page is made from, with the test digits results.json keeps for it
     history.npz   the first implementation's parameters at step 0, log-spaced steps of its first
                   epoch and every epoch's end, each with test accuracy and loss (shared.history)
+    page-digits.npz  the training and test digits the page trains on live (compare.report.page.digits)
     page.html     draw a digit and watch that network answer (compare.report.page)
     report.md, report.html and the figures (compare.report.document)
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from compare.report.document import PAGE, write_report
 from compare.report.page import (SIDE, build_page, choose_samples, dataset_label, describe, samples_document,
                                  samples_from_document)
+from compare.report.page.digits import DIGITS_FILE, choose_page_digits, load_page_digits, save_page_digits
 from compare.report.results import build_results, save_results
 from compare.wording import layer_sizes, plural
 from shared.atomic import atomic_write_text
@@ -29,6 +31,7 @@ from shared.history import FILE_NAME, HistoryError, load_history, save_history
 RESULTS = "results.json"
 MODEL = "model.npz"
 HISTORY = FILE_NAME  # history.npz: the first implementation's parameters from step 0 on (shared.history)
+DIGITS = DIGITS_FILE  # page-digits.npz: what the page trains on live (compare.report.page.digits)
 
 
 def write_run(outcome, name: str, directory: Path, dataset, progress: bool = True) -> tuple[dict, list[Path]]:
@@ -45,6 +48,10 @@ def write_run(outcome, name: str, directory: Path, dataset, progress: bool = Tru
         if outcome.history is not None:  # the first implementation's training, step 0 on
             save_history(directory / HISTORY, outcome.history)
             page["history"] = HISTORY
+        if len(dataset.train_images):
+            save_page_digits(directory / DIGITS, choose_page_digits(dataset.train_images, dataset.train_labels,
+                                                                         dataset.test_images, dataset.test_labels))
+            page["digits"] = DIGITS
     document = build_results(name, outcome, dataset, page)
     save_results(directory / RESULTS, document)
     write_page(document, directory, directory)  # before the report, which links to it
@@ -76,7 +83,9 @@ def run_page(document: dict, run_directory: Path) -> str | None:
     about = describe(checkpoint.config, source, checkpoint.test_accuracy, document["data"]["test_images"],
                      dataset_label(document["data"]["name"]))
     history = load_history(run_directory / page["history"]) if "history" in page else None
+    digits = load_page_digits(run_directory / page["digits"]) if "digits" in page else None
     if history is not None and tuple(history.config.sizes) != tuple(checkpoint.config.sizes):
         raise HistoryError(run_directory / page["history"], f"a history of {layer_sizes(history.config.sizes)}, "
                            f"not of the run's model {layer_sizes(checkpoint.config.sizes)}")
-    return build_page(checkpoint.params, checkpoint.config, samples_from_document(page["samples"]), about, history)
+    return build_page(checkpoint.params, checkpoint.config, samples_from_document(page["samples"]), about, history,
+                      digits)

@@ -231,7 +231,7 @@ def page_problem(document: dict, impls: list[str]) -> str | None:
         return None
     if page["impl"] not in impls:
         return f"page/impl is {page['impl']!r}, not one of the implementations {impls}"
-    for key in ("model", "history"):
+    for key in ("model", "history", "digits"):
         if key in page and (Path(page[key]).name != page[key] or page[key] in (".", "..")):
             return f"page/{key} is {page[key]!r}: a file name beside results.json, not a path"
     samples, classes = page["samples"], document["config"]["sizes"][-1]

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from compare.report.page.digits import PageDigits, digits_document
 from compare.wording import describe_network, layer_sizes
 from shared.config import Config
-from shared.params import Params
+from shared.params import Params, init_params
 
 HERE = Path(__file__).parent
 # The page's script, in the order it is joined: each file uses only those before it (and
@@ -39,6 +40,8 @@ SCRIPTS = (
     "neuron.js",  # the selected neuron: chosen on the picture, and its weights
     "backprop.js",  # backpropagation, visible: every neuron's error, the four equations of one
     "nudges.js",  # "learn from this digit": one SGD step, and how each output moved
+    "trainer.js",  # live training's loop, in a worker made from this very script
+    "training.js",  # live training's controls and curve, and the page following the live network
     "page.js",  # the wiring: events, samples, the selected neuron
 )
 SIDE = 28  # the page draws 28x28 digits: models with 784 inputs
@@ -111,18 +114,26 @@ def history_document(history) -> dict | None:
     }
 
 
-def model_document(params: Params, config: Config, samples: Samples, history=None) -> dict:
+def model_document(params: Params, config: Config, samples: Samples, history=None, trains: bool = False) -> dict:
     """What page.js reads: the network, its exact parameters, the sample digits, and the run's
-    history when there is one (timeline.js)."""
-    return {
+    history when there is one (timeline.js). A page that `trains` (training.js) and has no
+    history gets the run's initial parameters, made again by the shared initializer from the
+    config: live training starts there."""
+    document = {
         "sizes": list(config.sizes),
         "activation": config.activation,
         "output": config.output_activation,  # softmax or sigmoid
         "lr": config.lr, "batch_size": config.batch_size,  # how it was trained: the backprop view's first step
+        "init": config.init,
+        "seed": config.seed,
         "layers": [{"W": float64_base64(W), "b": float64_base64(b)} for W, b in params],
         "samples": samples_document(samples),
         "history": history_document(history) if history is not None else None,
     }
+    if trains and history is None:
+        document["start"] = [{"W": float64_base64(W), "b": float64_base64(b)}
+                             for W, b in init_params(config.sizes, config.init, config.seed)]
+    return document
 
 
 def script_json(document: dict) -> str:
@@ -142,16 +153,19 @@ def csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def build_page(params: Params, config: Config, samples: Samples, about: str, history=None) -> str:
-    """The whole page as one HTML string."""
+def build_page(params: Params, config: Config, samples: Samples, about: str, history=None,
+               digits: PageDigits | None = None) -> str:
+    """The whole page as one HTML string; with `digits`, one that trains live on them."""
     if config.sizes[0] != SIDE * SIDE:
         raise ValueError(f"the page draws 28x28 digits; this network takes {config.sizes[0]} inputs")
-    return render_page(config, script_json(model_document(params, config, samples, history)), about)
+    return render_page(config, script_json(model_document(params, config, samples, history, trains=digits is not None)),
+                       about, script_json(digits_document(digits)) if digits is not None else None)
 
 
-def render_page(config: Config, model_json: str, about: str) -> str:
+def render_page(config: Config, model_json: str, about: str, digits_json: str | None = None) -> str:
     """page.html filled in: this code's style and script, the model's JSON (script_json), the line
-    under the title. (A page can be checked against today's code by rendering it again.)"""
+    under the title, and the digits it trains on live (digits_document's JSON) if any. (A page can
+    be checked against today's code by rendering it again.)"""
     template = (HERE / "page.html").read_text(encoding="utf-8")
     style = (HERE / "page.css").read_text(encoding="utf-8")
     code = script()
@@ -159,15 +173,17 @@ def render_page(config: Config, model_json: str, about: str) -> str:
     output_text = ("then softmax turns the last layer into ten probabilities" if config.output_activation == "softmax"
                    else "the ten outputs through the sigmoid too")
     values = {
-        # Only this page's own script and style may run; nothing may be fetched.
+        # Only this page's own script and style may run; nothing may be fetched. Live training
+        # runs the same script in a worker, made from a blob: URL (trainer.js).
         "csp": f"default-src 'none'; script-src {csp_hash(code)}; style-src {csp_hash(style)}; "
-               "img-src data:; base-uri 'none'; form-action 'none'",
+               f"img-src data:; {'worker-src blob:; ' if digits_json is not None else ''}base-uri 'none'; form-action 'none'",
         "title": f"Draw a digit: {layer_sizes(config.sizes)} {config.activation} network",
         "about": html.escape(about),
         "output_text": output_text,
         "style": style,
         "script": code,
         "model": model_json,
+        "digits": digits_json if digits_json is not None else "null",
     }
     # One pass, so that nothing inserted is itself read as a placeholder.
     return re.sub(r"\{\{(\w+)\}\}", lambda match: values[match.group(1)], template)
@@ -182,15 +198,16 @@ def describe(config: Config, source: str, accuracy: float | None, test_count: in
 
 
 def page_text(params: Params, config: Config, test_images: np.ndarray, test_labels: np.ndarray,
-              predictions: np.ndarray, source: str, dataset: str = "MNIST") -> str:
+              predictions: np.ndarray, source: str, dataset: str = "MNIST", digits: PageDigits | None = None) -> str:
     """The page of a model with no run behind it. `predictions` are the model's answers on
-    `test_images`, which pick the right and wrong samples and the accuracy."""
+    `test_images`, which pick the right and wrong samples and the accuracy; with `digits`
+    (compare.report.page.digits) the page trains live on them."""
     predictions = np.asarray(predictions)
     labels = np.asarray(test_labels)[: len(predictions)]
     samples = choose_samples(np.asarray(test_images)[: len(predictions)], labels, predictions)
     accuracy = float(np.mean(predictions == labels)) if len(predictions) else None
-    return build_page(params, config, samples, describe(config, source, accuracy, len(predictions), dataset))
-
+    return build_page(params, config, samples, describe(config, source, accuracy, len(predictions), dataset),
+                      digits=digits)
 
 
 def model_predictions(params: Params, config: Config, test_images: np.ndarray) -> np.ndarray:

@@ -144,6 +144,7 @@ function startPage() {
   $("samples").addEventListener("scroll", hintAtHiddenSamples, { passive: true });
   window.addEventListener("resize", () => { render(page); hintAtHiddenSamples(); });
   hintAtHiddenSamples();
+  page.training = listenToTraining(page); // null for a page without digits to train on
 
   if (model.samples.labels.length) showSample(page, 0); else update(page);
   // What the tests (and the curious, from the console) use.
@@ -151,13 +152,15 @@ function startPage() {
                        update: () => update(page), clear: () => clear(page), showSample: (s) => showSample(page, s),
                        putBack: () => putBack(page),
                        GRID, history: page.history, scrub: (i) => page.scrub && page.scrub(i),
-                       readyMs: performance.now() };
+                       training: page.training && trainingApi(page, page.training), readyMs: performance.now() };
   document.documentElement.dataset.ready = "yes";
 }
 
-try {
-  startPage();
-} catch (error) {
-  $("status").textContent = `This page could not start: ${error.message}`;
-  throw error;
+if (!IN_WORKER) { // in the training worker (trainer.js) this script only listens
+  try {
+    startPage();
+  } catch (error) {
+    $("status").textContent = `This page could not start: ${error.message}`;
+    throw error;
+  }
 }
