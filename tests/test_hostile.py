@@ -105,3 +105,45 @@ def test_an_output_never_replaces_a_dataset_file_even_with_force(tmp_path, comma
     result = invoke(command, *args, "--data-dir", data_dir, option, data_dir / name, "--force")
     refused(result, 2, option, "reads")
     assert (data_dir / name).read_bytes() == before
+
+
+RESUMABLE = ["--sizes", "784,8,10", "--train-limit", "200", "--test-limit", "200", "-q"]
+
+
+@pytest.fixture
+def weak_checkpoint(tmp_path):
+    """A model of about 31% on the first 200 test images (one epoch on 200 images)."""
+    result = invoke("run", "--impl", "numpy", *RESUMABLE, "--epochs", "1", "--save", "w.npz", "--name", "first")
+    assert result.exit_code == 0, result.output
+    return tmp_path / "w.npz"
+
+
+def test_a_resumed_run_never_saves_a_worse_model_over_the_one_it_resumed(tmp_path, weak_checkpoint):  # 23.5
+    before = weak_checkpoint.read_bytes()
+    result = invoke("run", "--resume", weak_checkpoint, "--save", weak_checkpoint, "--lr", "10", *RESUMABLE,
+                    "--name", "worse")  # 31% -> about 10%, not a divergence by the rules
+    refused(result, 1, "w.npz is unchanged", "worse than", "--force")
+    assert weak_checkpoint.read_bytes() == before
+    from shared.checkpoint import load_checkpoint
+
+    kept = load_checkpoint(tmp_path / "reports" / "worse" / "model.npz")  # the run's own model is kept, and said where
+    assert kept.epoch == 2 and kept.test_accuracy < 0.2
+    assert "reports/worse/model.npz" in result.output
+    assert (tmp_path / "reports" / "worse" / "results.json").exists()
+
+
+def test_force_lets_a_resumed_run_save_a_worse_model(tmp_path, weak_checkpoint):  # 23.5
+    result = invoke("run", "--resume", weak_checkpoint, "--save", weak_checkpoint, "--lr", "10", *RESUMABLE,
+                    "--name", "worse", "--force")
+    assert result.exit_code == 0, result.output
+    from shared.checkpoint import load_checkpoint
+
+    assert load_checkpoint(weak_checkpoint).epoch == 2
+
+
+def test_a_resumed_run_that_improves_saves_as_before(tmp_path, weak_checkpoint):  # 23.5
+    result = invoke("run", "--resume", weak_checkpoint, "--save", weak_checkpoint, *RESUMABLE, "--name", "better")
+    assert result.exit_code == 0, result.output
+    from shared.checkpoint import load_checkpoint
+
+    assert load_checkpoint(weak_checkpoint).epoch == 2

@@ -83,7 +83,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
                                  command=" ".join(["compare", *sys.argv[1:]]), params=params,
                                  start_epoch=start_epoch, save_paths=save_paths, threads=threads,
                                  previous_accuracy=checkpoint.test_accuracy if checkpoint else None,
-                                 resumed_from=resume_path)
+                                 resumed_from=resume_path, force=force)
         if outcome.diverged:  # nothing is written of a diverged run; the checkpoints hold the last good epoch
             raise click.ClickException(
                 f"{outcome.diverged}{saves_note(outcome.saved, save_paths, resume_path, 'the last good epoch')}")
@@ -97,7 +97,8 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
         claimed.abandon()  # removes the directory only if it is still empty
         raise
     for impl, path in save_paths.items():
-        echo(f"saved the model trained by {impl} in {path}")
+        if path not in outcome.held_back:
+            echo(f"saved the model trained by {impl} in {path}")
     try:
         document, written = write_run(outcome, name, directory, dataset, not silent)
     except KeyboardInterrupt:  # the training is done: keep what is written, say where
@@ -111,6 +112,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
         sys.exit(130)
     finally:
         claimed.release()
+    held_back = held_back_note(outcome, save_paths, directory)
     if as_json:
         click.echo(json.dumps(document, indent=1))
     else:
@@ -120,7 +122,32 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
             atomic_write_text(json_path, json.dumps(document, indent=1) + "\n")
             echo(f"wrote {json_path}")
         echo(f"\nWrote {directory / 'results.json'} and the report: {written[1]} ({written[0].name} beside it)")
+    if held_back:
+        raise click.ClickException(held_back)
     sys.exit(0 if outcome.passed else 1)
+
+
+def held_back_note(outcome, save_paths: dict[str, Path], directory: Path) -> str | None:
+    """The saves held back because the model was worse than the one resumed from: each such
+    model is kept in the run's folder (the first implementation's is its model.npz), and said where."""
+    from compare.report.folder import MODEL
+    from shared.checkpoint import Checkpoint, save_checkpoint
+
+    notes = []
+    for result in outcome.results:
+        path = save_paths.get(result.name)
+        if path not in outcome.held_back:
+            continue
+        epoch, accuracy = outcome.held_back[path]
+        kept = directory / MODEL
+        if result is not outcome.results[0] or not kept.exists():
+            kept = directory / path.name
+            save_checkpoint(kept, Checkpoint(result.params, outcome.config, result.name, epoch, accuracy))
+        holds = f"epoch {outcome.saved[path]} of this run" if path in outcome.saved else "the model resumed from"
+        notes.append(f"{path} is unchanged ({holds}): the model of epoch {epoch} ({accuracy:.2%}) is worse than the "
+                     f"{outcome.resumed_accuracy:.2%} it resumed from; it is kept in {kept}. Add --force to replace "
+                     f"{path} with a worse model")
+    return "; ".join(notes) or None
 
 
 def saves_note(saved: dict[Path, int], save_paths: dict[str, Path], resume_path: Path | None, what: str) -> str:

@@ -16,7 +16,7 @@ from compare.run.console import (ProgressBar, ProgressLines, agreement_lines, an
                                  progress_lines_wanted, summary_lines)
 from compare.run.machine import busy_warning, choose_threads, cores, environment, load_average, load_now, thread_limits
 from compare.run.outcome import ImplResult, Outcome
-from compare.run.outputs import interrupts_deferred
+from compare.run.outputs import interrupts_deferred, same_file
 from compare.wording import plural
 from impls import REGISTRY
 from shared.checkpoint import Checkpoint, save_checkpoint
@@ -45,16 +45,20 @@ def run_comparison(
     previous_accuracy: float | None = None,
     threads: str = "auto",
     resumed_from: Path | None = None,
+    force: bool = False,
 ) -> Outcome:
     """Check gradients, train each implementation from the same parameters (a fresh
     initialization unless given), print as it goes, save checkpoints where asked.
 
     Ctrl-C and a diverged training do not raise: the Outcome says where it was interrupted
-    (or why training was stopped) and holds the epochs completed before."""
+    (or why training was stopped) and holds the epochs completed before. The file resumed from
+    is replaced only by a model at least as good as it was, unless `force`."""
     outcome = Outcome(config, command, resumed_from)
+    save_paths = save_paths or {}
+    guarded = set() if force or resumed_from is None else {p for p in save_paths.values() if same_file(p, resumed_from)}
     try:
-        compare(outcome, impls, dataset, echo, progress, params, start_epoch, save_paths or {}, previous_accuracy,
-                threads)
+        compare(outcome, impls, dataset, echo, progress, params, start_epoch, save_paths, previous_accuracy,
+                threads, guarded)
     except KeyboardInterrupt:
         outcome.interrupted = f"interrupted {outcome.stage}"
     except TrainingDiverged as error:
@@ -64,7 +68,8 @@ def run_comparison(
 
 
 def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress: bool, params: Params | None,
-            start_epoch: int, save_paths: dict[str, Path], previous_accuracy: float | None, threads: str) -> None:
+            start_epoch: int, save_paths: dict[str, Path], previous_accuracy: float | None, threads: str,
+            guarded: set[Path] = frozenset()) -> None:
     config = outcome.config
     for line in describe(config, dataset):
         echo(line)
@@ -79,14 +84,19 @@ def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress
     echo(f"\nGradient check (float64, {outcome.agreement.batch_size} training images, same initial parameters)")
     echo(format_agreement(outcome.agreement))
     split = prepare(dataset, config)
+    if guarded:  # measured again on this run's test images: a checkpoint's own figure may be of others
+        outcome.resumed_accuracy = float64_evaluation(config, split)(params)[1]
     for name in impls:
         outcome.stage = f"before {name}'s training"
         impl = REGISTRY[name]
         note = " (Python floats: float64 whatever --dtype says)" if impl.python_floats and config.dtype != "float64" else ""
         echo(f"\n[{name}] {impl.description}{note}")
         train_one(outcome, name, params, split, echo, progress, start_epoch, save_paths.get(name), previous_accuracy,
-                  threads, keep_history=name == impls[0])
+                  threads, keep_history=name == impls[0], guarded=save_paths.get(name) in guarded)
     outcome.stage = "after the training"
+    for path, (epoch, accuracy) in outcome.held_back.items():
+        outcome.warn(f"warning: {path} is unchanged: the model of epoch {epoch} ({accuracy:.2%}) is worse than the "
+                     f"{outcome.resumed_accuracy:.2%} of the model it resumed from, so it was not saved there", echo)
 
     epochs = outcome.results[0].final.epoch if outcome.results else config.epochs
     echo(f"\nAfter {plural(epochs, 'epoch')} on {len(split.y_train):,} images (same initial parameters, same batches):")
@@ -109,6 +119,12 @@ def history_recorder(model, split: Split, config: Config, start_epoch: int) -> H
     recorder = HistoryRecorder(model, split, config, start_epoch, evaluator=None)
     if history_bytes(config.sizes, len(recorder.steps)) > MAX_PAGE_HISTORY_BYTES:
         return None
+    recorder.evaluator = float64_evaluation(config, split)
+    return recorder
+
+
+def float64_evaluation(config: Config, split: Split) -> Callable[[Params], tuple[float, float]]:
+    """params -> (test loss, test accuracy) on the split, by the numpy implementation in float64."""
     reference = REGISTRY["numpy"]
     float64 = dataclasses.replace(config, dtype="float64")
 
@@ -116,14 +132,15 @@ def history_recorder(model, split: Split, config: Config, start_epoch: int) -> H
         loss, accuracy, _ = evaluate(reference.build(float64, params), split.x_test, split.y_test)
         return loss, accuracy
 
-    recorder.evaluator = evaluator
-    return recorder
+    return evaluator
 
 
 def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, progress: bool, start_epoch: int,
-              save_path: Path | None, previous_accuracy: float | None, threads: str, keep_history: bool = False) -> None:
+              save_path: Path | None, previous_accuracy: float | None, threads: str, keep_history: bool = False,
+              guarded: bool = False) -> None:
     """Train one implementation; each completed epoch goes into the outcome at once (its
-    result, its warnings, its checkpoint), so Ctrl-C at any moment loses only the epoch under way."""
+    result, its warnings, its checkpoint), so Ctrl-C at any moment loses only the epoch under way.
+    guarded: save_path is the file resumed from, replaced only by a model at least as good."""
     config, impl = outcome.config, REGISTRY[name]
     # The one place threads are chosen and applied: BLAS and torch, for this training and its probe.
     choice = choose_threads(threads, config.sizes, config.batch_size, load=load_now())
@@ -148,7 +165,10 @@ def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, p
             outcome.results.append(result)
         for warning in health_warnings(end.health, config, end.stats.epoch, name):
             outcome.warn(warning, echo)
-        if save_path is not None:  # after every epoch: Ctrl-C loses at most the epoch under way
+        if guarded and end.stats.test_accuracy < outcome.resumed_accuracy:
+            outcome.held_back[save_path] = (end.stats.epoch, end.stats.test_accuracy)
+        elif save_path is not None:  # after every epoch: Ctrl-C loses at most the epoch under way
+            outcome.held_back.pop(save_path, None)
             with interrupts_deferred():  # the file and the record of it change together
                 save_checkpoint(save_path, Checkpoint(end.params, config, name, end.stats.epoch,
                                                       end.stats.test_accuracy))

@@ -89,6 +89,10 @@ class Outcome:
     results: list[ImplResult] = field(default_factory=list)  # those with a completed epoch, in order
     warnings: list[str] = field(default_factory=list)  # every warning printed, without "warning: "
     saved: dict[Path, int] = field(default_factory=dict)  # checkpoints written, with the epoch each holds
+    # The file a run resumed from is not replaced by a worse model (without --force): the accuracy
+    # it had on this run's test images, and each save held back for it, with its epoch and accuracy.
+    resumed_accuracy: float | None = None
+    held_back: dict[Path, tuple[int, float]] = field(default_factory=dict)
     environment: dict = field(default_factory=dict)  # compare.run.machine.environment()
     stage: str = "before the gradient check"  # what the run is doing: where Ctrl-C would stop it
     interrupted: str | None = None  # where Ctrl-C stopped it: "interrupted during numpy's epoch 3"
