@@ -51,6 +51,12 @@ class InterruptibleGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("\ninterrupted", err=True)
             sys.exit(130)
+        except OSError as error:  # a place that fails under the command (a full disk, a file gone): one line
+            from compare.run.outputs import reason
+
+            where = f"{error.filename}: " if error.filename else ""
+            click.echo(f"Error: {where}{reason(error)}", err=True)
+            sys.exit(1)
         except CallTimedOut as error:  # a learner's method (after --impl) that hangs: named, in one line
             click.echo(f"\nerror: {error} (stopped: an endless loop?)", err=True)
             sys.exit(1)

@@ -37,7 +37,7 @@ def bench(quick, accuracy, threads, out_dir, markdown_copy, force, study):
     from compare.benchmark.plan import Plan
     from compare.benchmark.suite import run_bench, save
     from compare.benchmark.targets import read_quiet_peaks, remember_quiet_peaks
-    from compare.run.outputs import check_file, check_files_in
+    from compare.run.outputs import check_file, check_files_in, could_not_write
     from shared.atomic import atomic_write_text
 
     out_dir = out_dir or Path("reports") / datetime.now().strftime("bench-%Y%m%d-%H%M%S")
@@ -50,10 +50,14 @@ def bench(quick, accuracy, threads, out_dir, markdown_copy, force, study):
     document = run_bench(dataset, plan, threads, accuracy, echo=click.echo,
                          command=" ".join(["compare", *sys.argv[1:]]), quiet_peaks=read_quiet_peaks(peaks_path),
                          study=study)
-    save(document, out_dir / "bench.json", out_dir / "bench.md")
-    remember_quiet_peaks(peaks_path, document)
-    if markdown_copy is not None:
-        atomic_write_text(markdown_copy, to_markdown(document) + "\n")
+    try:
+        save(document, out_dir / "bench.json", out_dir / "bench.md")
+        remember_quiet_peaks(peaks_path, document)
+        if markdown_copy is not None:
+            atomic_write_text(markdown_copy, to_markdown(document) + "\n")
+    except OSError as error:  # minutes of measuring are not lost: the whole table goes to the terminal
+        click.echo("\n" + to_markdown(document))
+        raise could_not_write(error, "; the whole table is printed above") from None
     click.echo("\n" + to_markdown(document).split("## Training throughput")[0].strip())
     click.echo(f"\nWrote {out_dir / 'bench.json'} and {out_dir / 'bench.md'}")
     if document["reliability"]["unreliable"]:

@@ -134,7 +134,12 @@ def predict(checkpoint, images, impl, show_path, as_json, device, force):
     if show_path is not None:
         from compare.report.predictions import plot_predictions
 
-        plot_predictions(answers, digits, show_path)
+        from compare.run.outputs import could_not_write
+
+        try:
+            plot_predictions(answers, digits, show_path)
+        except OSError as error:
+            raise could_not_write(error, "; the answers above stand" if not as_json else "") from None
         if not as_json:
             click.echo(f"wrote {show_path}")
 
@@ -154,7 +159,7 @@ def page_command(checkpoint, out_path, force, data_dir):
     request; open it from disk, offline, or put it on any static host.
     """
     from compare.report.page import dataset_label, model_predictions, write_page
-    from compare.run.outputs import check_file
+    from compare.run.outputs import check_file, could_not_write
     from compare.wording import plural
 
     out_path = out_path or Path(checkpoint.with_suffix(".html").name)
@@ -166,6 +171,9 @@ def page_command(checkpoint, out_path, force, data_dir):
     dataset = load_data(data_dir, saved.config, test_only=True)
     predictions = model_predictions(saved.params, saved.config, dataset.test_images)
     source = f"trained by {saved.impl} for {plural(saved.epoch, 'epoch')} ({checkpoint.name})"
-    size = write_page(out_path, saved.params, saved.config, dataset.test_images, dataset.test_labels, predictions,
-                      source, dataset_label(dataset.name))
+    try:
+        size = write_page(out_path, saved.params, saved.config, dataset.test_images, dataset.test_labels, predictions,
+                          source, dataset_label(dataset.name))
+    except OSError as error:
+        raise could_not_write(error) from None
     click.echo(f"wrote {out_path} ({size / 1024:,.0f} KiB): open it in a browser, draw a digit")

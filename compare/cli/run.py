@@ -12,6 +12,7 @@ import click
 from compare.cli.options import EXIT_CODES, build_config, config_options, parse_impls, training_options, typed
 from compare.cli.preflight import (check_device, check_memory, data_inputs, check_resumable, check_save_paths, check_threads,
                                    checkpoint_paths, load_data, read_checkpoint)
+from compare.run.outputs import reason
 from shared import config as cfg
 
 
@@ -97,7 +98,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
         claimed.abandon()  # removes the directory only if it is still empty
         raise
     for impl, path in save_paths.items():
-        if path not in outcome.held_back:
+        if path in outcome.saved and path not in outcome.unsaved:
             echo(f"saved the model trained by {impl} in {path}")
     try:
         document, written = write_run(outcome, name, directory, dataset, not silent)
@@ -110,44 +111,80 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
         kept = f"; the results are in {results} (`compare report {results}` draws the report)" if results.exists() else ""
         click.echo(f"\ninterrupted while writing the report{kept}", err=True)
         sys.exit(130)
+    except OSError as error:  # a full disk: keep what was written, say where, and what the run found
+        notes = [unwritten_run_note(error, outcome, directory)] + keep_unsaved(outcome, save_paths, directory)
+        notes += [f"the model trained by {impl} is saved in {path}" for impl, path in save_paths.items()
+                  if path in outcome.saved and path not in outcome.unsaved]
+        if not any(directory.iterdir()):
+            claimed.abandon()
+        raise click.ClickException("; ".join(notes)) from None
     finally:
         claimed.release()
-    held_back = held_back_note(outcome, save_paths, directory)
+    unsaved = keep_unsaved(outcome, save_paths, directory)
     if as_json:
         click.echo(json.dumps(document, indent=1))
     else:
         if json_path is not None:
             from shared.atomic import atomic_write_text
 
-            atomic_write_text(json_path, json.dumps(document, indent=1) + "\n")
-            echo(f"wrote {json_path}")
+            try:
+                atomic_write_text(json_path, json.dumps(document, indent=1) + "\n")
+            except OSError as error:
+                unsaved.append(f"could not write {json_path} ({reason(error)}); the same results are in "
+                               f"{directory / RESULTS}")
+            else:
+                echo(f"wrote {json_path}")
         echo(f"\nWrote {directory / 'results.json'} and the report: {written[1]} ({written[0].name} beside it)")
-    if held_back:
-        raise click.ClickException(held_back)
+    if unsaved:
+        raise click.ClickException("; ".join(unsaved))
     sys.exit(0 if outcome.passed else 1)
 
 
-def held_back_note(outcome, save_paths: dict[str, Path], directory: Path) -> str | None:
-    """The saves held back because the model was worse than the one resumed from: each such
-    model is kept in the run's folder (the first implementation's is its model.npz), and said where."""
+def keep_unsaved(outcome, save_paths: dict[str, Path], directory: Path) -> list[str]:
+    """Each model that its --save file does not hold (a full disk, or a model worse than the one
+    resumed from, held back) is kept in the run's folder (the first implementation's is its
+    model.npz): one note each, saying where."""
     from compare.report.folder import MODEL
     from shared.checkpoint import Checkpoint, save_checkpoint
 
     notes = []
     for result in outcome.results:
         path = save_paths.get(result.name)
-        if path not in outcome.held_back:
+        unsaved = outcome.unsaved.get(path)
+        if unsaved is None:
             continue
-        epoch, accuracy = outcome.held_back[path]
+        holds = (f"holds epoch {outcome.saved[path]}" if path in outcome.saved else
+                 "is unchanged" if path.exists() else "was not written")
         kept = directory / MODEL
-        if result is not outcome.results[0] or not kept.exists():
-            kept = directory / path.name
-            save_checkpoint(kept, Checkpoint(result.params, outcome.config, result.name, epoch, accuracy))
-        holds = f"epoch {outcome.saved[path]} of this run" if path in outcome.saved else "the model resumed from"
-        notes.append(f"{path} is unchanged ({holds}): the model of epoch {epoch} ({accuracy:.2%}) is worse than the "
-                     f"{outcome.resumed_accuracy:.2%} it resumed from; it is kept in {kept}. Add --force to replace "
-                     f"{path} with a worse model")
-    return "; ".join(notes) or None
+        try:
+            if result is not outcome.results[0] or not kept.exists():
+                kept = directory / path.name
+                save_checkpoint(kept, Checkpoint(result.params, outcome.config, result.name, unsaved.epoch,
+                                                 unsaved.accuracy))
+            where = f"it is kept in {kept}"
+        except OSError as error:
+            where = f"it could not be kept in {directory} either ({reason(error)})"
+        force = f" (add --force to replace {path} with it)" if unsaved.held_back else ""
+        notes.append(f"{path} {holds}: the model of epoch {unsaved.epoch} ({unsaved.accuracy:.2%}) was not saved "
+                     f"there ({unsaved.why}); {where}{force}")
+    return notes
+
+
+def unwritten_run_note(error: OSError, outcome, directory: Path) -> str:
+    """What a run folder that could not be written whole keeps; when nothing, what the run found."""
+    from compare.report.document import PAGE
+    from compare.report.folder import HISTORY, MODEL, RESULTS
+    from compare.wording import plural
+
+    problem = f"could not write {error.filename or directory} ({reason(error)})"
+    present = [name for name in (RESULTS, MODEL, HISTORY, PAGE, "report.md", "report.html") if (directory / name).exists()]
+    if RESULTS in present:
+        return (f"{problem}; kept in {directory}: {', '.join(present)} (`compare report {directory / RESULTS}` draws "
+                f"the report again once there is room)")
+    if present:
+        return f"{problem}; kept in {directory}: {', '.join(present)}, without the results"
+    found = ", ".join(f"{r.name} {r.final.test_accuracy:.2%}" for r in outcome.results)
+    return f"{problem}; nothing of the run could be kept there; it found: {found} after {plural(outcome.results[0].final.epoch, 'epoch')}"
 
 
 def saves_note(saved: dict[Path, int], save_paths: dict[str, Path], resume_path: Path | None, what: str) -> str:

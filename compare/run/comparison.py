@@ -15,8 +15,8 @@ from compare.progress import Progress
 from compare.run.console import (ProgressBar, ProgressLines, agreement_lines, announce, describe, format_epoch,
                                  progress_lines_wanted, summary_lines)
 from compare.run.machine import busy_warning, choose_threads, cores, environment, load_average, load_now, thread_limits
-from compare.run.outcome import ImplResult, Outcome
-from compare.run.outputs import interrupts_deferred, same_file
+from compare.run.outcome import ImplResult, Outcome, Unsaved
+from compare.run.outputs import interrupts_deferred, reason, same_file
 from compare.wording import plural
 from impls import REGISTRY
 from shared.checkpoint import Checkpoint, save_checkpoint
@@ -94,9 +94,10 @@ def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress
         train_one(outcome, name, params, split, echo, progress, start_epoch, save_paths.get(name), previous_accuracy,
                   threads, keep_history=name == impls[0], guarded=save_paths.get(name) in guarded)
     outcome.stage = "after the training"
-    for path, (epoch, accuracy) in outcome.held_back.items():
-        outcome.warn(f"warning: {path} is unchanged: the model of epoch {epoch} ({accuracy:.2%}) is worse than the "
-                     f"{outcome.resumed_accuracy:.2%} of the model it resumed from, so it was not saved there", echo)
+    for path, unsaved in outcome.unsaved.items():
+        if unsaved.held_back:
+            outcome.warn(f"warning: the model of epoch {unsaved.epoch} ({unsaved.accuracy:.2%}) is {unsaved.why}, "
+                         f"so it was not saved in {path}", echo)
 
     epochs = outcome.results[0].final.epoch if outcome.results else config.epochs
     echo(f"\nAfter {plural(epochs, 'epoch')} on {len(split.y_train):,} images (same initial parameters, same batches):")
@@ -121,6 +122,28 @@ def history_recorder(model, split: Split, config: Config, start_epoch: int) -> H
         return None
     recorder.evaluator = float64_evaluation(config, split)
     return recorder
+
+
+def save_epoch(outcome: Outcome, path: Path, end: EpochEnd, name: str, guarded: bool, echo) -> None:
+    """Save an epoch's model in its --save file, unless it is worse than the model that file holds
+    and was resumed from (`guarded`). A save that fails (a full disk) does not stop the training:
+    the outcome says so, and the command keeps the model in the run's folder."""
+    epoch, accuracy = end.stats.epoch, end.stats.test_accuracy
+    if guarded and accuracy < outcome.resumed_accuracy:
+        outcome.unsaved[path] = Unsaved(epoch, accuracy, f"worse than the {outcome.resumed_accuracy:.2%} of the "
+                                                         f"model it resumed from", held_back=True)
+        return
+    with interrupts_deferred():  # the file and the record of it change together
+        try:
+            save_checkpoint(path, Checkpoint(end.params, outcome.config, name, epoch, accuracy))
+        except OSError as error:
+            if path not in outcome.unsaved:
+                outcome.warn(f"warning: could not save epoch {epoch} in {path} ({reason(error)}); the training "
+                             f"goes on, and its model will be kept in the run's folder", echo)
+            outcome.unsaved[path] = Unsaved(epoch, accuracy, reason(error))
+            return
+        outcome.saved[path] = epoch
+        outcome.unsaved.pop(path, None)
 
 
 def float64_evaluation(config: Config, split: Split) -> Callable[[Params], tuple[float, float]]:
@@ -165,14 +188,8 @@ def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, p
             outcome.results.append(result)
         for warning in health_warnings(end.health, config, end.stats.epoch, name):
             outcome.warn(warning, echo)
-        if guarded and end.stats.test_accuracy < outcome.resumed_accuracy:
-            outcome.held_back[save_path] = (end.stats.epoch, end.stats.test_accuracy)
-        elif save_path is not None:  # after every epoch: Ctrl-C loses at most the epoch under way
-            outcome.held_back.pop(save_path, None)
-            with interrupts_deferred():  # the file and the record of it change together
-                save_checkpoint(save_path, Checkpoint(end.params, config, name, end.stats.epoch,
-                                                      end.stats.test_accuracy))
-                outcome.saved[save_path] = end.stats.epoch
+        if save_path is not None:  # after every epoch: Ctrl-C loses at most the epoch under way
+            save_epoch(outcome, save_path, end, name, guarded, echo)
         if end.stats.epoch < last_epoch:
             outcome.stage = f"during {name}'s epoch {end.stats.epoch + 1}"
 

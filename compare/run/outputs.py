@@ -38,6 +38,12 @@ def reason(error: OSError) -> str:
     return error.strerror or str(error)
 
 
+def could_not_write(error: OSError, kept: str = "") -> click.ClickException:
+    """A file that could not be written (a full disk, a quota, a read-only place) as one line,
+    exit 1, with what was kept: `kept` begins "; ..." when anything was."""
+    return click.ClickException(f"could not write {error.filename or 'a file'} ({reason(error)}){kept}")
+
+
 def nearest_existing(path: Path) -> Path:
     path = Path(os.path.abspath(path))
     while not os.path.lexists(path) and path != path.parent:
