@@ -147,3 +147,84 @@ def test_a_resumed_run_that_improves_saves_as_before(tmp_path, weak_checkpoint):
     from shared.checkpoint import load_checkpoint
 
     assert load_checkpoint(weak_checkpoint).epoch == 2
+
+
+def files_of(directory) -> dict[str, bytes]:
+    """Its files and their bytes, without the lock (a run killed by -9 leaves its empty lock behind)."""
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file() and p.name != ".compare-run.lock"}
+
+
+@pytest.fixture
+def finished_run(tmp_path):
+    """reports/X: a finished one-epoch run, and a note of the user's beside its files."""
+    result = invoke("run", *TINY, "--name", "X")
+    assert result.exit_code == 0, result.output
+    (tmp_path / "reports" / "X" / "notes.txt").write_text("what I tried\n")
+    return tmp_path / "reports" / "X"
+
+
+def interrupt_on_figure(monkeypatch, count: int):
+    """Ctrl-C while the report draws its `count`-th figure."""
+    import compare.report.drawing as drawing
+
+    written, real = [], drawing.atomic_write_bytes
+
+    def write(path, data):
+        written.append(path)
+        if len(written) == count:
+            raise KeyboardInterrupt
+        real(path, data)
+
+    monkeypatch.setattr(drawing, "atomic_write_bytes", write)
+
+
+def test_an_interrupted_force_rerun_never_leaves_a_mix_of_two_runs(tmp_path, finished_run, monkeypatch):  # 23.8
+    before = files_of(finished_run)
+    interrupt_on_figure(monkeypatch, 3)
+    result = invoke("run", *TINY, "--name", "X", "--force", "--epochs", "2", "--seed", "7")
+    assert result.exit_code == 130, result.output
+    after = files_of(finished_run)
+    old = {name for name, data in after.items() if before.get(name) == data} - {"notes.txt"}
+    assert after["notes.txt"] == b"what I tried\n"  # the user's own file stays, whichever run is there
+    assert old == set() or after == before, f"old files {old} beside new ones {set(after) - old}"
+    assert [p.name for p in finished_run.parent.iterdir()] == ["X"]  # nothing built beside it is left
+
+
+def test_a_force_rerun_replaces_the_run_as_a_whole(tmp_path, finished_run):  # 23.8
+    before = files_of(finished_run)
+    result = invoke("run", *TINY, "--name", "X", "--force", "--epochs", "2", "--seed", "7")
+    assert result.exit_code == 0, result.output
+    after = files_of(finished_run)
+    assert after["notes.txt"] == b"what I tried\n"
+    assert {name for name, data in after.items() if before.get(name) == data} == {"notes.txt"}
+    assert [p.name for p in finished_run.parent.iterdir()] == ["X"]
+
+
+def test_a_force_rerun_killed_while_drawing_leaves_the_old_run_whole(tmp_path, finished_run):  # 23.8: kill -9
+    import subprocess
+    import sys
+
+    before = files_of(finished_run)
+    script = (
+        "import os, signal, sys\n"
+        "import compare.report.drawing as drawing\n"
+        "written = []\n"
+        "def write(path, data):\n"
+        "    written.append(path)\n"
+        "    if len(written) == 3:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    real(path, data)\n"
+        "real = drawing.atomic_write_bytes\n"
+        "drawing.atomic_write_bytes = write\n"
+        "from compare.cli import main\n"
+        "sys.argv = ['compare', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    killed = subprocess.run([sys.executable, "-c", script, "run", *TINY, "--name", "X", "--force", "--epochs", "2",
+                             "--seed", "7"], cwd=tmp_path, env={**os.environ, "PYTHONPATH": root}, capture_output=True)
+    assert killed.returncode == -9, killed.stderr.decode()[-2000:]
+    assert files_of(finished_run) == before
+    again = invoke("run", *TINY, "--name", "X", "--force")  # the next run cleans up what the killed one built
+    assert again.exit_code == 0, again.output
+    assert [p.name for p in finished_run.parent.iterdir()] == ["X"]

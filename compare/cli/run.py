@@ -44,7 +44,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     results.json, report.md, report.html, the figures, model.npz and page.html (draw a
     digit, watch the first implementation's trained network answer) to REPORTS_DIR/NAME.
     """
-    from compare.report.folder import HISTORY, MODEL, RESULTS, write_run
+    from compare.report.folder import HISTORY, MODEL, RESULTS, run_files, write_run
     from compare.run.comparison import run_comparison
     from compare.run.outputs import claim_run_directory, reserve_files
 
@@ -89,7 +89,10 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
             raise click.ClickException(
                 f"{outcome.diverged}{saves_note(outcome.saved, save_paths, resume_path, 'the last good epoch')}")
         if outcome.interrupted:
-            written = write_run(outcome, name, directory, dataset, not silent)[1] if outcome.results else None
+            written = False
+            if outcome.results:
+                write_run(outcome, name, claimed.build, dataset, not silent)
+                written = claimed.finish(run_files(directory))
             saves = saves_note(outcome.saved, save_paths, resume_path, "the last completed epoch")
             report = f"; the report of the completed epochs is in {directory}" if written else ""
             click.echo(f"\n{outcome.interrupted}{saves}{report}", err=True)
@@ -101,18 +104,24 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
         if path in outcome.saved and path not in outcome.unsaved:
             echo(f"saved the model trained by {impl} in {path}")
     try:
-        document, written = write_run(outcome, name, directory, dataset, not silent)
+        document, written = write_run(outcome, name, claimed.build, dataset, not silent)
+        claimed.finish(run_files(directory))
     except KeyboardInterrupt:  # the training is done: keep what is written, say where
-        results = directory / RESULTS
-        if not results.exists():  # model.npz comes first: without the results it names, it is only a fragment
+        results = claimed.build / RESULTS
+        if results.exists():
+            claimed.finish(run_files(directory))
+        else:  # model.npz comes first: without the results it names, it is only a fragment
             for fragment in (MODEL, HISTORY):
-                (directory / fragment).unlink(missing_ok=True)
+                (claimed.build / fragment).unlink(missing_ok=True)
             claimed.abandon()
-        kept = f"; the results are in {results} (`compare report {results}` draws the report)" if results.exists() else ""
+        kept = (f"; the results are in {directory / RESULTS} (`compare report {directory / RESULTS}` draws the report)"
+                if results.exists() else "")
         click.echo(f"\ninterrupted while writing the report{kept}", err=True)
         sys.exit(130)
     except OSError as error:  # a full disk: keep what was written, say where, and what the run found
-        notes = [unwritten_run_note(error, outcome, directory)] + keep_unsaved(outcome, save_paths, directory)
+        installed = claimed.finish(run_files(directory))
+        notes = [unwritten_run_note(error, outcome, directory, installed)] + keep_unsaved(outcome, save_paths,
+                                                                                          directory)
         notes += [f"the model trained by {impl} is saved in {path}" for impl, path in save_paths.items()
                   if path in outcome.saved and path not in outcome.unsaved]
         if not any(directory.iterdir()):
@@ -134,7 +143,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
                                f"{directory / RESULTS}")
             else:
                 echo(f"wrote {json_path}")
-        echo(f"\nWrote {directory / 'results.json'} and the report: {written[1]} ({written[0].name} beside it)")
+        echo(f"\nWrote {directory / RESULTS} and the report: {directory / written[1].name} ({written[0].name} beside it)")
     if unsaved:
         raise click.ClickException("; ".join(unsaved))
     sys.exit(0 if outcome.passed else 1)
@@ -170,21 +179,25 @@ def keep_unsaved(outcome, save_paths: dict[str, Path], directory: Path) -> list[
     return notes
 
 
-def unwritten_run_note(error: OSError, outcome, directory: Path) -> str:
-    """What a run folder that could not be written whole keeps; when nothing, what the run found."""
+def unwritten_run_note(error: OSError, outcome, directory: Path, installed: bool = True) -> str:
+    """What a run folder that could not be written whole keeps; when nothing, what the run found.
+    installed: False when the run that --force was to replace is still there, whole."""
     from compare.report.document import PAGE
     from compare.report.folder import HISTORY, MODEL, RESULTS
     from compare.wording import plural
 
     problem = f"could not write {error.filename or directory} ({reason(error)})"
-    present = [name for name in (RESULTS, MODEL, HISTORY, PAGE, "report.md", "report.html") if (directory / name).exists()]
+    present = [name for name in (RESULTS, MODEL, HISTORY, PAGE, "report.md", "report.html")
+               if installed and (directory / name).exists()]
     if RESULTS in present:
         return (f"{problem}; kept in {directory}: {', '.join(present)} (`compare report {directory / RESULTS}` draws "
                 f"the report again once there is room)")
     if present:
         return f"{problem}; kept in {directory}: {', '.join(present)}, without the results"
     found = ", ".join(f"{r.name} {r.final.test_accuracy:.2%}" for r in outcome.results)
-    return f"{problem}; nothing of the run could be kept there; it found: {found} after {plural(outcome.results[0].final.epoch, 'epoch')}"
+    still = "" if installed else f" ({directory} still holds the run it was to replace)"
+    return (f"{problem}; nothing of the run could be kept there{still}; it found: {found} after "
+            f"{plural(outcome.results[0].final.epoch, 'epoch')}")
 
 
 def saves_note(saved: dict[Path, int], save_paths: dict[str, Path], resume_path: Path | None, what: str) -> str:

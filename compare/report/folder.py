@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from compare.report.document import PAGE, write_report
+from compare.report.document import PAGE, figures_shown, write_report
 from compare.report.page import (SIDE, build_page, choose_samples, dataset_label, describe, samples_document,
                                  samples_from_document)
 from compare.report.results import build_results, save_results
@@ -49,6 +49,12 @@ def write_run(outcome, name: str, directory: Path, dataset, progress: bool = Tru
     save_results(directory / RESULTS, document)
     write_page(document, directory, directory)  # before the report, which links to it
     return document, write_report([document], directory, progress=progress)
+
+
+def run_files(directory: Path) -> set[str]:
+    """The names of the files the run in `directory` wrote there itself (its figures are those its
+    report.md shows): everything else in the directory is the user's."""
+    return {RESULTS, MODEL, HISTORY, PAGE, "report.md", "report.html"} | figures_shown(directory / "report.md")
 
 
 def write_page(document: dict, run_directory: Path, out_directory: Path) -> Path | None:

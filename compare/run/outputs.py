@@ -11,7 +11,9 @@ in a place that exists or can be made, and an existing file is replaced only wit
 from __future__ import annotations
 
 import errno
+import glob
 import os
+import shutil
 import signal
 import stat
 import tempfile
@@ -117,14 +119,47 @@ def same_file(a: Path, b: Path) -> bool:
 
 
 class RunDirectory:
-    """A claimed reports/NAME directory; release() when the run has written its files."""
+    """A claimed reports/NAME directory. The run writes into `build`: the directory itself, or,
+    when it replaces a finished run (--force), a new directory beside it that finish() puts in
+    the old one's place as a whole, so that no report of one run ever stands beside the results of
+    another, however the run ends (Ctrl-C, a full disk, kill -9). release() when done."""
 
-    def __init__(self, name: str, path: Path, created: bool, lock_handle: int):
+    def __init__(self, name: str, path: Path, created: bool, lock_handle: int, replacing: bool = False):
         self.name, self.path, self.created, self.lock_handle = name, path, created, lock_handle
+        self.build = path
+        if replacing:
+            for stale in path.parent.glob(f".{glob.escape(name)}.new-*"):  # built by a run killed before its swap
+                shutil.rmtree(stale, ignore_errors=True)  # (only the holder of NAME's lock builds beside it)
+            self.build = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{name}.new-"))
+            os.chmod(self.build, stat.S_IMODE(os.stat(path).st_mode))  # mkdtemp's are private
 
     @property
     def lock(self) -> Path:
         return self.path / LOCK
+
+    def finish(self, ours: set[str]) -> bool:
+        """Once the run has written what it could: a run built beside the one it replaces takes that
+        run's place when it holds its results (the old directory's files that are not in `ours`,
+        the names the old run itself wrote, are the user's: they are carried over), and is removed
+        otherwise. Whether `path` now holds this run's files."""
+        if self.build == self.path:
+            return True
+        with interrupts_deferred():
+            if not (self.build / "results.json").exists():
+                shutil.rmtree(self.build, ignore_errors=True)
+                self.build = self.path
+                return False
+            for entry in self.path.iterdir():
+                if entry.name not in ours | {LOCK} and not os.path.lexists(self.build / entry.name):
+                    os.rename(entry, self.build / entry.name)
+            old = self.build
+            if not exchange(self.build, self.path):  # no atomic exchange here: two renames
+                old = Path(tempfile.mkdtemp(dir=self.path.parent, prefix=f".{self.name}.old-"))
+                os.rename(self.path, old / self.name)
+                os.rename(self.build, self.path)
+            self.build = self.path
+            shutil.rmtree(old, ignore_errors=True)
+        return True
 
     def release(self) -> None:
         if self.lock_handle is not None:
@@ -134,12 +169,33 @@ class RunDirectory:
 
     def abandon(self) -> None:
         """Nothing was written: give the place back as it was."""
+        if self.build != self.path:
+            shutil.rmtree(self.build, ignore_errors=True)
+            self.build = self.path
         self.release()
         if self.created:
             try:
                 self.path.rmdir()  # only when empty
             except OSError:
                 pass
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two directories in one step (Linux's renameat2 with RENAME_EXCHANGE); False where
+    the system or the file system cannot."""
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    AT_FDCWD, RENAME_EXCHANGE = -100, 2
+    if renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(error, os.strerror(error), str(b))
 
 
 def try_lock(directory: Path) -> int | None:
@@ -286,7 +342,11 @@ def claim_run_directory(reports_dir: Path, name: str | None, force: bool) -> Run
                                       f"from one); choose another --name", "--name")
                 raise OutputError(f"{directory} already holds a run; choose another --name or add --force to "
                                   f"overwrite it", "--name")
-        return RunDirectory(candidate, directory, created, handle)
+        try:
+            return RunDirectory(candidate, directory, created, handle, replacing=not created and holds_anything(directory))
+        except OSError as error:
+            RunDirectory(candidate, directory, created, handle).release()
+            raise OutputError(f"{directory}: cannot build the new run beside it ({reason(error)})", "--name") from None
     raise OutputError(f"no free run directory under {reports_dir} for {stamp}", "--reports-dir")
 
 
