@@ -228,3 +228,19 @@ def test_a_force_rerun_killed_while_drawing_leaves_the_old_run_whole(tmp_path, f
     again = invoke("run", *TINY, "--name", "X", "--force")  # the next run cleans up what the killed one built
     assert again.exit_code == 0, again.output
     assert [p.name for p in finished_run.parent.iterdir()] == ["X"]
+
+
+def test_a_run_never_writes_an_epoch_the_reader_refuses(tmp_path):  # 23.9
+    from shared.checkpoint import MAX_EPOCH, Checkpoint, save_checkpoint
+    from shared.config import Config
+    from shared.params import init_params
+
+    config = Config(sizes=(784, 8, 10))
+    save_checkpoint(tmp_path / "old.npz", Checkpoint(init_params(config.sizes, "nielsen", 0), config, "numpy",
+                                                     MAX_EPOCH, 0.5))
+    before = (tmp_path / "old.npz").read_bytes()
+    result = invoke("run", "--resume", "old.npz", "--save", "old.npz", "--train-limit", "200", "--test-limit", "100",
+                    "-q", "--name", "late")
+    refused(result, 2, "--epochs", "1,000,000")
+    assert (tmp_path / "old.npz").read_bytes() == before and not (tmp_path / "reports" / "late").exists()
+    refused(invoke("run", *TINY, "--epochs", MAX_EPOCH + 1), 2, "--epochs", "1,000,000")

@@ -167,6 +167,18 @@ def check_resumable(config: cfg.Config, checkpoint, path: Path) -> None:
                                      param_hint=f"'--{key}'")
 
 
+def check_last_epoch(config: cfg.Config, start_epoch: int) -> None:
+    """The last epoch's number fits in a checkpoint (shared.checkpoint reads epochs up to MAX_EPOCH):
+    a run never writes a model that eval, page and --resume would refuse."""
+    from shared.checkpoint import MAX_EPOCH
+
+    last = start_epoch - 1 + config.epochs
+    if last > MAX_EPOCH:
+        start = f"resumed after epoch {start_epoch - 1:,}, " if start_epoch > 1 else ""
+        raise click.BadParameter(f"{start}the run would end at epoch {last:,}, past the {MAX_EPOCH:,} a checkpoint "
+                                 f"holds; give at most {max(MAX_EPOCH - start_epoch + 1, 0):,}", param_hint="'--epochs'")
+
+
 def checkpoint_paths(save_path: Path | None, impls: list[str]) -> dict[str, Path]:
     """Where --save puts each implementation's checkpoint: PATH itself for one, PATH-IMPL.npz for several."""
     if save_path is None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from compare.cli.options import EXIT_CODES, build_config, config_options, parse_impls, training_options, typed
-from compare.cli.preflight import (check_device, check_memory, data_inputs, check_resumable, check_save_paths, check_threads,
+from compare.cli.preflight import (check_device, check_last_epoch, check_memory, data_inputs, check_resumable, check_save_paths, check_threads,
                                    checkpoint_paths, load_data, read_checkpoint)
 from compare.run.outputs import reason
 from shared import config as cfg
@@ -62,6 +62,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     config = build_config(options, base)
     if checkpoint is not None:
         check_resumable(config, checkpoint, resume_path)
+    check_last_epoch(config, start_epoch)
     impls = parse_impls(impl_text)
     check_memory(config, impls)
     dataset = load_data(data_dir, config)
