@@ -244,3 +244,59 @@ def test_a_run_never_writes_an_epoch_the_reader_refuses(tmp_path):  # 23.9
     refused(result, 2, "--epochs", "1,000,000")
     assert (tmp_path / "old.npz").read_bytes() == before and not (tmp_path / "reports" / "late").exists()
     refused(invoke("run", *TINY, "--epochs", MAX_EPOCH + 1), 2, "--epochs", "1,000,000")
+
+
+def rewritten(source, target, member: str, content: bytes):
+    """A copy of the checkpoint `source` with one member's bytes replaced."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            new.writestr(info.filename, content if info.filename == member else old.read(info.filename))
+    return target
+
+
+def npy_with_header(header: bytes) -> bytes:
+    import struct
+
+    header += b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header
+
+
+@pytest.fixture
+def good_checkpoint(tmp_path):
+    from shared.checkpoint import Checkpoint, save_checkpoint
+    from shared.config import Config
+    from shared.params import init_params
+
+    config = Config(sizes=(784, 8, 10))
+    save_checkpoint(tmp_path / "good.npz", Checkpoint(init_params(config.sizes, "nielsen", 0), config, "numpy", 1, 0.5))
+    return tmp_path / "good.npz"
+
+
+def metadata_with_long_number(source) -> bytes:
+    import io
+    import json
+
+    import numpy as np
+
+    metadata = json.loads(str(np.load(source)["metadata"]))
+    text = json.dumps(metadata).replace(f'"epoch": {metadata["epoch"]}', '"epoch": ' + "9" * 5001)
+    buffer = io.BytesIO()
+    np.save(buffer, np.array(text))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("damage", ["a header cut inside its shape", "a header cut inside a string",
+                                    "a metadata number of 5,001 digits"])
+@pytest.mark.parametrize("command", ["eval", "page", "run"])
+def test_a_damaged_checkpoint_is_one_line_in_every_command(tmp_path, good_checkpoint, damage, command):  # 23.13
+    if damage == "a metadata number of 5,001 digits":
+        member, content = "metadata.npy", metadata_with_long_number(good_checkpoint)
+    else:
+        cut = b"(8, " if "shape" in damage else b"(8, 784), 'x': '''"
+        member, content = "W1.npy", npy_with_header(b"{'descr': '<f8', 'fortran_order': False, 'shape': " + cut)
+    damaged = rewritten(good_checkpoint, tmp_path / "damaged.npz", member, content)
+    args = {"eval": ["eval", damaged], "page": ["page", damaged],
+            "run": ["run", "--resume", damaged, "--train-limit", "100", "-q"]}[command]
+    refused(invoke(*args), 1, "damaged.npz")
