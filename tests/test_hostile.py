@@ -300,3 +300,18 @@ def test_a_damaged_checkpoint_is_one_line_in_every_command(tmp_path, good_checkp
     args = {"eval": ["eval", damaged], "page": ["page", damaged],
             "run": ["run", "--resume", damaged, "--train-limit", "100", "-q"]}[command]
     refused(invoke(*args), 1, "damaged.npz")
+
+
+@pytest.mark.parametrize("command", ["run", "bench"])
+@pytest.mark.parametrize("threads", ["²", "١", "٣", "1.5", "-1"])
+def test_threads_that_only_look_like_numbers_are_one_line(command, threads):  # 23.11
+    refused(invoke(command, "--threads", threads), 2, "--threads")
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+@pytest.mark.parametrize("loss", ["mse", "cross-entropy"])
+@pytest.mark.parametrize("option", ["--lr", "--weight-decay"])
+def test_a_float32_number_beyond_float32_is_one_line(activation, loss, option):  # 23.12
+    result = invoke("run", "--impl", "torch", "--dtype", "float32", option, "1e300", "--activation", activation,
+                    "--loss", loss, "--sizes", "784,8,10", "--train-limit", "100", "--test-limit", "100", "-q")
+    refused(result, 2, option, "float32")

@@ -149,10 +149,11 @@ def read_checkpoint(path: Path):
 
 def check_threads(ctx, param, value: str) -> str:
     """--threads: a number of threads no larger than the cores, or auto (a click callback)."""
-    if value.isdigit() and int(value) > (os.cpu_count() or 1):
+    number = value.isascii() and value.isdigit()  # '²' and '٣' pass isdigit() but are no number int() reads
+    if number and int(value) > (os.cpu_count() or 1):
         raise click.BadParameter(f"{value} threads on {os.cpu_count()} cores would only wait for each other; "
                                  f"give at most {os.cpu_count()}, or auto")
-    if value == "auto" or (value.isdigit() and int(value) >= 1):
+    if value == "auto" or (number and int(value) >= 1):
         return value
     raise click.BadParameter(f"give a number of threads (1 or more) or auto; got {value!r}")
 
