@@ -315,3 +315,41 @@ def test_a_float32_number_beyond_float32_is_one_line(activation, loss, option): 
     result = invoke("run", "--impl", "torch", "--dtype", "float32", option, "1e300", "--activation", activation,
                     "--loss", loss, "--sizes", "784,8,10", "--train-limit", "100", "--test-limit", "100", "-q")
     refused(result, 2, option, "float32")
+
+
+def test_report_on_json_nested_too_deeply_is_one_line(tmp_path):  # 23.14
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    refused(invoke("report", "deep.json"), 1, "deep.json")
+
+
+@pytest.fixture
+def no_hang():
+    """A test that would hang (a FIFO opened for reading) fails after 60 s instead."""
+    import signal
+
+    def hung(signum, frame):
+        raise AssertionError("hung: still waiting after 60 s")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_report_on_a_fifo_or_an_endless_device_is_one_line_and_returns(tmp_path, no_hang):  # 23.14
+    os.mkfifo(tmp_path / "results.json")
+    refused(invoke("report", "results.json"), 1, "results.json", "not a regular file")
+    refused(invoke("report", "/dev/zero"), 1, "/dev/zero", "not a regular file")
+
+
+def test_report_on_a_huge_file_is_refused_unread(tmp_path):  # 23.14
+    with open(tmp_path / "huge.json", "wb") as file:
+        file.truncate(3 << 30)  # sparse: 3 GiB of nothing, more than any results file
+    refused(invoke("report", "huge.json"), 1, "huge.json", "GiB")
+
+
+def test_force_over_a_run_whose_results_are_a_fifo_does_not_hang(tmp_path, no_hang):  # 23.14
+    (tmp_path / "reports" / "X").mkdir(parents=True)
+    os.mkfifo(tmp_path / "reports" / "X" / "results.json")
+    refused(invoke("run", *TINY, "--name", "X", "--force"), 2, "--name", "not a run of compare")

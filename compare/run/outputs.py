@@ -24,6 +24,7 @@ from pathlib import Path
 import click
 
 LOCK = ".compare-run.lock"  # present while a run writes into its directory
+RESULTS_LIMIT = 64 << 20  # compare.report.results.MAX_RESULTS_BYTES (this wing does not import the report's)
 TEMPORARY_EXTRA = len(".") + len(".") + 8 + len(".tmp")  # shared.atomic's mkstemp name: .NAME.XXXXXXXX.tmp
 
 
@@ -282,8 +283,10 @@ def holds_a_run(directory: Path) -> bool:
     every `compare run` writes). Anything else in the directory is the user's, not ours to replace."""
     import json
 
-    try:
-        document = json.loads((directory / "results.json").read_text())
+    from shared.files import read_regular
+
+    try:  # a FIFO there would wait for a writer: only a regular file is read, and no more than a results file is
+        document = json.loads(read_regular(directory / "results.json", RESULTS_LIMIT))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return False
     return isinstance(document, dict) and "schema_version" in document
