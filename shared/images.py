@@ -112,11 +112,12 @@ def load_grayscale(path: Path | str) -> np.ndarray:
     if path.stat().st_size == 0:
         raise ImageError(path, "the file is empty")
     try:
-        with warnings.catch_warnings(), open_reduced(path) as image:
+        with warnings.catch_warnings():
             # Pillow's warnings of a damaged but readable file ("Corrupt EXIF data") are not ours to print
             warnings.simplefilter("ignore", UserWarning)
-            image = ImageOps.exif_transpose(image)
-            gray = to_gray_array(image)
+            with open_reduced(path) as image:
+                image = ImageOps.exif_transpose(image)
+                gray = to_gray_array(image)
     except UnidentifiedImageError:
         raise ImageError(path, "not an image Pillow can read (PNG, JPEG, ...)") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
