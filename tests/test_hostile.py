@@ -353,3 +353,20 @@ def test_force_over_a_run_whose_results_are_a_fifo_does_not_hang(tmp_path, no_ha
     (tmp_path / "reports" / "X").mkdir(parents=True)
     os.mkfifo(tmp_path / "reports" / "X" / "results.json")
     refused(invoke("run", *TINY, "--name", "X", "--force"), 2, "--name", "not a run of compare")
+
+
+@pytest.mark.parametrize("length", [250, 256, 300])
+@pytest.mark.parametrize("command", ["run --save", "run --json", "page --out", "predict --show", "gradcheck --json",
+                                     "bench --markdown", "run --name", "run --reports-dir", "report --out",
+                                     "bench --out", "data download --dest"])
+def test_a_name_too_long_is_refused_before_any_work(tmp_path, good_checkpoint, command, length, request):  # 23.17
+    name = "n" * (length - 4) + (".png" if "show" in command else ".npz")
+    command, option = command.rsplit(" ", 1)
+    if option in ("--name", "--reports-dir", "--out", "--dest") and length <= 255:
+        pytest.skip("a directory's name may be up to 255 bytes: it has no temporary name")
+    (tmp_path / "one.png").write_bytes(b"")
+    extra = {"page": [good_checkpoint], "predict": [good_checkpoint, "one.png"], "run": TINY,
+             "gradcheck": ["--impl", "numpy"], "bench": ["--quick"], "report": [request.getfixturevalue("finished_run") / "results.json"] if command == "report" else [],
+             "data download": ["--mirror", "http://127.0.0.1:9"]}[command]
+    result = invoke(*command.split(), *extra, option, name)
+    refused(result, 2, option, "allow")

@@ -86,6 +86,7 @@ def check_file(path: Path, option: str, force: bool = False, may_replace: Path |
     existing file is replaced only with --force (or when it is `may_replace`, the run's own input).
     `inputs`: the files the command reads, never replaced, not even with --force."""
     path = Path(path)
+    check_name_length(path, option)  # first: a name too long makes even is_dir() fail
     if path.is_dir():
         raise OutputError(f"{path} is a directory; give a file name", option)
     for source in inputs:
@@ -93,14 +94,6 @@ def check_file(path: Path, option: str, force: bool = False, may_replace: Path |
             what = "a file" if str(path) == str(source) else f"{source},"
             raise OutputError(f"{path} is {what} which this command reads; choose another file", option)
     check_directory(path.parent, option, shown=path)
-    try:
-        name_max = os.pathconf(nearest_existing(path.parent), "PC_NAME_MAX")
-    except (OSError, ValueError):
-        name_max = 255
-    if len(os.fsencode(path.name)) + TEMPORARY_EXTRA > name_max:  # the temporary name written first must fit too
-        raise OutputError(f"{path.name[:40]}...: longer than the {name_max - TEMPORARY_EXTRA} characters compare "
-                          f"allows in a file name ({name_max} in the file system, less its temporary name's "
-                          f"{TEMPORARY_EXTRA})", option)
     if path.exists() and not path.is_file():
         raise OutputError(f"{path} is not a regular file (a device, FIFO or socket); compare replaces only "
                           f"regular files, not even with --force", option)
@@ -110,6 +103,23 @@ def check_file(path: Path, option: str, force: bool = False, may_replace: Path |
         if not force:
             why = " and is not the file this run resumes from" if may_replace is not None else ""
             raise OutputError(f"{path} already exists{why}; choose another name, or add --force to replace it", option)
+
+
+def check_name_length(path: Path, option: str) -> None:
+    """Every name on the way to the file fits in the file system, and so does the file's
+    temporary name (shared.atomic writes .NAME.XXXXXXXX.tmp first, then renames it)."""
+    try:
+        name_max = os.pathconf(nearest_existing(path.parent), "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    for part in Path(os.path.abspath(path.parent)).parts:
+        if len(os.fsencode(part)) > name_max:
+            raise OutputError(f"{part[:40]}...: a name in {option}'s path is longer than the {name_max} characters "
+                              f"the file system allows", option)
+    if len(os.fsencode(path.name)) + TEMPORARY_EXTRA > name_max:
+        raise OutputError(f"{path.name[:40]}...: longer than the {name_max - TEMPORARY_EXTRA} characters compare "
+                          f"allows in a file name ({name_max} in the file system, less its temporary name's "
+                          f"{TEMPORARY_EXTRA})", option)
 
 
 def same_file(a: Path, b: Path) -> bool:
