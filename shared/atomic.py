@@ -36,7 +36,8 @@ def named(error: OSError, path: Path) -> OSError:
 
 
 def atomic_write_text(path: Path | str, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+    """UTF-8; a name of bytes that are not UTF-8 (a surrogate, as Python reads it) is shown as '?'."""
+    atomic_write_bytes(path, text.encode("utf-8", errors="replace"))
 
 
 def current_umask() -> int:

@@ -370,3 +370,31 @@ def test_a_name_too_long_is_refused_before_any_work(tmp_path, good_checkpoint, c
              "data download": ["--mirror", "http://127.0.0.1:9"]}[command]
     result = invoke(*command.split(), *extra, option, name)
     refused(result, 2, option, "allow")
+
+
+def compare_process(*args, cwd, env=None):
+    """`compare ARGS` as its own process (arguments may be bytes, as a shell passes them)."""
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    command = [sys.executable, "-c", "import sys; from compare.cli import main; sys.argv[0] = 'compare'; main()", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": root, "LC_ALL": "C.UTF-8", **(env or {})})
+
+
+def test_a_name_of_bytes_that_are_not_utf8_writes_the_whole_run(tmp_path):  # 23.18
+    result = compare_process("run", *TINY, "--name", b"caf\xe9", "--save", b"m\xff.npz", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")[-3000:]
+    run = tmp_path / "reports" / os.fsdecode(b"caf\xe9")
+    assert {"results.json", "report.md", "report.html", "page.html"} <= {p.name for p in run.iterdir()}
+    assert (tmp_path / os.fsdecode(b"m\xff.npz")).exists()
+    report = compare_process("report", run / "results.json", "--force", cwd=tmp_path)  # and the report again
+    assert report.returncode == 0, report.stderr.decode(errors="replace")[-3000:]
+
+
+def test_a_name_the_terminal_cannot_show_does_not_fail_the_run(tmp_path):  # 23.18
+    result = compare_process("run", *TINY[:-1], "--name", "数字", cwd=tmp_path, env={"PYTHONIOENCODING": "latin-1"})
+    assert result.returncode == 0, result.stderr.decode(errors="replace")[-3000:]
+    assert b"Traceback" not in result.stderr
+    assert b"reports/" in result.stdout  # said, with what the terminal cannot show escaped

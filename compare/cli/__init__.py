@@ -37,6 +37,10 @@ class InterruptibleGroup(click.Group):
     def invoke(self, ctx):
         import signal
 
+        for stream in (sys.stdout, sys.stderr):  # a name the terminal cannot show is escaped, not a traceback
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="backslashreplace")
+
         try:
             if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # from here on, Ctrl-C unwinds (and saves)
                 signal.signal(signal.SIGINT, signal.default_int_handler)
