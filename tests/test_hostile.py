@@ -398,3 +398,68 @@ def test_a_name_the_terminal_cannot_show_does_not_fail_the_run(tmp_path):  # 23.
     assert result.returncode == 0, result.stderr.decode(errors="replace")[-3000:]
     assert b"Traceback" not in result.stderr
     assert b"reports/" in result.stdout  # said, with what the terminal cannot show escaped
+
+
+@pytest.mark.parametrize("planted", ["directory", "fifo"])
+def test_download_refuses_a_directory_or_fifo_where_a_file_goes(tmp_path, planted, no_hang):  # 23.19
+    dest = tmp_path / "mine"
+    dest.mkdir()
+    where = dest / "train-images-idx3-ubyte.gz"
+    where.mkdir() if planted == "directory" else os.mkfifo(where)
+    for force in ([], ["--force"]):  # only regular files are ever replaced
+        result = invoke("data", "download", "--dest", dest, "--mirror", "http://127.0.0.1:9", "--retries", "1",
+                        "--timeout", "1", *force)
+        refused(result, 2, "--dest", "train-images-idx3-ubyte.gz", "not a regular file")
+    assert where.exists() and not where.is_file()
+
+
+@pytest.mark.parametrize("dataset", ["../../x", "../x", "a/b", "..", ".", "/tmp/x"])
+def test_a_dataset_name_never_leads_outside_the_data_directory(tmp_path, dataset):  # 23.27
+    result = invoke("data", "download", "--dataset", dataset, "--mirror", "http://127.0.0.1:9", "--retries", "1",
+                    "--timeout", "1")
+    refused(result, 2, "--dataset")
+
+
+def fake_bench(monkeypatch, measured: list):
+    """compare bench with its measuring (minutes) replaced by a quiet machine's canned figures."""
+    import compare.benchmark.markdown as markdown
+    import compare.benchmark.suite as suite
+
+    def run_bench(*args, **kwargs):
+        measured.append(kwargs.get("quiet_peaks"))
+        return {"reliability": {"unreliable": False, "reasons": []}, "matmul_peak_gflops": {"float64": 10.0}}
+
+    monkeypatch.setattr(suite, "run_bench", run_bench)
+    monkeypatch.setattr(suite, "save", lambda document, json_path, markdown_path: None)
+    monkeypatch.setattr(markdown, "to_markdown", lambda document: "# bench")
+
+
+def test_bench_out_keeps_every_file_inside_it(tmp_path, monkeypatch):  # 23.27
+    measured = []
+    fake_bench(monkeypatch, measured)
+    (tmp_path / "parent").mkdir()
+    result = invoke("bench", "--out", "parent/D")
+    assert result.exit_code == 0, result.output
+    assert measured and (tmp_path / "parent" / "D" / "matmul-peak.json").exists()
+    assert sorted(p.name for p in (tmp_path / "parent").iterdir()) == ["D"]
+
+
+@pytest.mark.parametrize("content", ['{"KEY": {"float64": "fast"}}', '{"KEY": {"float64": -1}}', '[1, 2]', "{"])
+def test_bench_refuses_damaged_quiet_peaks_before_measuring(tmp_path, monkeypatch, content):  # 23.20
+    from compare.benchmark.targets import quiet_peaks_key
+
+    measured = []
+    fake_bench(monkeypatch, measured)
+    (tmp_path / "D").mkdir()
+    (tmp_path / "D" / "matmul-peak.json").write_text(content.replace("KEY", quiet_peaks_key()))
+    refused(invoke("bench", "--out", "D", "--force"), 1, "matmul-peak.json")
+    assert measured == []
+
+
+def test_bench_never_waits_on_a_fifo_as_its_quiet_peaks(tmp_path, monkeypatch, no_hang):  # 23.20
+    measured = []
+    fake_bench(monkeypatch, measured)
+    (tmp_path / "D").mkdir()
+    os.mkfifo(tmp_path / "D" / "matmul-peak.json")
+    refused(invoke("bench", "--out", "D", "--force"), 2, "matmul-peak.json", "not a regular file")
+    assert measured == []
