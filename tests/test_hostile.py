@@ -463,3 +463,22 @@ def test_bench_never_waits_on_a_fifo_as_its_quiet_peaks(tmp_path, monkeypatch, n
     os.mkfifo(tmp_path / "D" / "matmul-peak.json")
     refused(invoke("bench", "--out", "D", "--force"), 2, "matmul-peak.json", "not a regular file")
     assert measured == []
+
+
+def test_the_memory_estimate_counts_the_data(tmp_path, monkeypatch):  # 23.21
+    """A small .gz may declare many images (zeros compress to nothing): their float64 copy counts."""
+    import gzip
+
+    import numpy as np
+
+    import shared.resources
+    from conftest import idx_bytes
+
+    data = write_dataset(tmp_path / "d", classes=10, side=28)
+    header = idx_bytes(np.zeros((0, 28, 28)))[:4] + (200_000).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
+    (data / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + bytes(200_000 * 784)))
+    (data / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.arange(200_000) % 10)))
+    monkeypatch.setattr(shared.resources, "available_memory", lambda: 1 << 30)  # 1 GiB: the 1.2 GB copy does not fit
+    result = invoke("run", "--impl", "numpy", "--sizes", "784,8,10", "--data-dir", data, "-q")
+    refused(result, 2, "200,000", "GiB")
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())

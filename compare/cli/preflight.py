@@ -79,16 +79,46 @@ def memory_needed(config: cfg.Config, impl: str) -> int:
     return parameter_count(config.sizes) * per_parameter + images * sum(config.sizes[1:]) * 8 * ACTIVATION_COPIES
 
 
-def check_memory(config: cfg.Config, impls: list[str]) -> None:
+PYTHON_PIXEL_BYTES = 68  # a non-zero pixel kept by a Python-float implementation: its index and value objects
+
+
+def data_memory(dataset, config: cfg.Config, impl: str) -> int:
+    """The bytes the data takes once prepared for training: every image (after --train-limit and
+    --test-limit) scaled to the config's dtype, and a Python-float implementation's own copy of the
+    training images' non-zero pixels. (A small .gz can declare a million images of zeros.)"""
+    import numpy as np
+
+    from impls import REGISTRY
+
+    data = dataset.limit(config.train_limit, config.test_limit)
+    itemsize = 4 if config.dtype == "float32" else 8
+    scaled = (data.train_images.size + data.test_images.size) * itemsize
+    if REGISTRY[impl].python_floats:
+        scaled += np.count_nonzero(data.train_images) * PYTHON_PIXEL_BYTES
+    return scaled
+
+
+def check_memory(config: cfg.Config, impls: list[str], dataset=None) -> None:
     """Absurd --sizes are refused before anything is allocated (the implementations train one
-    after another, so the largest need counts)."""
+    after another, so the largest need counts); given the dataset, its prepared copy counts too."""
     from shared.resources import available_memory
 
     available = available_memory()
     if available is None:
         return
-    impl = max(impls, key=lambda name: memory_needed(config, name))
-    needed = memory_needed(config, impl)
+
+    def needed_by(name: str) -> int:
+        return memory_needed(config, name) + (data_memory(dataset, config, name) if dataset is not None else 0)
+
+    impl = max(impls, key=needed_by)
+    needed = needed_by(impl)
+    if dataset is not None and needed > available and memory_needed(config, impl) <= available:
+        data = dataset.limit(config.train_limit, config.test_limit)
+        raise click.BadParameter(
+            f"{len(data.train_labels):,} training and {len(data.test_labels):,} test images of "
+            f"{dataset.input_size:,} pixels, with the network, need about {gibibytes(needed)} of memory to train with "
+            f"{impl}, more than the {gibibytes(available)} available here; --train-limit N uses fewer",
+            param_hint="'--train-limit'")
     if needed > available:
         from shared.params import parameter_count
 

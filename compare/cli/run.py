@@ -66,6 +66,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     impls = parse_impls(impl_text)
     check_memory(config, impls)
     dataset = load_data(data_dir, config)
+    check_memory(config, impls, dataset)
     check_device(config, impls)
     save_paths = checkpoint_paths(save_path, impls)
     check_save_paths(save_paths, resume_path, force, inputs=data_inputs(data_dir))
