@@ -150,6 +150,7 @@ def train(
     total_steps = steps * (start_epoch - 1 + config.epochs)  # the whole run, for the schedule
     watch = DivergenceWatch(model.name, config.loss, config.sizes[-1], split.y_test, previous_accuracy,
                             start_epoch - 1 if previous_accuracy is not None else None)
+    watch.start(model.parameters())
     probe_images = split.x_train[:PROBE]
     # An implementation that takes the training set once gets batches as row indices.
     by_index = isinstance(model, TakesTrainingSet)

@@ -482,3 +482,14 @@ def test_the_memory_estimate_counts_the_data(tmp_path, monkeypatch):  # 23.21
     result = invoke("run", "--impl", "numpy", "--sizes", "784,8,10", "--data-dir", data, "-q")
     refused(result, 2, "200,000", "GiB")
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("lr", ["1e3", "1e300"])
+@pytest.mark.parametrize("impl", ["numpy", "scratch", "autograd", "tensor", "torch"])
+def test_below_chance_after_the_weights_blew_up_is_divergence(tmp_path, impl, lr):  # 23.22
+    """ReLU and the quadratic cost: a bounded loss, so no loss blow-up shows; the weights reach 1e298."""
+    result = invoke("run", "--impl", impl, "--activation", "relu", "--loss", "mse", "--lr", lr, "--train-limit", "500",
+                    "--save", "m.npz", "-q")
+    refused(result, 1, "lower learning rate")  # (at 1e300 some see the loss turn NaN first)
+    assert not (tmp_path / "m.npz").exists()
