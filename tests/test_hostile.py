@@ -493,3 +493,35 @@ def test_below_chance_after_the_weights_blew_up_is_divergence(tmp_path, impl, lr
                     "--save", "m.npz", "-q")
     refused(result, 1, "lower learning rate")  # (at 1e300 some see the loss turn NaN first)
     assert not (tmp_path / "m.npz").exists()
+
+
+@pytest.fixture
+def huge_checkpoint(tmp_path):
+    """Finite weights so large that the forward pass overflows: softmax of inf - inf is NaN."""
+    import numpy as np
+
+    from shared.checkpoint import Checkpoint, save_checkpoint
+    from shared.config import Config
+    from shared.params import init_params
+
+    config = Config(sizes=(784, 8, 10))
+    (W1, b1), (W2, b2) = init_params(config.sizes, "nielsen", 0)
+    huge = np.full_like(W2, 1e308)  # finite; eight of them summed are not
+    save_checkpoint(tmp_path / "huge.npz", Checkpoint([(W1, b1), (huge, b2)], config, "numpy", 1, 0.5))
+    return tmp_path / "huge.npz"
+
+
+@pytest.mark.parametrize("command", ["eval", "predict", "page"])
+def test_a_model_that_computes_nan_is_refused(tmp_path, huge_checkpoint, command):  # 23.23
+    from PIL import Image
+    import numpy as np
+
+    image = np.full((60, 60), 255, np.uint8)
+    image[10:50, 28:33] = 0
+    Image.fromarray(image).save(tmp_path / "one.png")
+    args = {"eval": ["eval", huge_checkpoint], "predict": ["predict", huge_checkpoint, "one.png"],
+            "page": ["page", huge_checkpoint]}[command]
+    result = invoke(*args)
+    refused(result, 1, "huge.npz", "NaN")
+    assert "RuntimeWarning" not in result.output and "nan%" not in result.output
+    assert not (tmp_path / "huge.html").exists()

@@ -36,6 +36,28 @@ def model_from_checkpoint(path: Path, impl: str | None, device: str):
     return checkpoint, REGISTRY[name].build(config, checkpoint.params)
 
 
+def computed(path: Path, params, compute):
+    """compute(), refused in one line when it overflows: finite weights large enough make the
+    outputs NaN or infinite (softmax of inf - inf), or a pure-Python exp() overflow. What it returns
+    ends with the outputs (images, classes); NumPy's own warnings of the overflow are not printed."""
+    import numpy as np
+
+    try:
+        with np.errstate(all="ignore"):
+            result = compute()
+    except (OverflowError, FloatingPointError):
+        bad = None
+    else:
+        outputs = result[-1] if isinstance(result, tuple) else result
+        bad = int(np.sum(~np.all(np.isfinite(np.asarray(outputs, dtype=np.float64)), axis=1)))
+        if bad == 0:
+            return result
+    largest = max(float(np.abs(W).max()) for W, _ in params)
+    images = f" for {bad:,} of {len(outputs):,} images" if bad is not None else ""
+    raise click.ClickException(f"{path}: the model computes NaN or infinite outputs{images} (its largest weight is "
+                               f"{largest:.3g}): it gives no answer; train it again with a lower learning rate")
+
+
 @click.command("eval", epilog=EXIT_CODES)
 @click.argument("checkpoint", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--impl", "impl", default=None, metavar="NAME",
@@ -53,8 +75,9 @@ def evaluate_command(checkpoint, impl, data_dir, device):
     dataset = load_data(data_dir, saved.config, test_only=True)
     x = scale_pixels(dataset.test_images, model.config.dtype)
     with Progress(f"evaluating with {model.name}", len(x), unit="image") as progress:
-        loss, accuracy, _ = evaluate(model, x, dataset.test_labels.astype("int64"),
-                                     on_progress=lambda done, total: progress.update(done - progress.done))
+        loss, accuracy, _ = computed(checkpoint, saved.params, lambda: evaluate(
+            model, x, dataset.test_labels.astype("int64"),
+            on_progress=lambda done, total: progress.update(done - progress.done)))
     click.echo(f"{checkpoint}: {layer_sizes(saved.config.sizes)} {saved.config.activation}, trained by "
                f"{saved.impl} for {plural(saved.epoch, 'epoch')}; evaluated by {model.name} on {len(x):,} {dataset.name} "
                f"test images: accuracy {accuracy:.2%}, loss {loss:.4f}")
@@ -105,7 +128,7 @@ def predict(checkpoint, images, impl, show_path, as_json, device, force):
     except ImageError as error:
         raise click.ClickException(str(error)) from None
     inputs = np.stack([digit.seen.reshape(-1) for digit in digits]).astype(model.config.dtype)
-    outputs = model.predict_proba(inputs)
+    outputs = computed(checkpoint, saved.params, lambda: model.predict_proba(inputs))
     if saved.config.loss == "mse":  # sigmoid scores: normalized so they read as shares
         outputs = outputs / outputs.sum(axis=1, keepdims=True)
     answers = []
@@ -158,7 +181,7 @@ def page_command(checkpoint, out_path, force, data_dir):
     MNIST's digits had, the forward pass and every neuron drawn. It makes no network
     request; open it from disk, offline, or put it on any static host.
     """
-    from compare.report.page import dataset_label, model_predictions, write_page
+    from compare.report.page import dataset_label, model_outputs, write_page
     from compare.run.outputs import check_file, could_not_write
     from compare.wording import plural
 
@@ -169,7 +192,8 @@ def page_command(checkpoint, out_path, force, data_dir):
         raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs; "
                                    f"the page draws 28x28 digits (784)")
     dataset = load_data(data_dir, saved.config, test_only=True)
-    predictions = model_predictions(saved.params, saved.config, dataset.test_images)
+    predictions = computed(checkpoint, saved.params,
+                           lambda: model_outputs(saved.params, saved.config, dataset.test_images)).argmax(axis=1)
     source = f"trained by {saved.impl} for {plural(saved.epoch, 'epoch')} ({checkpoint.name})"
     try:
         size = write_page(out_path, saved.params, saved.config, dataset.test_images, dataset.test_labels, predictions,
