@@ -525,3 +525,23 @@ def test_a_model_that_computes_nan_is_refused(tmp_path, huge_checkpoint, command
     refused(result, 1, "huge.npz", "NaN")
     assert "RuntimeWarning" not in result.output and "nan%" not in result.output
     assert not (tmp_path / "huge.html").exists()
+
+
+def test_a_save_inside_the_run_folder_is_not_taken_for_the_users_files(tmp_path):  # 23.24
+    result = invoke("run", *TINY, "--name", "X", "--save", "reports/X/m.npz")
+    assert result.exit_code == 0, result.output
+    assert {"m.npz", "results.json", "model.npz"} <= {p.name for p in (tmp_path / "reports" / "X").iterdir()}
+
+
+def test_a_save_over_the_runs_own_model_is_refused_and_leaves_nothing(tmp_path):  # 23.24
+    result = invoke("run", *TINY, "--name", "X", "--save", "reports/X/model.npz")
+    refused(result, 2, "--save", "model.npz", "the run")
+    assert not (tmp_path / "reports" / "X").exists()
+
+
+def test_a_refused_run_leaves_no_directory_made_for_its_save(tmp_path):  # 23.24
+    (tmp_path / "reports" / "mine").mkdir(parents=True)
+    (tmp_path / "reports" / "mine" / "notes.txt").write_text("mine")
+    result = invoke("run", *TINY, "--name", "mine", "--save", "out/deep/m.npz")
+    refused(result, 2, "--name", "not a run of compare")
+    assert not (tmp_path / "out").exists()

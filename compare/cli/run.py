@@ -75,6 +75,9 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
         from compare.run.outputs import check_file
 
         check_file(json_path, "--json", force=force, inputs=data_inputs(data_dir))
+    if name is not None:
+        check_not_the_runs_own(reports_dir / name, [("--save", p) for p in save_paths.values()]
+                               + ([("--json", json_path)] if json_path is not None and not as_json else []))
     # Held until the command ends, however it ends: two runs never share a checkpoint.
     click.get_current_context().call_on_close(reserve_files(save_paths.values(), "--save"))
     silent = quiet or as_json
@@ -149,6 +152,17 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     if unsaved:
         raise click.ClickException("; ".join(unsaved))
     sys.exit(0 if outcome.passed else 1)
+
+
+def check_not_the_runs_own(directory: Path, outputs: list[tuple[str, Path]]) -> None:
+    """A file named on the command line is not one the run writes in its own folder itself."""
+    from compare.report.folder import RUN_FILES
+    from compare.run.outputs import OutputError
+
+    for option, path in outputs:
+        if Path(os.path.abspath(path.parent)) == Path(os.path.abspath(directory)) and path.name in RUN_FILES:
+            raise OutputError(f"{path} is a file the run writes itself in its folder {directory}; choose another "
+                              f"name", option)
 
 
 def keep_unsaved(outcome, save_paths: dict[str, Path], directory: Path) -> list[str]:

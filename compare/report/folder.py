@@ -51,10 +51,13 @@ def write_run(outcome, name: str, directory: Path, dataset, progress: bool = Tru
     return document, write_report([document], directory, progress=progress)
 
 
+RUN_FILES = {RESULTS, MODEL, HISTORY, PAGE, "report.md", "report.html"}  # and the figures report.md shows
+
+
 def run_files(directory: Path) -> set[str]:
     """The names of the files the run in `directory` wrote there itself (its figures are those its
     report.md shows): everything else in the directory is the user's."""
-    return {RESULTS, MODEL, HISTORY, PAGE, "report.md", "report.html"} | figures_shown(directory / "report.md")
+    return RUN_FILES | figures_shown(directory / "report.md")
 
 
 def write_page(document: dict, run_directory: Path, out_directory: Path) -> Path | None:

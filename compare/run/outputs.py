@@ -221,18 +221,26 @@ def reserve_files(paths, option: str):
     release() is called: a second run aiming at the same file is refused, instead of one
     run's model silently replacing the other's. (If the process dies first, the kernel lets
     go of the lock; only the empty lock file stays.)"""
-    held = []
+    held, made = [], []
 
     def release():
         for lock, handle in held:
             lock.unlink(missing_ok=True)
             os.close(handle)
         held.clear()
+        for directory in reversed(made):  # made for a file never written (a refusal after this): taken back
+            try:
+                directory.rmdir()  # only when empty
+            except OSError:
+                pass
+        made.clear()
 
     for path in paths:
         lock = Path(path).parent / f".{Path(path).name}.lock"
         try:
+            missing = [p for p in [lock.parent, *lock.parent.parents] if not p.exists()]
             lock.parent.mkdir(parents=True, exist_ok=True)
+            made.extend(reversed(missing))
             handle = try_lock_file(lock)
         except OSError as error:
             release()
@@ -285,7 +293,9 @@ def lock_problem(error: OSError) -> str:
 
 
 def holds_anything(directory: Path) -> bool:
-    return directory.is_dir() and any(p.name != LOCK for p in directory.iterdir())
+    """Anything but locks: a run's own, and those of the --save files it writes there (.NAME.lock)."""
+    return directory.is_dir() and any(p.name != LOCK and not (p.name.startswith(".") and p.name.endswith(".lock"))
+                                      for p in directory.iterdir())
 
 
 def holds_a_run(directory: Path) -> bool:
