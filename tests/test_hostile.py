@@ -545,3 +545,22 @@ def test_a_refused_run_leaves_no_directory_made_for_its_save(tmp_path):  # 23.24
     result = invoke("run", *TINY, "--name", "mine", "--save", "out/deep/m.npz")
     refused(result, 2, "--name", "not a run of compare")
     assert not (tmp_path / "out").exists()
+
+
+def test_one_training_image_is_not_divergence(tmp_path):  # 23.25
+    result = invoke("run", "--impl", "numpy", "--train-limit", "1", "--batch-size", "1", "--test-limit", "100", "-q")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("loss", ["cross-entropy", "mse"])
+def test_one_class_is_not_divergence(tmp_path, loss):  # 23.25
+    data = write_dataset(tmp_path / "d", classes=1)
+    result = invoke("run", "--impl", "numpy", "--sizes", "16,4,1", "--loss", loss, "--data-dir", data, "-q")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_weight_decay_too_large_is_told_as_such(tmp_path):  # 23.25
+    result = invoke("run", "--impl", "numpy", "--weight-decay", "1e308", "--train-limit", "500", "-q")
+    refused(result, 1, "--weight-decay")
+    assert "lower learning rate" not in result.output and "RuntimeWarning" not in result.output

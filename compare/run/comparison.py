@@ -10,6 +10,8 @@ import dataclasses
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from compare.check.gradients import check_on_training_images, format_agreement, step_count
 from compare.progress import Progress
 from compare.run.console import (ProgressBar, ProgressLines, agreement_lines, announce, describe, format_epoch,
@@ -196,7 +198,8 @@ def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, p
     recorder = history_recorder(model, split, config, start_epoch) if keep_history else None
     memory = PeakMemory()
     try:
-        with memory, thread_limits(choice.threads, with_torch=impl.uses_torch):
+        # NumPy's overflow warnings are not printed: a run that overflows is stopped as diverged, in one line
+        with memory, thread_limits(choice.threads, with_torch=impl.uses_torch), np.errstate(all="ignore"):
             train(model, split, config, start_epoch=start_epoch, on_epoch=after_epoch,
                   on_progress=bar.update if lines is None else lines.update, previous_accuracy=previous_accuracy,
                   at_steps=recorder.steps if recorder else (), on_step=recorder.on_step if recorder else None)
