@@ -564,3 +564,20 @@ def test_a_weight_decay_too_large_is_told_as_such(tmp_path):  # 23.25
     result = invoke("run", "--impl", "numpy", "--weight-decay", "1e308", "--train-limit", "500", "-q")
     refused(result, 1, "--weight-decay")
     assert "lower learning rate" not in result.output and "RuntimeWarning" not in result.output
+
+
+def test_a_run_piped_into_head_finishes_and_keeps_its_files(tmp_path):  # 23.26: `compare run ... | head -1`
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    command = [sys.executable, "-c", "import sys; from compare.cli import main; sys.argv[0] = 'compare'; main()",
+               "run", *[a for a in TINY if a != "-q"], "--name", "X", "--save", "m.npz"]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "PYTHONPATH": root})
+    first = process.stdout.readline()  # what head -1 reads, and then it is gone
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=300) == 0, stderr[-3000:]
+    assert first and "Traceback" not in stderr and "Error" not in stderr and "Broken pipe" not in stderr
+    assert (tmp_path / "reports" / "X" / "report.html").exists() and (tmp_path / "m.npz").exists()
