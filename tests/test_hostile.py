@@ -581,3 +581,36 @@ def test_a_run_piped_into_head_finishes_and_keeps_its_files(tmp_path):  # 23.26:
     assert process.wait(timeout=300) == 0, stderr[-3000:]
     assert first and "Traceback" not in stderr and "Error" not in stderr and "Broken pipe" not in stderr
     assert (tmp_path / "reports" / "X" / "report.html").exists() and (tmp_path / "m.npz").exists()
+
+
+def test_long_work_off_a_terminal_says_where_it_is(capsys):  # 23.29: a 1,500-layer gradient check, silent
+    from compare.progress import Progress
+
+    now = [0.0]
+    with Progress("checking gradients", 3003, clock=lambda: now[0]) as progress:
+        for _ in range(300):
+            now[0] += 1.0  # a second a step: 50 minutes in all
+            progress.update(1)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "checking gradients (3,003 steps) ..."
+    assert len(lines) == 1 + 300 // 15  # one more line every 15 s
+    assert lines[1] == "checking gradients: 15 of 3,003 steps, about 49 min 48 s left"
+
+
+def test_predict_show_of_many_images_draws_the_first_ones_and_says_so(tmp_path, good_checkpoint):  # 23.29
+    import time
+
+    import numpy as np
+    from PIL import Image
+
+    image = np.full((60, 60), 255, np.uint8)
+    image[10:50, 28:33] = 0
+    names = []
+    for index in range(120):
+        names.append(f"d{index}.png")
+        Image.fromarray(image).save(tmp_path / names[-1])
+    start = time.perf_counter()
+    result = invoke("predict", good_checkpoint, *names, "--show", "show.png")
+    assert result.exit_code == 0, result.output
+    assert "the first 40 of the 120 images" in result.output and (tmp_path / "show.png").exists()
+    assert time.perf_counter() - start < 120

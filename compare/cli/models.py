@@ -155,16 +155,18 @@ def predict(checkpoint, images, impl, show_path, as_json, device, force):
             for warning in answer["warnings"]:
                 click.echo(f"  warning: {warning}")
     if show_path is not None:
-        from compare.report.predictions import plot_predictions
-
+        from compare.report.predictions import MAX_SHOWN, plot_predictions
         from compare.run.outputs import could_not_write
 
+        shown = min(len(answers), MAX_SHOWN)  # a row each: hundreds would take minutes, in a picture none reads
         try:
-            plot_predictions(answers, digits, show_path)
+            with Progress("drawing the picture", shown, unit="image", enabled=shown >= 10 and not as_json) as bar:
+                plot_predictions(answers[:shown], digits[:shown], show_path, tick=lambda: bar.update(1))
         except OSError as error:
             raise could_not_write(error, "; the answers above stand" if not as_json else "") from None
         if not as_json:
-            click.echo(f"wrote {show_path}")
+            part = f" (the first {shown} of the {len(answers)} images)" if shown < len(answers) else ""
+            click.echo(f"wrote {show_path}{part}")
 
 
 @click.command("page", epilog=EXIT_CODES)
