@@ -87,8 +87,9 @@ def read_member(archive: zipfile.ZipFile, path: Path, name: str, check=None) -> 
                     shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
                 else:
                     shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
-            except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError, tokenize.TokenError) as error:
-                # (a header cut off inside a bracket or a string stops numpy's tokenizer, not its parser)
+            except tokenize.TokenError:  # a header cut off inside a bracket or a string stops numpy's tokenizer
+                raise CheckpointError(path, f"{name} is not a NumPy array (its header is cut off)") from None
+            except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError) as error:
                 raise CheckpointError(path, f"{name} is not a NumPy array ({shorten(str(error), 200)})") from None
             if dtype.hasobject:  # unpickling it could run code
                 raise CheckpointError(path, "not a checkpoint: it holds pickled objects, which are never loaded")
