@@ -13,10 +13,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from compare.cli import main
 from conftest import write_dataset
+from test_outputs import invoke, one_error_line
 
 TINY = ["--impl", "numpy", "--sizes", "784,8,10", "--train-limit", "200", "--test-limit", "100", "--epochs", "2",
         "-q"]
@@ -27,19 +26,9 @@ def in_tmp_dir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
-def invoke(*args):
-    return CliRunner().invoke(main, [str(arg) for arg in args], catch_exceptions=False)
-
-
 def failed(result, *words) -> str:
     """The one Error line of a command that could not write, exit 1."""
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.output
-    for word in words:
-        assert word in errors[0], errors[0]
-    return errors[0]
+    return one_error_line(result, 1, *words)
 
 
 @pytest.fixture
