@@ -162,3 +162,19 @@ def test_gradcheck_json_on_a_full_disk(tmp_path, tiny_disk):  # 23.16
                     tiny_disk / "g.json")
     failed(result, "g.json", "No space left on device")
     assert leftovers(tiny_disk) == [] and not (tiny_disk / "g.json").exists()
+
+
+def test_bench_on_a_full_disk_prints_its_whole_table(tmp_path, monkeypatch, full_under):  # 23.16
+    """Minutes of measuring are not lost to a full disk: the table goes to the terminal."""
+    import compare.benchmark.markdown as markdown
+    import compare.benchmark.suite as suite
+    from shared.atomic import atomic_write_text
+
+    document = {"reliability": {"unreliable": False, "reasons": []}, "matmul_peak_gflops": {"float64": 10.0}}
+    monkeypatch.setattr(suite, "run_bench", lambda *args, **kwargs: document)
+    monkeypatch.setattr(suite, "save", lambda document, json_path, markdown_path: atomic_write_text(json_path, "{}"))
+    monkeypatch.setattr(markdown, "to_markdown", lambda document: "# the measured table")
+    full_under(tmp_path / "out")
+    result = invoke("bench", "--out", "out")
+    failed(result, "out/bench.json", "No space left on device", "printed above")
+    assert "# the measured table" in result.output and leftovers(tmp_path) == []
