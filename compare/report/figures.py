@@ -133,7 +133,9 @@ def curves(documents: list[dict], path: Path, size) -> Path:
     if epochs_drawn and min(epochs_drawn) == max(epochs_drawn):  # one epoch: one tick, not 0.96 to 1.04
         accuracy_axis.set_xlim(min(epochs_drawn) - 1, min(epochs_drawn) + 1)
         accuracy_axis.set_xticks([min(epochs_drawn)])
-    loss_axis.set(title="Training loss (mean over each 1/50 of an epoch)", xlabel="epochs", ylabel="loss", yscale="log")
+    positive = any(p[1] > 0 for d in documents for i in d["implementations"] for e in i["epochs"] for p in e["loss_curve"])
+    loss_axis.set(title="Training loss (mean over each 1/50 of an epoch)", xlabel="epochs", ylabel="loss",
+                  yscale="log" if positive else "linear")  # a one-class run's loss is 0: no log scale
     for axis in (accuracy_axis, loss_axis):
         axis.grid(True, alpha=0.3)
         axis.legend(fontsize=9)
