@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import tokenize
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -93,8 +94,10 @@ def read_member(archive: zipfile.ZipFile, path: Path, name: str, check=None) -> 
                     shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
                 else:
                     shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+            except tokenize.TokenError:  # a header cut off inside a bracket or a string stops numpy's tokenizer
+                raise CheckpointError(path, f"{name} is not a NumPy array (its header is cut off)") from None
             except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError) as error:
-                raise CheckpointError(path, f"{name} is not a NumPy array ({error})") from None
+                raise CheckpointError(path, f"{name} is not a NumPy array ({shorten(str(error), 200)})") from None
             if dtype.hasobject:  # unpickling it could run code
                 raise CheckpointError(path, "not a checkpoint: it holds pickled objects, which are never loaded")
             if check is not None:

@@ -159,7 +159,9 @@ def train(
     window = max(1, steps // CURVE_POINTS)
     total_steps = steps * (start_epoch - 1 + config.epochs)  # the whole run, for the schedule
     watch = DivergenceWatch(model.name, config.loss, config.sizes[-1], split.y_test, previous_accuracy,
-                            start_epoch - 1 if previous_accuracy is not None else None)
+                            start_epoch - 1 if previous_accuracy is not None else None,
+                            weight_decay=config.weight_decay, momentum=config.momentum)
+    watch.start(model.parameters())
     probe_images = split.x_train[:PROBE]
     # An implementation that takes the training set once gets batches as row indices.
     by_index = isinstance(model, TakesTrainingSet)

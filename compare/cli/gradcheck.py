@@ -62,6 +62,11 @@ def gradcheck(impl_text, data_dir, samples, coordinates, json_path, force, **opt
         click.echo("relative error = max|a - b| / max(max|a|, max|b|) per tensor\n")
         click.echo(format_agreement(result))
         if json_path is not None:
-            atomic_write_text(json_path, document)
+            from compare.run.outputs import could_not_write
+
+            try:
+                atomic_write_text(json_path, document)
+            except OSError as error:
+                raise could_not_write(error, "; the table above is the check's result") from None
             click.echo(f"wrote {json_path}")
     sys.exit(0 if result.passed else 1)

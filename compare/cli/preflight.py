@@ -126,16 +126,46 @@ def memory_needed(config: cfg.Config, impl: str) -> int:
     return parameter_count(config.sizes) * per_parameter + images * sum(config.sizes[1:]) * 8 * ACTIVATION_COPIES
 
 
-def check_memory(config: cfg.Config, impls: list[str]) -> None:
+PYTHON_PIXEL_BYTES = 68  # a non-zero pixel kept by a Python-float implementation: its index and value objects
+
+
+def data_memory(dataset, config: cfg.Config, impl: str) -> int:
+    """The bytes the data takes once prepared for training: every image (after --train-limit and
+    --test-limit) scaled to the config's dtype, and a Python-float implementation's own copy of the
+    training images' non-zero pixels. (A small .gz can declare a million images of zeros.)"""
+    import numpy as np
+
+    from impls import REGISTRY
+
+    data = dataset.limit(config.train_limit, config.test_limit)
+    itemsize = 4 if config.dtype == "float32" else 8
+    scaled = (data.train_images.size + data.test_images.size) * itemsize
+    if REGISTRY[impl].python_floats:
+        scaled += np.count_nonzero(data.train_images) * PYTHON_PIXEL_BYTES
+    return scaled
+
+
+def check_memory(config: cfg.Config, impls: list[str], dataset=None) -> None:
     """Absurd --sizes are refused before anything is allocated (the implementations train one
-    after another, so the largest need counts)."""
+    after another, so the largest need counts); given the dataset, its prepared copy counts too."""
     from shared.resources import available_memory
 
     available = available_memory()
     if available is None:
         return
-    impl = max(impls, key=lambda name: memory_needed(config, name))
-    needed = memory_needed(config, impl)
+
+    def needed_by(name: str) -> int:
+        return memory_needed(config, name) + (data_memory(dataset, config, name) if dataset is not None else 0)
+
+    impl = max(impls, key=needed_by)
+    needed = needed_by(impl)
+    if dataset is not None and needed > available and memory_needed(config, impl) <= available:
+        data = dataset.limit(config.train_limit, config.test_limit)
+        raise click.BadParameter(
+            f"{len(data.train_labels):,} training and {len(data.test_labels):,} test images of "
+            f"{dataset.input_size:,} pixels, with the network, need about {gibibytes(needed)} of memory to train with "
+            f"{impl}, more than the {gibibytes(available)} available here; --train-limit N uses fewer",
+            param_hint="'--train-limit'")
     if needed > available:
         from shared.params import parameter_count
 
@@ -196,10 +226,11 @@ def read_checkpoint(path: Path):
 
 def check_threads(ctx, param, value: str) -> str:
     """--threads: a number of threads no larger than the cores, or auto (a click callback)."""
-    if value.isdigit() and int(value) > (os.cpu_count() or 1):
+    number = value.isascii() and value.isdigit()  # '²' and '٣' pass isdigit() but are no number int() reads
+    if number and int(value) > (os.cpu_count() or 1):
         raise click.BadParameter(f"{value} threads on {os.cpu_count()} cores would only wait for each other; "
                                  f"give at most {os.cpu_count()}, or auto")
-    if value == "auto" or (value.isdigit() and int(value) >= 1):
+    if value == "auto" or (number and int(value) >= 1):
         return value
     raise click.BadParameter(f"give a number of threads (1 or more) or auto; got {value!r}")
 
@@ -212,6 +243,18 @@ def check_resumable(config: cfg.Config, checkpoint, path: Path) -> None:
             shown = ",".join(map(str, value)) if key == "sizes" else value
             raise click.BadParameter(f"{path} holds a network with {key} {shown}; a resumed run keeps it",
                                      param_hint=f"'--{key}'")
+
+
+def check_last_epoch(config: cfg.Config, start_epoch: int) -> None:
+    """The last epoch's number fits in a checkpoint (shared.checkpoint reads epochs up to MAX_EPOCH):
+    a run never writes a model that eval, page and --resume would refuse."""
+    from shared.checkpoint import MAX_EPOCH
+
+    last = start_epoch - 1 + config.epochs
+    if last > MAX_EPOCH:
+        start = f"resumed after epoch {start_epoch - 1:,}, " if start_epoch > 1 else ""
+        raise click.BadParameter(f"{start}the run would end at epoch {last:,}, past the {MAX_EPOCH:,} a checkpoint "
+                                 f"holds; give at most {max(MAX_EPOCH - start_epoch + 1, 0):,}", param_hint="'--epochs'")
 
 
 def checkpoint_paths(save_path: Path | None, impls: list[str]) -> dict[str, Path]:

@@ -15,8 +15,10 @@ from compare.progress import Progress
 from compare.report.figures import FIGURES
 from compare.wording import describe_network, epochs_trained, plural, process_memory, start_epoch, summary_table
 from shared.atomic import atomic_write_text
+from shared.files import read_regular
 
-PAGE = "page.html"  # the run's drawing page, linked when it is beside the report
+PAGE = "page.html"
+MAX_REPORT_BYTES = 16 << 20  # a report.md is tens of kilobytes  # the run's drawing page, linked when it is beside the report
 
 
 def setup_lines(document: dict) -> str:
@@ -192,7 +194,7 @@ def write_report(documents: list[dict], directory: Path, progress: bool = False)
 def figures_shown(markdown: Path) -> set[str]:
     """The PNG files (in its own directory) an earlier report.md shows."""
     try:
-        text = markdown.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_regular(markdown, MAX_REPORT_BYTES).decode("utf-8")
+    except (OSError, UnicodeDecodeError):  # NotReadable too: a FIFO there is never opened to wait
         return set()
     return {name for name in re.findall(r"!\[[^\]]*\]\(([^)/\\]+\.png)\)", text)}

@@ -149,8 +149,9 @@ def curves(documents: list[dict], path: Path, size) -> Path:
             accuracy_axis.plot([p[0] for p in tested], [100 * p[2] for p in tested], label=lab, **look)
             accuracies += [100 * p[2] for p in tested]
             xs += [p[0] for p in tested]
+    positive = any(value > 0 for line in loss_axis.get_lines() for value in line.get_ydata())
     loss_axis.set(title="Loss: training (each 1/50 of an epoch) and test (squares)", xlabel="epochs", ylabel="loss",
-                  yscale="log")
+                  yscale="log" if positive else "linear")  # a one-class run's loss is 0: no log scale
     for document in documents:  # a resumed run: where this run took over from its checkpoint
         resumed = start_epoch(document) - 1
         if resumed:

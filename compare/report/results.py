@@ -17,12 +17,14 @@ import numpy as np
 
 from compare.wording import shown_path
 from shared.atomic import atomic_write_text
+from shared.files import NotReadable, read_regular
 from shared.params import max_abs_difference
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 MAX_WEIGHT_IMAGES = 100  # first-layer units drawn in the report
 MAX_MISCLASSIFIED = 24
+MAX_RESULTS_BYTES = 64 << 20  # a run's results are about 0.3 MB, and 2 KB more per epoch of each implementation
 
 
 class ResultsError(ValueError):
@@ -120,9 +122,13 @@ def save_results(path: Path, document: dict) -> None:
 def load_results(path: Path) -> dict:
     """Read and validate a results file; errors are one line naming the file."""
     try:
-        document = json.loads(Path(path).read_text())
+        document = json.loads(read_regular(path, MAX_RESULTS_BYTES).decode("utf-8"))
     except FileNotFoundError:
         raise ResultsError(f"{path}: file not found") from None
+    except NotReadable as error:
+        raise ResultsError(str(error)) from None
+    except RecursionError:
+        raise ResultsError(f"{path}: not a results file (its JSON is nested too deeply)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ResultsError(f"{path}: not a results file ({error})") from None
     problem = size_problem(document) or schema_problem(document) or meaning_problem(document)

@@ -85,6 +85,16 @@ class ImplResult:
         }
 
 
+@dataclass(frozen=True)
+class Unsaved:
+    """An epoch's model that was not saved in its --save file, and why."""
+
+    epoch: int
+    accuracy: float
+    why: str  # "No space left on device", or "worse than the 31.35% it resumed from"
+    held_back: bool = False  # on purpose: --force would have saved it
+
+
 @dataclass
 class Outcome:
     config: Config
@@ -96,6 +106,10 @@ class Outcome:
     results: list[ImplResult] = field(default_factory=list)  # those with a completed epoch, in order
     warnings: list[str] = field(default_factory=list)  # every warning printed, without "warning: "
     saved: dict[Path, int] = field(default_factory=dict)  # checkpoints written, with the epoch each holds
+    # Checkpoints that do not hold their implementation's last epoch: a save that failed (a full
+    # disk) or was held back (a worse model than the one resumed from, without --force).
+    unsaved: dict[Path, Unsaved] = field(default_factory=dict)
+    resumed_accuracy: float | None = None  # of the model resumed from, on this run's test images
     environment: dict = field(default_factory=dict)  # compare.run.machine.environment()
     stage: str = "before the gradient check"  # what the run is doing: where Ctrl-C would stop it
     interrupted: str | None = None  # where Ctrl-C stopped it: "interrupted during numpy's epoch 3"
