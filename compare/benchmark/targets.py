@@ -50,6 +50,11 @@ def targets(document: dict) -> list[dict]:
             for other, goal in (("torch", 1.0), ("numpy", 0.7)):
                 add(f"tensor / {other}, {config}, {dtype}", ratio(table, config, dtype, "tensor", other), f">= {goal}",
                     lambda m, goal=goal: m >= goal, entries=[(config, dtype)])
+    for dtype in DTYPES:  # issue 20: the peer an engineer would pick instead, JAX (when installed)
+        for config in BENCH_CONFIGS:
+            for other, how in (("jax-jit", "jax.jit per step"), ("jax-scan", "an epoch as one compiled lax.scan")):
+                add(f"numpy / JAX, {how}, {config}, {dtype}", ratio(table, config, dtype, "numpy", other), ">= 1.0",
+                    lambda m: m >= 1.0, entries=[(config, dtype)])
     add(f"numpy / per-sample NumPy baseline (network.py), {NIELSEN}, float64",
         ratio(table, NIELSEN, "float64", "numpy", "per-sample-numpy"), ">= 10", lambda m: m >= 10,
         entries=[(NIELSEN, "float64")])
