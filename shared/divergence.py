@@ -48,8 +48,10 @@ class DivergenceWatch:
     """Watches one implementation's training; raises TrainingDiverged when it diverges."""
 
     def __init__(self, name: str, loss: str, classes: int, test_labels: np.ndarray,
-                 best_accuracy: float | None = None, best_epoch: int | None = None):
-        self.name, self.loss = name, loss
+                 best_accuracy: float | None = None, best_epoch: int | None = None, watched: str = "test"):
+        """test_labels: those of the set evaluated after each epoch, `watched` (the test set, or
+        the validation set when the run holds one out)."""
+        self.name, self.loss, self.watched = name, loss, watched
         counts = np.bincount(np.asarray(test_labels, dtype=np.int64), minlength=classes)
         self.chance = float(counts.max() / counts.sum()) if counts.sum() else 1.0 / classes
         # The loss of answering 1/classes for every class: what "no better than guessing" costs.
@@ -87,7 +89,8 @@ class DivergenceWatch:
         """After an epoch: its test loss and accuracy, its parameters, and what the probe of its
         hidden units found (shared.health)."""
         if not math.isfinite(test_loss):
-            raise TrainingDiverged(f"{self.name}: the test loss became {test_loss} after epoch {epoch}; {lower_lr(lr)}")
+            raise TrainingDiverged(f"{self.name}: the {self.watched} loss became {test_loss} after epoch {epoch}; "
+                                  f"{lower_lr(lr)}")
         if not all(np.all(np.isfinite(array)) for layer in params for array in layer):
             raise TrainingDiverged(f"{self.name}: the parameters became NaN or infinite in epoch {epoch}; "
                                    f"{lower_lr(lr)}")
@@ -105,13 +108,13 @@ class DivergenceWatch:
             peak, peak_epoch = self.peak
             raise TrainingDiverged(
                 f"{self.name}: the training loss rose to {peak:.3g} in epoch {peak_epoch}, above "
-                f"{EXPLOSION_FACTOR:g}x the first batch's {self.reference:.3g}, and after epoch {epoch} the test "
+                f"{EXPLOSION_FACTOR:g}x the first batch's {self.reference:.3g}, and after epoch {epoch} the {self.watched} "
                 f"accuracy is {accuracy:.2%}, about what always answering the most common label gets "
                 f"({self.chance:.2%}): training diverged; {lower_lr(lr)}")
         if self.best_accuracy is not None and self.best_accuracy >= good and accuracy <= collapsed:
             where = f"epoch {self.best_epoch}" if self.best_epoch is not None else "the start"
             raise TrainingDiverged(
-                f"{self.name}: the test accuracy fell from {self.best_accuracy:.2%} ({where}) to {accuracy:.2%} "
+                f"{self.name}: the {self.watched} accuracy fell from {self.best_accuracy:.2%} ({where}) to {accuracy:.2%} "
                 f"after epoch {epoch}, about what always answering the most common label gets "
                 f"({self.chance:.2%}): training diverged; {lower_lr(lr)}")
         if self.best_accuracy is None or accuracy > self.best_accuracy:

@@ -21,8 +21,13 @@ def data_inputs(data_dir: Path | None) -> tuple[Path, ...]:
     """The dataset files a command may read from --data-dir: an output never replaces one, --force or not."""
     from shared.data import DEFAULT_DATA_DIR, FILE_STEMS
 
+    from shared.book_pickle import FILE_NAME
+
     directory = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
-    return tuple(directory / f"{stem}{ext}" for stem in FILE_STEMS.values() for ext in (".gz", ""))
+    if directory.is_file():  # Nielsen's mnist.pkl.gz given as a file
+        return (directory,)
+    return tuple(directory / f"{stem}{ext}" for stem in FILE_STEMS.values() for ext in (".gz", "")) + (
+        directory / FILE_NAME,)
 
 
 def load_data(data_dir: Path | None, config: cfg.Config, test_only: bool = False):
@@ -51,15 +56,51 @@ def load_data(data_dir: Path | None, config: cfg.Config, test_only: bool = False
             f"{dataset.num_classes} classes", param_hint="'--sizes'")
     if test_only:
         return dataset
-    for limit, name, count in ((config.train_limit, "--train-limit", len(dataset.train_labels)),
+    check_split(dataset, config)
+    return dataset
+
+
+def check_split(dataset, config: cfg.Config) -> None:
+    """The validation set, --train-limit, --test-limit, --expand and the batch size fit the data
+    (and the memory), and early stopping has a validation set to watch."""
+    from shared.expansion import copies
+    from shared.training import held_out
+
+    count = len(dataset.train_labels)
+    held = held_out(dataset, config)
+    if held >= count:
+        raise click.BadParameter(f"holding out {held:,} images leaves none of the {count:,} training images",
+                                 param_hint="'--validation'")
+    if config.patience and not held:
+        option = "--early-stop" if config.early_stop else "--schedule"
+        raise click.BadParameter("it watches the validation accuracy: give --validation N too (the book holds "
+                                 "out the last 10,000 training images)", param_hint=f"'{option}'")
+    available = count - held
+    kept = f" ({held:,} held out for validation)" if held else ""
+    for limit, name, there in ((config.train_limit, "--train-limit", available),
                                (config.test_limit, "--test-limit", len(dataset.test_labels))):
-        if limit is not None and limit > count:
-            raise click.BadParameter(f"{limit:,} is more than the {count:,} images there are", param_hint=f"'{name}'")
-    train_count = min(config.train_limit or len(dataset.train_labels), len(dataset.train_labels))
+        if limit is not None and limit > there:
+            raise click.BadParameter(f"{limit:,} is more than the {there:,} images there are"
+                                     f"{kept if name == '--train-limit' else ''}", param_hint=f"'{name}'")
+    train_count = min(config.train_limit or available, available) * copies(config.expand)
     if config.batch_size > train_count:
         raise click.BadParameter(
             f"{config.batch_size:,} is larger than the {train_count:,} training images", param_hint="'--batch-size'")
-    return dataset
+    check_data_memory(dataset, config, train_count)
+
+
+def check_data_memory(dataset, config: cfg.Config, train_count: int) -> None:
+    """The scaled training images (5 or 7 times as many with --expand) must fit in memory: twice,
+    since an implementation may keep a converted copy."""
+    from shared.resources import available_memory
+
+    available = available_memory()
+    needed = 2 * train_count * dataset.input_size * (4 if config.dtype == "float32" else 8)
+    if available is not None and needed > available:
+        hint = "'--expand'" if config.expand != "none" else "'--train-limit'"
+        raise click.BadParameter(f"{train_count:,} training images in {config.dtype} need about {gibibytes(needed)} "
+                                 f"of memory, more than the {gibibytes(available)} available here (--dtype float32 "
+                                 "halves it)", param_hint=hint)
 
 
 ACTIVATION_COPIES = 4  # per hidden unit per image in a batch: z, a, delta, and a temporary
@@ -120,8 +161,9 @@ def stray_label(dataset, outputs: int) -> str | None:
         return None
     key = next(key for key, where in outside.items() if len(where))
     index = int(outside[key][0])
-    path = next((p for p in (dataset.directory / f"{FILE_STEMS[key]}.gz", dataset.directory / FILE_STEMS[key])
-                 if p.exists()), dataset.directory / FILE_STEMS[key])
+    path = dataset.directory if dataset.directory.is_file() else next(  # the book's file, or an IDX file
+        (p for p in (dataset.directory / f"{FILE_STEMS[key]}.gz", dataset.directory / FILE_STEMS[key]) if p.exists()),
+        dataset.directory / FILE_STEMS[key])
     others = f" ({count - 1:,} more like it)" if count > 1 else ""
     return (f"{path}: label {int(labels[key][index])} at index {index:,} is not one of the classes 0-{outputs - 1} "
             f"that {total - count:,} of the {total:,} labels use{others}: the file is damaged")

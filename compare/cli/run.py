@@ -61,6 +61,10 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     config = build_config(options, base)
     if checkpoint is not None:
         check_resumable(config, checkpoint, resume_path)
+        if config.patience:
+            raise click.UsageError("--resume cannot go on with --early-stop or --schedule halve: how long the "
+                                   "validation accuracy has not improved, and the rate halved so far, are not in "
+                                   "the checkpoint; resume without them, or start the run again")
     impls = parse_impls(impl_text)
     check_memory(config, impls)
     dataset = load_data(data_dir, config)

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from compare.report.drawing import RUN_HATCHES, new_figure, plain, run_style, save, style
-from compare.wording import vs_fastest
+from compare.wording import vs_fastest, watched
 
 ZERO_FLOOR = 1e-18  # where an exact 0 is drawn on a log axis
 MIN_ACCURACY_SPAN = 1.0  # percentage points: closer accuracies are not stretched into a peak
@@ -100,7 +100,7 @@ def curves_coincide(document: dict, tolerance: float = 1e-9) -> bool:
     reference = impls[0]["epochs"]
     for other in impls[1:]:
         for a, b in zip(reference, other["epochs"]):
-            if abs(a["test_accuracy"] - b["test_accuracy"]) > tolerance:
+            if abs(watched(a)[2] - watched(b)[2]) > tolerance:
                 return False
             ya = np.array([p[1] for p in a["loss_curve"]])
             yb = np.array([p[1] for p in b["loss_curve"]])
@@ -109,23 +109,31 @@ def curves_coincide(document: dict, tolerance: float = 1e-9) -> bool:
     return True
 
 
-@figure("curves", (12.0, 4.5), "Learning", "Test accuracy per epoch and training loss, every implementation.",
+@figure("curves", (12.0, 4.5), "Learning", "Accuracy per epoch (on the validation set when the run held one "
+        "out, its final test accuracy a star) and training loss, every implementation.",
         note=lambda documents: COINCIDE if len(documents) == 1 and curves_coincide(documents[0]) else None)
 def curves(documents: list[dict], path: Path, size) -> Path:
     canvas, (accuracy_axis, loss_axis) = new_figure(size, ncols=2)
-    order, accuracies = impl_names(documents), []
+    order, accuracies, sets = impl_names(documents), [], set()
     for run, document in enumerate(documents):
         for impl in document["implementations"]:
             epochs = impl["epochs"]
             lab = label(document, impl["name"], len(documents))
             look = run_style(impl["name"], run, len(documents), order)
-            values = [100 * e["test_accuracy"] for e in epochs]
+            values = [100 * watched(e)[2] for e in epochs]
+            sets |= {watched(e)[0] for e in epochs}
             accuracies += values
             accuracy_axis.plot([e["epoch"] for e in epochs], values, label=lab, **look)
+            if watched(epochs[-1])[0] == "validation":  # the test set, evaluated once at the end
+                accuracies.append(100 * impl["final"]["test_accuracy"])
+                accuracy_axis.plot([epochs[-1]["epoch"]], [accuracies[-1]], marker="*", markersize=12, linestyle="none",
+                                   color=look.get("color"))
             points = [p for e in epochs for p in e["loss_curve"] if np.isfinite(p[1])]
             loss_axis.plot([p[0] for p in points], [p[1] for p in points], label=lab,
                            **{k: v for k, v in look.items() if k != "marker"})
-    accuracy_axis.set(title="Test accuracy after each epoch", xlabel="epoch", ylabel="test accuracy (%)")
+    evaluated = " and ".join(sorted(sets, reverse=True)) or "test"  # "validation and test" with runs of both kinds
+    accuracy_axis.set(title=f"{evaluated.capitalize()} accuracy after each epoch" + (" (star: test)" if "validation" in sets else ""),
+                      xlabel="epoch", ylabel=f"{evaluated} accuracy (%)")
     if accuracies:
         accuracy_axis.set_ylim(*accuracy_limits(accuracies))
     accuracy_axis.xaxis.get_major_locator().set_params(integer=True)
