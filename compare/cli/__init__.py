@@ -21,9 +21,10 @@ from compare.cli.options import EXIT_CODES
 from compare.cli.presets import presets
 from compare.cli.report import report
 from compare.cli.run import run
+from compare.cli.sweep import sweep
 
 # In the order `compare --help` lists them.
-COMMANDS = (run, gradcheck, report, bench, evaluate_command, predict, page_command, check_command, exercise_command,
+COMMANDS = (run, sweep, gradcheck, report, bench, evaluate_command, predict, page_command, check_command, exercise_command,
             data, presets)
 
 
