@@ -254,7 +254,9 @@ def format_agreement(result: GradientAgreement) -> str:
     ]
     if kinks:
         summary.append(f"{kinks} finite-difference entries skipped: a ReLU kink lay within the step")
-    if result.config.weight_decay:
-        summary.append(f"with the L2 term: C = C0 + ({result.config.weight_decay:.3g} / 2) sum w^2, its gradient "
-                       f"read from each implementation's own SGD step")
+    config = result.config
+    if config.weight_decay:
+        term = (f"(lambda / 2n) sum w^2, lambda {config.l2:g} and n {round(config.l2 / config.weight_decay):,} "
+                f"(weight decay {config.weight_decay:.3g})" if config.l2 else f"({config.weight_decay:g} / 2) sum w^2")
+        summary.append(f"with the L2 term: C = C0 + {term}, its gradient read from each implementation's own SGD step")
     return "\n".join(lines + summary)
