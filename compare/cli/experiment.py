@@ -120,8 +120,8 @@ def run_one(experiment, impl: str, reports_dir: Path, extra: tuple[str, ...], wo
     start, counter = time.perf_counter(), iter(range(1, runs + 1))
 
     def progress(result) -> None:
-        state = {"skipped": "finished before, kept", "failed": f"FAILED: {result.reason}"}.get(
-            result.status, f"done in {result.seconds:.0f} s")
+        state = ("finished before, kept" if result.status == "skipped" else
+                 f"FAILED: {result.reason}" if result.status == "failed" else f"done in {result.seconds:.0f} s")
         click.echo(f"  [{next(counter)}/{runs}] {result.name}: {state} ({time.perf_counter() - start:.0f} s in)", err=True)
 
     try:
