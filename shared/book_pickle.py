@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.idx import DataError, IMAGES_MAGIC, LABELS_MAGIC, file_kind
+from shared.idx import IMAGES_MAGIC, LABELS_MAGIC, DataError, corrupt_gzip, read_file
 
 FILE_NAME = "mnist.pkl.gz"
 MAX_PICKLE_BYTES = 1 << 30  # the real file inflates to about 220 MB
@@ -85,22 +85,13 @@ def looks_like_pickle(path: Path) -> bool:
 
 def read_content(path: Path) -> bytes:
     """The pickle's bytes, inflated if gzipped, never more than MAX_PICKLE_BYTES."""
-    kind = file_kind(path)
-    if kind is not None:
-        raise DataError(path, f"is {kind}, not a file")
-    try:
-        with path.open("rb") as file:
-            start = file.read(2)
-            file.seek(0)
-            stream = gzip.GzipFile(fileobj=file) if start == b"\x1f\x8b" else file
-            content = stream.read(MAX_PICKLE_BYTES + 1)
-    except FileNotFoundError:
-        raise DataError(path, "file not found") from None
-    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
-        reason = "ends early" if isinstance(error, EOFError) else str(error)
-        raise DataError(path, f"corrupt gzip data ({reason}); the file may be truncated") from None
-    except OSError as error:
-        raise DataError(path, f"cannot read: {error.strerror or error}") from None
+    def read(file, gzipped: bool) -> bytes:
+        try:
+            return (gzip.GzipFile(fileobj=file) if gzipped else file).read(MAX_PICKLE_BYTES + 1)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+            raise corrupt_gzip(path, error) from None
+
+    content = read_file(path, read)
     if len(content) > MAX_PICKLE_BYTES:
         raise DataError(path, f"inflates to more than {MAX_PICKLE_BYTES:,} bytes: not the book's data "
                               "(a damaged file, or a gzip bomb)")

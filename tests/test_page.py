@@ -28,6 +28,7 @@ import pytest
 from click.testing import CliRunner
 
 from compare.cli import main
+from drawn_digits import DIGITS
 from compare.report.page import SCRIPTS, build_page, choose_samples, script
 from impls import build
 from shared.checkpoint import load_checkpoint
@@ -315,23 +316,6 @@ def draw(page, strokes, box=(0.15, 0.1, 0.7, 0.8)):
     return settled(page)
 
 
-def ellipse(cx, cy, rx, ry, start=0.0, turn=1.0, count=40):
-    return [(cx + rx * math.sin(start + 2 * math.pi * turn * i / count), cy - ry * math.cos(start + 2 * math.pi * turn * i / count))
-            for i in range(count + 1)]
-
-
-DIGITS = {
-    "1": [[(0.5, 0.0), (0.5, 1.0)]],
-    "0": [ellipse(0.5, 0.5, 0.3, 0.48, count=24)],
-    "7": [[(0.1, 0.05), (0.9, 0.05), (0.4, 1.0)]],
-    "4": [[(0.55, 0.0), (0.1, 0.65), (0.9, 0.65)], [(0.7, 0.3), (0.7, 1.0)]],
-    "2": [ellipse(0.5, 0.28, 0.35, 0.26, start=-1.4, turn=0.55, count=16) + [(0.1, 1.0), (0.9, 1.0)]],
-    "3": [ellipse(0.45, 0.25, 0.35, 0.24, start=-1.3, turn=0.62, count=16) + ellipse(0.45, 0.74, 0.38, 0.26, start=0.0, turn=0.62, count=16)[1:]],
-    "5": [[(0.85, 0.02), (0.2, 0.02), (0.15, 0.45)] + ellipse(0.5, 0.7, 0.38, 0.3, start=-1.2, turn=0.7, count=16)],
-    "6": [[(0.7, 0.0), (0.3, 0.4)] + ellipse(0.5, 0.72, 0.3, 0.28, start=-2.2, turn=1.05, count=20)],
-    "8": [ellipse(0.5, 0.25, 0.28, 0.24, start=3.14, turn=1.0, count=20) + ellipse(0.5, 0.74, 0.34, 0.26, start=0.0, turn=-1.0, count=20)],
-    "9": [ellipse(0.5, 0.28, 0.32, 0.26, start=1.57, turn=-1.0, count=20) + [(0.82, 0.3), (0.75, 1.0)]],
-}
 
 
 def test_forward_pass_equals_numpy_on_600_test_images(desktop, shipped, mnist):
