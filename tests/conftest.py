@@ -58,3 +58,15 @@ def write_dataset(directory: Path, train_count=20, test_count=10, classes=3, sid
 @pytest.fixture
 def tiny_dataset_dir(tmp_path) -> Path:
     return write_dataset(tmp_path / "tiny")
+
+
+def one_error_line(result, exit_code, *words):
+    """A command's result (click's CliRunner) that failed with `exit_code` and one `Error:` line
+    holding each of `words`, and no traceback: that line."""
+    assert result.exit_code == exit_code, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.output
+    for word in words:
+        assert word in errors[0], errors[0]
+    return errors[0]

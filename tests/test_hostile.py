@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from compare.cli import main
 from shared.download import DownloadError, RemoteFile, download_file
-from conftest import write_dataset
+from conftest import one_error_line as refused, write_dataset
 
 TINY = ["--impl", "numpy", "--sizes", "784,8,10", "--train-limit", "200", "--test-limit", "100",
         "--epochs", "1", "-q"]
@@ -24,15 +24,6 @@ def in_tmp_dir(tmp_path, monkeypatch):
 
 def invoke(*args):
     return CliRunner().invoke(main, [str(arg) for arg in args], catch_exceptions=False)
-
-
-def refused(result, exit_code, *words):
-    assert result.exit_code == exit_code, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.output
-    for word in words:
-        assert word in errors[0], errors[0]
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from compare.cli import main
 from compare.run.outputs import LOCK, OutputError, claim_run_directory
 from shared.checkpoint import load_checkpoint
+from conftest import one_error_line
 
 TINY = ["--impl", "numpy", "--sizes", "784,8,10", "--train-limit", "300", "--test-limit", "200", "--epochs", "1"]
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,16 +30,6 @@ def in_tmp_dir(tmp_path, monkeypatch):
 
 def invoke(*args):
     return CliRunner().invoke(main, [str(arg) for arg in args], catch_exceptions=False)
-
-
-def one_error_line(result, exit_code, *words):
-    assert result.exit_code == exit_code, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.output
-    for word in words:
-        assert word in errors[0], errors[0]
-    return errors[0]
 
 
 def compare_process(*args, cwd):

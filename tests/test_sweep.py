@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from compare.cli import main
 from compare.sweep import RunSpec, SweepError, run_all
 from compare.sweep.grid import Axis, GridError, expand, parse_axis
+from conftest import one_error_line
 
 ROOT = Path(__file__).resolve().parent.parent
 # Runs small enough for tests: a few hundred images, one epoch, a narrow network.
@@ -26,16 +27,6 @@ TINY = ("--impl", "numpy", "--sizes", "784,8,10", "--train-limit", "300", "--tes
 
 def invoke(*args):
     return CliRunner().invoke(main, ["sweep", *map(str, args)], catch_exceptions=False)
-
-
-def one_error_line(result, exit_code: int, *words) -> str:
-    assert result.exit_code == exit_code, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.output
-    for word in words:
-        assert word in errors[0], errors[0]
-    return errors[0]
 
 
 def closed_port() -> socket.socket:
@@ -103,6 +94,9 @@ def test_each_run_is_kept_whole_in_its_own_folder(swept):
     document = json.loads((out / "lr=0.5" / "results.json").read_text())
     assert document["name"] == "lr=0.5" and document["config"]["lr"] == 0.5 and document["config"]["sizes"] == [784, 8, 10]
     assert {"report.md", "page.html", "model.npz"} <= {path.name for path in (out / "lr=0.5").iterdir()}
+    share = max(1, os.cpu_count() // 2)  # two workers: each run its share of the cores
+    assert document["implementations"][0]["threads"]["requested"] == str(share)
+    assert {blas["num_threads"] for blas in document["environment"]["blas"]} == {share}
     assert sorted(path.name for path in out.iterdir()) == ["lr=0.5", "sweep.json", "sweep.md", "sweep.png"]
     assert json.loads((out / "sweep.json").read_text())["runs"]["lr=300"] == [*TINY, "--lr", "300"]
 
@@ -110,8 +104,9 @@ def test_each_run_is_kept_whole_in_its_own_folder(swept):
 def test_progress_across_runs_and_one_combined_table(swept):
     out, first, *_ = swept
     lines = first.output.splitlines()
+    threads = max(1, os.cpu_count() // 2)
     assert lines[0] == f"sweep: 2 runs into {out} on 2 workers ({os.cpu_count()} cores, " \
-                       f"{max(1, os.cpu_count() // 2)} BLAS and torch thread(s) per run)"
+                       f"{threads} BLAS and torch thread{'s' if threads > 1 else ''} per run)"
     progress = [line for line in lines if line.startswith("[")]
     assert sorted(line[:5] for line in progress) == ["[1/2]", "[2/2]"]
     assert any("lr=0.5: done in" in line for line in progress)
@@ -143,7 +138,7 @@ def test_the_same_command_again_runs_only_what_did_not_finish(swept):
 def test_the_same_place_with_other_options_is_refused(swept):
     out, *_ = swept
     result = invoke("--grid", "lr=0.5,1", *TINY, "--seed", 3, "--out", out)
-    one_error_line(result, 2, "'--out'", "lr=0.5 was made with other options", "--seed 3")
+    one_error_line(result, 2, "'--out'", "lr=0.5 was made with other options (--seed (not given) then, 3 now)")
     assert not (out / "lr=1").exists()
 
 
@@ -189,16 +184,16 @@ def test_ctrl_c_keeps_the_finished_runs_and_says_which(tmp_path):
     command = [sys.executable, "-m", "compare", "sweep", "--grid", "seed=1,2,3", *TINY, "--workers", "2",
                "--out", "out"]
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, start_new_session=True)
     for line in process.stderr:
         if line.startswith("[1/3]"):
             break
-    process.send_signal(signal.SIGINT)
+    os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the sweep, its workers and their runs
     start = time.perf_counter()
     _, stderr = process.communicate(timeout=120)
     assert time.perf_counter() - start < 30, "the workers were not stopped"
     assert process.returncode == 130, stderr
-    assert "Traceback" not in stderr, stderr
+    assert "Traceback" not in stderr and "Warning" not in stderr, stderr
     last = stderr.strip().splitlines()[-1]
     kept = sorted(path.name for path in (tmp_path / "out").iterdir() if path.name.startswith("seed="))
     assert kept and last.startswith(f"interrupted: of 3 runs, {len(kept)} finished and kept in out ("), last
@@ -216,10 +211,17 @@ def test_ctrl_c_keeps_the_finished_runs_and_says_which(tmp_path):
 
 
 # -- the library ----------------------------------------------------------------------------------
+def test_the_table_shows_the_options_that_differ_between_runs():
+    from compare.sweep.table import varying
+
+    specs = [RunSpec("a", ("--epochs", "3", "--lr", "0.1")), RunSpec("b", ("--epochs=3", "--lr", "1", "--seed", "2"))]
+    assert varying(specs) == {"a": {"lr": "0.1", "seed": "(default)"}, "b": {"lr": "1", "seed": "2"}}
+
+
 def test_a_run_made_with_other_options_is_refused_by_the_library(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "sweep.json").write_text('{"schema_version": 1, "runs": {"a": ["--lr", "0.1"]}}')
-    with pytest.raises(SweepError, match=r"out/a was made with other options \(--lr 0.1, now --lr 0.2\)"):
+    with pytest.raises(SweepError, match=r"out/a was made with other options \(--lr 0.1 then, 0.2 now\)"):
         run_all([RunSpec("a", ("--lr", "0.2"))], tmp_path / "out")
 
 
@@ -251,3 +253,8 @@ def test_the_same_sweep_runs_on_a_local_dask_cluster(tmp_path):
         assert json.loads((out / f"seed={seed}" / "results.json").read_text())["config"]["seed"] == seed
     assert sorted(path.name for path in out.iterdir()) == ["seed=1", "seed=2", "sweep.json", "sweep.md", "sweep.png"]
     assert again.exit_code == 0 and sum("finished before, kept" in line for line in again.output.splitlines()) == 2
+    fewer = invoke("--grid", "seed=1", *TINY, "--out", out)  # a changed grid: the other run stays, out of the table
+    assert fewer.exit_code == 0, fewer.output
+    assert f"note: {out} also holds 1 run(s) of an earlier grid, not in this table: seed=2" in fewer.output
+    assert "seed%3D1/report.md" in (out / "sweep.md").read_text() and "seed=2" not in (out / "sweep.md").read_text()
+    assert (out / "seed=2" / "results.json").exists()

@@ -11,6 +11,7 @@ import click
 
 from compare.cli.options import EXIT_CODES, build_config, parse_impls
 from compare.cli.run import run as run_command
+from compare.wording import plural
 from shared import config as cfg
 
 FORMATS = """\b
@@ -71,7 +72,7 @@ def sweep(grid_texts, workers, out, scheduler, connect_timeout, speedup, rounds,
     threads = threads_per_run(workers)
     where = (f"on the Dask cluster at {scheduler}" if scheduler else
              f"on {workers} worker{'s' if workers > 1 else ''} ({cores()} cores, "
-             + (f"{threads} BLAS and torch thread(s) per run)" if threads else "threads as each run chooses)"))
+             + (f"{plural(threads, 'BLAS and torch thread')} per run)" if threads else "threads as each run chooses)"))
     echo(f"sweep: {len(specs)} runs into {root} {where}", err=True)
     start, counter = time.perf_counter(), iter(range(1, len(specs) + 1))
 
@@ -91,6 +92,13 @@ def sweep(grid_texts, workers, out, scheduler, connect_timeout, speedup, rounds,
         click.echo(f"\ninterrupted: of {len(specs)} runs, {kept}; the same command runs the other "
                    f"{len(specs) - len(done)}", err=True)
         sys.exit(130)
+    from compare.sweep.runs import read_manifest
+    from compare.sweep.worker import RESULTS, complete
+
+    others = [name for name in read_manifest(root) if name not in values and complete(root / name / RESULTS)]
+    if others:  # the grid changed: what an earlier one ran stays, outside this table
+        echo(f"note: {root} also holds {len(others)} run(s) of an earlier grid, not in this table: "
+             f"{', '.join(others)}", err=True)
     report(results, values, root, echo)
     sys.exit(1 if any(result.status == "failed" for result in results) else 0)
 
@@ -137,7 +145,7 @@ def report(results, values, root: Path, echo) -> None:
 def measure(specs, workers: int, rounds: int, echo) -> None:
     from compare.run.machine import cores
     from compare.sweep import SweepError
-    from compare.sweep.speed import measure_speedup, speedup
+    from compare.sweep.speed import cores_busy, measure_speedup, speedup
 
     if workers == 1:
         raise click.BadParameter("the speed-up of 1 worker over 1 worker is 1; give --workers 2 or more",
@@ -148,3 +156,7 @@ def measure(specs, workers: int, rounds: int, echo) -> None:
     except SweepError as error:
         raise click.ClickException(str(error)) from None
     echo(f"speed-up: {speedup(timings, workers):.2f}x on {workers} workers")
+    busy, possible = cores_busy(timings, workers), min(workers, cores())
+    if busy < 0.9 * possible:
+        echo(f"note: the {workers} workers kept only {busy:.2f} cores busy of the {possible} they could: the machine "
+             f"gave them no more (other programs, or a CPU quota); measure on a quiet machine")

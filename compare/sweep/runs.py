@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -45,6 +46,7 @@ class RunResult:
     path: Path  # ROOT/NAME; holds results.json unless failed
     reason: str = ""  # failed: why, in one line; done: a check that failed, if one did
     seconds: float | None = None  # wall-clock time of the run (None when skipped)
+    cpu_seconds: float | None = None  # CPU time the run's process used (None when skipped)
 
     @property
     def finished(self) -> bool:
@@ -170,14 +172,35 @@ def plan(specs: list[RunSpec], root: Path, runs: dict[str, list[str]]) -> set[st
     for spec in specs:
         folder = root / spec.name
         if spec.name in runs and runs[spec.name] != list(spec.args):
-            raise SweepError(f"{folder} was made with other options ({' '.join(runs[spec.name]) or 'none'}, now "
-                             f"{' '.join(spec.args) or 'none'}); choose another place for this sweep", "--out")
+            raise SweepError(f"{folder} was made with other options ({changes(runs[spec.name], spec.args)}); "
+                             f"choose another place for this sweep", "--out")
         if os.path.lexists(folder):
             if spec.name not in runs or not complete(folder / RESULTS):
                 raise SweepError(f"{folder} exists and holds no finished run of this sweep; remove it or choose "
                                  f"another place", "--out")
             done.add(spec.name)
     return done
+
+
+def options_of(args) -> dict[str, str]:
+    """`--lr 0.1 --epochs=3` -> {"lr": "0.1", "epochs": "3"} (every option of compare run takes a value)."""
+    options, args = {}, list(args)
+    while args:
+        arg = args.pop(0)
+        if arg.startswith("--"):
+            key, equals, value = arg[2:].partition("=")
+            options[key] = value if equals else (args.pop(0) if args else "")
+    return options
+
+
+def changes(before, now) -> str:
+    """`--epochs 3 then, 5 now`: the options that differ between two runs' arguments."""
+    before, now = options_of(before), options_of(now)
+    keys = [key for key in dict.fromkeys([*before, *now]) if before.get(key) != now.get(key)]
+    if not keys:  # the same options in another order
+        return "the same options in another order"
+    return "; ".join(f"--{key} {before.get(key, '(not given)')} then, {now.get(key, '(not given)')} now"
+                     for key in keys)
 
 
 def execute(todo: list[RunSpec], workers: int, client, root: Path) -> Iterator[Finished]:
@@ -191,8 +214,10 @@ def execute(todo: list[RunSpec], workers: int, client, root: Path) -> Iterator[F
     from joblib import Parallel, delayed
 
     threads = threads_per_run(workers)
-    yield from Parallel(n_jobs=min(workers, len(todo)), backend="loky", return_as="generator_unordered")(
-        delayed(run_one)(spec.name, spec.args, threads, cwd, str(root.resolve())) for spec in todo)
+    with warnings.catch_warnings():  # on Ctrl-C joblib warns that the runs under way were cancelled: we say so
+        warnings.filterwarnings("ignore", message=".*tasks which were still being processed", category=UserWarning)
+        yield from Parallel(n_jobs=min(workers, len(todo)), backend="loky", return_as="generator_unordered")(
+            delayed(run_one)(spec.name, spec.args, threads, cwd, str(root.resolve())) for spec in todo)
 
 
 def threads_per_run(workers: int) -> int | None:
@@ -231,7 +256,7 @@ def on_cluster(todo: list[RunSpec], client, cwd: str) -> Iterator[Finished]:
             try:
                 yield future.result()
             except Exception as error:  # the worker died, or could not run the task at all
-                yield Finished(names[future], False, f"on the cluster: {first_line(error)}", 0.0)
+                yield Finished(names[future], False, f"on the cluster: {first_line(error)}", 0.0, 0.0)
     finally:
         client.cancel(list(names))  # a run under way finishes on its worker; its files are not kept
 
@@ -245,7 +270,7 @@ def keep(finished: Finished, root: Path) -> RunResult:
     """Move a finished run into ROOT/NAME whole (a scratch folder renamed), or say why it failed."""
     folder = root / finished.name
     if not finished.ok:
-        return RunResult(finished.name, "failed", folder, finished.reason, finished.seconds)
+        return RunResult(finished.name, "failed", folder, finished.reason, finished.seconds, finished.cpu_seconds)
     with interrupts_deferred():  # the folder appears whole or not at all
         scratch = Path(tempfile.mkdtemp(dir=root, prefix=SCRATCH))
         try:
@@ -258,4 +283,4 @@ def keep(finished: Finished, root: Path) -> RunResult:
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
             raise
-    return RunResult(finished.name, "done", folder, finished.reason, finished.seconds)
+    return RunResult(finished.name, "done", folder, finished.reason, finished.seconds, finished.cpu_seconds)

@@ -17,7 +17,13 @@ from compare.sweep.runs import RunSpec, SweepError, run_all
 class Timing:
     workers: int
     seconds: float
+    cpu_seconds: float  # used by the runs' processes: over `seconds`, the cores they really got
     load_before: float | None  # the 1-minute load average when it started
+
+    def __str__(self) -> str:
+        load = f"load average {self.load_before:.1f} when it started, " if self.load_before is not None else ""
+        return (f"{self.workers} worker{'s' if self.workers > 1 else ''}: {self.seconds:.1f} s ({load}"
+                f"{self.cpu_seconds / self.seconds:.2f} cores busy on average)")
 
 
 def measure_speedup(specs: list[RunSpec], workers: int, rounds: int = 1, echo=print) -> list[Timing]:
@@ -33,9 +39,8 @@ def measure_speedup(specs: list[RunSpec], workers: int, rounds: int = 1, echo=pr
             failed = [result for result in results if result.status == "failed"]
             if failed:
                 raise SweepError(f"run {failed[0].name} failed ({failed[0].reason}): no speed to measure")
-            timings.append(Timing(count, seconds, load))
-            echo(f"  {count} worker{'s' if count > 1 else ''}: {seconds:.1f} s (load average {load:.1f} when it "
-                 f"started)" if load is not None else f"  {count} workers: {seconds:.1f} s")
+            timings.append(Timing(count, seconds, sum(result.cpu_seconds for result in results), load))
+            echo(f"  {timings[-1]}")
     return timings
 
 
@@ -44,3 +49,10 @@ def speedup(timings: list[Timing], workers: int) -> float:
     one = sum(timing.seconds for timing in timings if timing.workers == 1)
     many = sum(timing.seconds for timing in timings if timing.workers == workers)
     return one / many
+
+
+def cores_busy(timings: list[Timing], workers: int) -> float:
+    """Cores the runs on `workers` kept busy on average: below the workers (and the cores), the
+    machine did not give them more, whatever the sweep does."""
+    return (sum(timing.cpu_seconds for timing in timings if timing.workers == workers)
+            / sum(timing.seconds for timing in timings if timing.workers == workers))

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from compare.blocks import Figure, Heading, Paragraph, Table, to_markdown, to_text
 from compare.report.results import ResultsError, load_results
-from compare.sweep.runs import RunResult
+from compare.sweep.runs import RunResult, options_of
 from compare.wording import plural
 from shared.atomic import atomic_write_text
 
@@ -36,17 +36,6 @@ def entries(results: list[RunResult], values: dict[str, dict[str, str]]) -> list
                 entry.problem = str(error)
         out.append(entry)
     return out
-
-
-def options_of(args) -> dict[str, str]:
-    """`--lr 0.1 --epochs=3` -> {"lr": "0.1", "epochs": "3"} (every option of compare run takes a value)."""
-    options, args = {}, list(args)
-    while args:
-        arg = args.pop(0)
-        if arg.startswith("--"):
-            key, equals, value = arg[2:].partition("=")
-            options[key] = value if equals else (args.pop(0) if args else "")
-    return options
 
 
 def varying(specs) -> dict[str, dict[str, str]]:

@@ -29,7 +29,8 @@ class Finished:
     name: str
     ok: bool
     reason: str
-    seconds: float
+    seconds: float  # wall-clock
+    cpu_seconds: float  # of the run's process
     files: dict[str, bytes] = field(default_factory=dict)
 
 
@@ -50,20 +51,37 @@ def run_one(name: str, args: tuple[str, ...], threads: int | None, cwd: str | No
     scratch = tempfile.mkdtemp(prefix=SCRATCH if scratch_in else "compare-sweep-", dir=scratch_in)
     start = time.perf_counter()
     try:
-        finished = subprocess.run([*command, "--name", name, "--reports-dir", scratch, "--quiet"], cwd=cwd, env=env,
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        code, errors, cpu = run_process([*command, "--name", name, "--reports-dir", scratch, "--quiet"], cwd, env,
+                                        Path(scratch) / "stderr.txt")
         seconds = time.perf_counter() - start
         folder = Path(scratch) / name
         # Exit 1 with a whole results.json: the run finished and a check failed (it says which).
-        if finished.returncode in (0, 1) and complete(folder / RESULTS):
+        if code in (0, 1) and complete(folder / RESULTS):
             files = {path.relative_to(folder).as_posix(): path.read_bytes()
                      for path in sorted(folder.rglob("*")) if path.is_file() and not path.name.startswith(".")}
-            note = "" if finished.returncode == 0 else last_line(finished.stderr) or "a check failed"
-            return Finished(name, True, note, seconds, files)
-        reason = last_line(finished.stderr) or f"compare run ended with exit code {finished.returncode}"
-        return Finished(name, False, reason, seconds)
+            note = "" if code == 0 else last_line(errors) or "a check failed"
+            return Finished(name, True, note, seconds, cpu, files)
+        reason = last_line(errors) or f"compare run ended with exit code {code}"
+        return Finished(name, False, reason, seconds, cpu)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_process(command: list[str], cwd: str | None, env: dict, errors: Path) -> tuple[int, str, float]:
+    """Run `command` to its end: its exit code, what it printed on standard error, and the CPU
+    seconds it used (its own, from the kernel: a measure of the cores a worker really got)."""
+    with open(errors, "w+b") as stderr:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=stderr)
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:  # Ctrl-C or the worker stopped: the run goes with it
+            process.kill()
+            process.wait()
+            raise
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+        stderr.seek(0)
+        return process.returncode, stderr.read().decode("utf-8", "replace"), usage.ru_utime + usage.ru_stime
 
 
 def given(args: tuple[str, ...], option: str) -> bool:
