@@ -127,6 +127,7 @@ def test_running_it_again_skips_the_finished_runs_and_replaces_only_its_block(tm
     assert again.output.count("finished before, kept") == 2 and "replaced the block of tiny" in again.output
     text = document.read_text()
     assert text.count("<!-- begin compare experiment tiny") == 1 and "My words after, changed." in text
+    assert "wall-clock for the whole runs" in text  # the time each run took when it ran, kept beside the runs
 
 
 def test_a_block_edited_by_hand_is_replaced_only_with_force_and_refused_before_any_run(tmp_path, tiny):

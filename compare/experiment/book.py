@@ -84,6 +84,9 @@ class Experiment:
     # What the book's figure plots, for the figure to draw beside ours: label -> [(x, y)], from the
     # book's repository (fig/*.json of mnielsen/neural-networks-and-deep-learning).
     book_curves: dict = field(default_factory=dict)
+    # The runs drawn side by side, each group in a panel of its own (runs whose accuracies lie far
+    # apart); empty: all in one
+    panels: tuple[tuple[str, ...], ...] = ()
 
     def run(self, name: str) -> Run:
         return next(run for run in self.runs if run.name == name)
@@ -173,7 +176,8 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
               Row("50,000 images, lambda 5.0", "hidden-30", 96.49, BEST_TEST),
               Row("100 hidden, lambda 5.0", "hidden-100", 97.92, BEST_TEST),
               Row("100 hidden, 60 epochs, eta 0.1, lambda 5.0", "hidden-100-eta-0.1", 98.04, BEST_VALIDATION)),
-        figure="accuracy", differs=SIGMOID_OUTPUT),
+        figure="accuracy", differs=SIGMOID_OUTPUT,
+        panels=(("images-1000",), ("hidden-30", "hidden-100", "hidden-100-eta-0.1"))),
     Experiment(
         "init", "Chapter 3: weight initialization", "chapter 3, \"Weight initialization\"",
         "[784, 30, 10], cross-entropy, eta 0.1, lambda 5.0, mini-batches of 10, 30 epochs on the 50,000 images, "

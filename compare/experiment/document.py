@@ -155,9 +155,11 @@ def measured_lines(conducted: Conducted) -> list[str]:
     lines = [f"*Ours*: {impl['name']} ({impl['dtype']}), on {environment['cpu']} ({environment['cores']} cores), "
              f"{documents[0]['created'][:10]}: {format_duration(conducted.training_seconds)} of training and "
              f"evaluation by the runs' own clocks"
-             + (f", {format_duration(wall)} wall-clock for the runs made by this command" if wall else "") + f"{load}. "
+             + (f", {format_duration(wall)} wall-clock for the whole runs" if wall else "") + f"{load}. "
              f"`compare experiment {conducted.experiment.name}` ran:", ""]
     for spec in conducted.specs:
+        wall = conducted.wall.get(spec.name)
         lines.append(f"- `compare run {' '.join(spec.args)}` "
-                     f"({format_duration(run_seconds(conducted.documents[spec.name]))})")
+                     f"({format_duration(run_seconds(conducted.documents[spec.name]))} training and evaluation"
+                     + (f", {format_duration(wall)} wall-clock" if wall is not None else "") + ")")
     return lines

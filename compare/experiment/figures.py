@@ -32,9 +32,16 @@ def epochs_of(document: dict) -> list[dict]:
 
 
 def accuracy(experiment: Experiment, documents: dict[str, dict], path: Path) -> Path:
-    canvas, axis = new_figure(SIZE)
+    panels = experiment.panels or (tuple(run.name for run in experiment.runs),)
+    canvas, axes = new_figure(SIZE, ncols=len(panels))
+    for axis, names in zip(axes if len(panels) > 1 else [axes], panels):
+        accuracy_panel(axis, experiment, [experiment.run(name) for name in names], documents, len(panels) > 1)
+    return save(canvas, path)
+
+
+def accuracy_panel(axis, experiment: Experiment, runs, documents: dict[str, dict], several: bool) -> None:
     colour, seen, values = colours(experiment), set(), []
-    for run in experiment.runs:
+    for run in runs:
         epochs = epochs_of(documents[run.name])
         points = [(e["epoch"], 100 * watched(e)[2]) for e in epochs]
         seen.add(watched(epochs[0])[0])
@@ -45,19 +52,20 @@ def accuracy(experiment: Experiment, documents: dict[str, dict], path: Path) -> 
             axis.plot([x for x, _ in book], [y for _, y in book], color=colour[run.name], linestyle="--",
                       linewidth=1.5, label=f"{run.label} (the book)")
             values += [y for _, y in book[1:]]
+    names = {run.name for run in runs}
     for row in [] if experiment.book_curves else experiment.rows:  # the book's number where it has no curve
-        if row.book is not None:
+        if row.book is not None and row.run in names:
             axis.axhline(row.book, color=colour[row.run], linestyle="--", linewidth=1.2,
-                         label=f"the book: {row.book:.2f}% ({row.label})")
+                         label=f"the book: {row.book:.2f}%" + ("" if several and len(runs) == 1 else f" ({row.label})"))
             values.append(row.book)
     low, high = min(values), max(values)
     axis.set_ylim(max(0.0, low - 0.5 - 0.05 * (high - low)), min(100.0, high + 0.5 + 0.05 * (high - low)))
     kind = " and ".join(sorted(seen, reverse=True))
-    axis.set(title=f"{experiment.title}: {kind} accuracy after each epoch", xlabel="epoch",
-             ylabel=f"{kind} accuracy (%)")
+    title = f"{kind.capitalize()} accuracy after each epoch" if several else \
+        f"{experiment.title}: {kind} accuracy after each epoch"
+    axis.set(title=title, xlabel="epoch", ylabel=f"{kind} accuracy (%)")
     axis.grid(True, alpha=0.3)
     axis.legend(fontsize=8, loc="lower right")
-    return save(canvas, path)
 
 
 def overfitting(experiment: Experiment, documents: dict[str, dict], path: Path) -> Path:
