@@ -112,9 +112,10 @@ def costs(experiment: Experiment, documents: dict[str, dict], path: Path) -> Pat
                        "o-", color=colour, markersize=3, label=run.label)
         book = experiment.book_curves.get(run.label, [])
         book_axis.plot([x for x, _ in book], [y for _, y in book], "o-", color=colour, markersize=3, label=run.label)
-    ours_axis.set(title="Ours: -ln a_y (mean over the epoch) + (lambda/2n) sum w^2", xlabel="epoch", ylabel="cost")
-    book_axis.set(title="The book's: sum of 10 binary cross-entropies + (lambda/2n) sum w^2", xlabel="epoch",
-                  ylabel="cost")
+    ours_axis.set(title="Ours: -ln a_y, mean over the epoch,\n+ (lambda/2n) sum w^2 after it", xlabel="epoch",
+                  ylabel="cost on the training data")
+    book_axis.set(title="The book's: 10 binary cross-entropies summed,\n+ (lambda/2n) sum w^2, after each epoch",
+                  xlabel="epoch", ylabel="cost on the training data")
     for axis in (ours_axis, book_axis):
         axis.grid(True, alpha=0.3)
         axis.legend(fontsize=9, loc="upper right")
