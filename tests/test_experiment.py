@@ -196,3 +196,14 @@ def test_the_project_document_holds_every_experiment_and_its_figure():
         assert (DEFAULT_DOC.parent / figure).exists()
         for row in EXPERIMENTS[name].rows:
             assert f"| {row.label} |" in block[3]
+
+
+def test_an_experiment_runs_on_a_local_dask_cluster(tmp_path, tiny):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        result = invoke("experiment", "tiny", "--scheduler", cluster.scheduler_address, "--reports-dir",
+                        str(tmp_path / "reports"), "--doc", str(tmp_path / "NIELSEN.md"))
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": done in") == 2 and "80.00%" in result.output
+    assert find_block((tmp_path / "NIELSEN.md").read_text(), "tiny") is not None
