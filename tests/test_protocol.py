@@ -192,7 +192,7 @@ def test_resuming_a_run_that_watches_its_validation_set_is_refused(tmp_path):
     assert invoke("run", *TINY, "--reports-dir", str(tmp_path / "r"), "--save", str(saved), "-q").exit_code == 0
     result = invoke("run", "--resume", str(saved), "--validation", "1000", "--early-stop", "2",
                     "--reports-dir", str(tmp_path / "r"))
-    assert result.exit_code == 2 and "--resume cannot go on with --early-stop" in result.output
+    assert result.exit_code == 2 and "a resumed run cannot go on with --early-stop" in result.output
 
 
 def test_the_help_gives_the_mapping_between_l2_and_weight_decay():

@@ -62,7 +62,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     if checkpoint is not None:
         check_resumable(config, checkpoint, resume_path)
         if config.patience:
-            raise click.UsageError("--resume cannot go on with --early-stop or --schedule halve: how long the "
+            raise click.UsageError("a resumed run cannot go on with --early-stop or --schedule halve: how long the "
                                    "validation accuracy has not improved, and the rate halved so far, are not in "
                                    "the checkpoint; resume without them, or start the run again")
     impls = parse_impls(impl_text)
