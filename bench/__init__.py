@@ -8,8 +8,6 @@ the right gradients, and a speed ratio to it means something):
   3Blue1Brown writes it;
 - per_sample_numpy: NumPy, one sample at a time inside each mini-batch, column vectors,
   written the way Nielsen's network.py writes it (and measured at least as fast as it);
-- minimal_numpy: the shortest correct vectorized NumPy MLP (forward, backward, update
-  over the whole batch, nothing else), as a competent NumPy user writes it;
 - idiomatic_torch: the usual PyTorch loop (nn.Sequential, optimizer, zero_grad,
   backward, step) over tensors prepared up front;
 - micrograd_style: a scalar autograd engine in micrograd's design (an object and a
@@ -41,8 +39,6 @@ BASELINES = {
                          python_floats=True),
     "per-sample-numpy": Baseline("bench.per_sample_numpy", "PerSampleNumpyMLP",
                                  "NumPy, one sample at a time (Nielsen's network.py)", "per-sample NumPy"),
-    "minimal-numpy": Baseline("bench.minimal_numpy", "MinimalNumpyMLP", "the shortest correct vectorized NumPy MLP",
-                              "minimal NumPy"),
     "idiomatic-torch": Baseline("bench.idiomatic_torch", "IdiomaticTorchMLP", "a plain PyTorch training loop",
                                 "idiomatic torch", uses_torch=True),
     "micrograd-style": Baseline("bench.micrograd_style", "MicrogradStyleMLP", "scalar autograd in micrograd's design",

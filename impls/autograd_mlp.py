@@ -18,7 +18,7 @@ The graph is built per image and dropped after its backward pass. The loss of ea
 is divided by the batch size before backward, so the gradients accumulated in the leaves
 over a batch are those of the batch mean, as in the other implementations. Like the
 scratch loop, it takes the training set once (shared.model.TakesTrainingSet), as
-non-zero pixels, and plain SGD updates only the parameters the batch's graphs reached.
+non-zero pixels.
 """
 
 from __future__ import annotations
@@ -45,8 +45,6 @@ class AutogradMLP:
         self.b = [[Value(bj) for bj in b.tolist()] for _, b in params]
         self.weights = [w for W in self.W for row in W for w in row]
         self.biases = [bj for b in self.b for bj in b]
-        # Every parameter but the first layer's weights: each image's graph reaches them all.
-        self.beyond_pixels = [w for W in self.W[1:] for row in W for w in row] + self.biases
         self.velocity_weights: list[float] | None = None  # momentum, made at its first step
         self.velocity_biases: list[float] | None = None
 
@@ -107,17 +105,11 @@ class AutogradMLP:
     def train_step(self, x, y, lr: float) -> float:
         return self.step(nonzero_batch(self.config, x, y), lr)
 
-    def reached(self, batch) -> list[Value]:
-        """The parameters this batch's graphs reached: all but the first-layer weights of
-        pixels blank in every image, whose gradient is exactly 0 (skipping them changes nothing)."""
-        pick = gatherer(sorted(set().union(*(indices for (indices, _), _ in batch))))
-        return [w for row in self.W[0] for w in pick(row)] + self.beyond_pixels
-
     def step(self, batch, lr: float) -> float:
         loss = self.accumulate_gradients(batch)
         momentum, decay = self.config.momentum, self.config.weight_decay
         if momentum == 0 and decay == 0:
-            for v in self.reached(batch):
+            for v in self.weights + self.biases:  # theta -= lr * dC/dtheta
                 v.data -= lr * v.grad
                 v.grad = 0.0
             return loss

@@ -11,14 +11,11 @@ a^l = sigma(z^l); delta^l = dC/dz^l. Backpropagation is four equations:
     (BP3)  dC/db^l = delta^l
     (BP4)  dC/dW^l_jk = delta^l_j * a^(l-1)_k
 
-Speed without hiding the math: MNIST images are mostly blank, so the input layer
-works on the (pixel index, value) pairs of the non-zero pixels only. Skipping a zero
-term changes nothing in the sums (x * 0 adds 0), so results match the other two
-implementations to rounding. A batch runs in two passes: forward and BP1-BP2 for each
-sample with W fixed, then BP3-BP4 summed over the samples. With plain SGD that sum is
-added straight into W (W -= lr/n * sum over samples of delta a^T), so no gradient
-array is filled and walked again, and only the weights of pixels the batch uses are
-touched. The training set is converted to non-zero pixels once, not at every step.
+MNIST images are mostly blank, so the input layer works on the (pixel index, value)
+pairs of the non-zero pixels only: x * 0 adds nothing to a sum, so results match the
+other implementations to rounding. The training set is turned into those pairs once.
+A batch runs in two passes: BP1 and BP2 for every sample with W fixed, then BP3 and BP4
+for every sample, added up.
 """
 
 from __future__ import annotations
@@ -115,11 +112,10 @@ class ScratchMLP:
             return log_sum_exp(z) - z[label]  # -log softmax(z)_label, without log(0)
         return 0.5 * sum((aj - (j == label)) ** 2 for j, aj in enumerate(a))
 
-    # -- backward -----------------------------------------------------------------
+    # -- backward ------------------------------------------------------------------
     def backprop(self, x, label, columns) -> tuple[float, list, list]:
-        """One sample's loss, and for every layer l its input a^(l-1), as (indices,
-        values) of the entries BP4 needs, and its error delta^l. columns[l] holds the
-        columns of W[l] (its transpose), which BP2 sums over."""
+        """One sample's loss, its hidden activations and its error delta^l at every layer.
+        columns[l] holds the columns of W[l] (its transpose), which BP2 sums over."""
         hidden, z = self.feedforward(x)
         a = self.output(z)
         loss = self.sample_loss(z, a, label)
@@ -138,40 +134,40 @@ class ScratchMLP:
             delta = [sum(map(mul, column, delta)) * sigma_prime(ak) for column, ak in zip(columns[l], hidden[l - 1])]
             deltas.append(delta)
         deltas.reverse()
-        inputs = [x] + [(range(len(ak)), ak) for ak in hidden]
-        return loss, inputs, deltas
+        return loss, hidden, deltas
 
     def batch_errors(self, batch) -> tuple[float, list]:
-        """Summed loss and every sample's (inputs, deltas), all with this batch's W."""
+        """Summed loss and every sample's (pixels, hidden activations, deltas), all with this
+        batch's W."""
         # W is fixed during the batch: its transposes for BP2 are made once, not per image.
         # (The first layer's is never needed: no error is sent back to the pixels.)
         columns = [None] + [list(zip(*W)) for W in self.W[1:]]
         total, errors = 0.0, []
         for x, label in batch:
-            loss, inputs, deltas = self.backprop(x, label, columns)
+            loss, hidden, deltas = self.backprop(x, label, columns)
             total += loss
-            errors.append((inputs, deltas))
+            errors.append((x, hidden, deltas))
         return total, errors
 
-    @staticmethod
-    def add_gradients(errors, into_W, into_b, factor: float) -> None:
-        """Add factor * the batch's summed gradients into into_W, into_b:
-        (BP3) dC/db_j = delta_j and (BP4) dC/dW_jk = delta_j * a_k, summed over the samples.
-        Into zeros with factor 1 this is the gradient; into W with factor -lr/n it is
-        the SGD step itself, with no gradient array to fill and then walk again."""
-        for inputs, deltas in errors:
-            for W, b, (indices, values), delta in zip(into_W, into_b, inputs, deltas):
-                for j, dj in enumerate(delta):
-                    if dj == 0.0:  # a silent ReLU unit: nothing to add
-                        continue
-                    c = factor * dj
-                    b[j] += c
-                    row = W[j]
+    def add_gradients(self, errors, into_W, into_b, scale: float) -> None:
+        """Add scale times each sample's gradients to into_W and into_b."""
+        for (indices, values), hidden, deltas in errors:
+            for b, delta in zip(into_b, deltas):
+                b[:] = [bj + scale * dj for bj, dj in zip(b, delta)]  # (BP3) dC/db_j = delta_j
+            # (BP4) dC/dW_jk = delta_j a_k, a the layer's input. The first layer's input is
+            # the image, and only its non-zero pixels add anything.
+            for row, dj in zip(into_W[0], deltas[0]):
+                if dj != 0.0:  # a silent ReLU unit adds nothing either
+                    c = scale * dj
                     for k, v in zip(indices, values):
                         row[k] += c * v
+            for W, delta, a in zip(into_W[1:], deltas[1:], hidden):
+                for row, dj in zip(W, delta):
+                    c = scale * dj
+                    row[:] = [w + c * ak for w, ak in zip(row, a)]
 
     def summed_gradients(self, batch) -> tuple[float, list, list]:
-        """Loss and gradients summed over the batch, as lists."""
+        """Loss and gradients summed over the batch, as lists shaped like W and b."""
         total, errors = self.batch_errors(batch)
         grad_W = [[[0.0] * len(row) for row in W] for W in self.W]
         grad_b = [[0.0] * len(b) for b in self.b]
@@ -191,10 +187,13 @@ class ScratchMLP:
         return self.step(nonzero_batch(self.config, x, y), lr)
 
     def step(self, batch, lr: float) -> float:
+        """One step of torch.optim.SGD's: g = the mean gradient, plus weight_decay * W for the
+        weights; with momentum v = momentum * v + g, else v = g; theta -= lr * v."""
         momentum, decay = self.config.momentum, self.config.weight_decay
-        n = len(batch)
+        n = len(batch)  # the gradient of the mean is the sum over n
         if momentum == 0 and decay == 0:
-            # Plain SGD: theta -= (lr / n) * summed gradient, added straight into W and b.
+            # Speed: -lr/n times the gradients added straight into W and b, instead of filled
+            # into lists of zeros and walked again (10-20% of a step on the small networks).
             total, errors = self.batch_errors(batch)
             self.add_gradients(errors, self.W, self.b, -lr / n)
             return total / n

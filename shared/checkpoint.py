@@ -2,7 +2,10 @@
 
 The file is a NumPy .npz (a zip of .npy arrays): W1, b1, W2, b2, ... in the neutral
 format and one string array `metadata` holding JSON (config, implementation, epoch,
-seed, accuracy). It is read with allow_pickle=False, so loading a file can never run
+seed, accuracy, and `history`: one record per completed epoch, oldest first, each
+{"epoch", "train_loss", "test_loss", "test_accuracy", "train_seconds", "eval_seconds",
+"train_samples", "loss_curve": [[epochs elapsed, loss], ...]}, so that a resumed run draws
+its whole learning curve; absent in checkpoints from before it, which read as no history). It is read with allow_pickle=False, so loading a file can never run
 code, unlike the pickles many tutorials save. Written atomically.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import tokenize
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -43,6 +47,7 @@ class Checkpoint:
     epoch: int  # epochs completed
     test_accuracy: float | None
     created: str = ""
+    history: tuple[dict, ...] = ()  # the completed epochs' records (EPOCH_FIELDS), oldest first
 
 
 def save_checkpoint(path: Path | str, checkpoint: Checkpoint) -> None:
@@ -55,6 +60,7 @@ def save_checkpoint(path: Path | str, checkpoint: Checkpoint) -> None:
         "seed": checkpoint.config.seed,
         "test_accuracy": checkpoint.test_accuracy,
         "created": checkpoint.created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "history": [dict(record) for record in checkpoint.history],
     }
     arrays = {"metadata": np.array(json.dumps(metadata))}
     for index, (W, b) in enumerate(checkpoint.params, start=1):
@@ -64,7 +70,12 @@ def save_checkpoint(path: Path | str, checkpoint: Checkpoint) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-MAX_METADATA_BYTES = 1 << 20  # the JSON of a real checkpoint is under 1 KiB
+MAX_METADATA_BYTES = 1 << 20  # the JSON of a real checkpoint is under 1 KiB, and 2 KiB an epoch of history
+EPOCH_FIELDS = ("epoch", "train_loss", "test_loss", "test_accuracy", "train_seconds", "eval_seconds", "train_samples",
+                "loss_curve")
+# The book's protocol (a validation set, L2, the halving schedule): null when a run does not use it, and then
+# the test set is evaluated after the last epoch only (test_loss and test_accuracy null before it).
+MORE_EPOCH_FIELDS = ("validation_loss", "validation_accuracy", "lr", "weight_penalty")
 MAX_EPOCH = 10**6
 FLOAT_DTYPES = ("float16", "float32", "float64")
 
@@ -86,8 +97,10 @@ def read_member(archive: zipfile.ZipFile, path: Path, name: str, check=None) -> 
                     shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
                 else:
                     shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+            except tokenize.TokenError:  # a header cut off inside a bracket or a string stops numpy's tokenizer
+                raise CheckpointError(path, f"{name} is not a NumPy array (its header is cut off)") from None
             except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError) as error:
-                raise CheckpointError(path, f"{name} is not a NumPy array ({error})") from None
+                raise CheckpointError(path, f"{name} is not a NumPy array ({shorten(str(error), 200)})") from None
             if dtype.hasobject:  # unpickling it could run code
                 raise CheckpointError(path, "not a checkpoint: it holds pickled objects, which are never loaded")
             if check is not None:
@@ -199,7 +212,42 @@ def read_checkpoint(archive: zipfile.ZipFile, path: Path) -> Checkpoint:
     except ValueError as error:
         raise CheckpointError(path, str(error)) from None
     return Checkpoint(params=params, config=config, impl=str(metadata.get("impl", "?"))[:100], epoch=epoch,
-                      test_accuracy=accuracy, created=str(metadata.get("created", ""))[:100])
+                      test_accuracy=accuracy, created=str(metadata.get("created", ""))[:100],
+                      history=read_epoch_history(metadata.get("history", []), epoch, path))
+
+
+def read_epoch_history(raw, epoch: int, path: Path) -> tuple[dict, ...]:
+    """The checkpoint's per-epoch records, checked: numbered in order up to its epoch, every
+    number finite and of its kind."""
+    def number(value) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+    if not isinstance(raw, list) or len(raw) > epoch:
+        raise CheckpointError(path, f"its history must be a list of at most {epoch} epochs; got {shorten(raw)}")
+    records = []
+    for index, record in enumerate(raw):
+        where = f"its history's record {index}"
+        if not isinstance(record, dict) or not set(EPOCH_FIELDS) <= set(record) <= set(EPOCH_FIELDS + MORE_EPOCH_FIELDS):
+            raise CheckpointError(path, f"{where} must hold {', '.join(EPOCH_FIELDS)} (and may hold "
+                                        f"{', '.join(MORE_EPOCH_FIELDS)})")
+        curve = record["loss_curve"]
+        if not (isinstance(curve, list) and len(curve) <= 10_000
+                and all(isinstance(p, list) and len(p) == 2 and all(map(number, p)) for p in curve)):
+            raise CheckpointError(path, f"{where}: loss_curve must be a list of [epochs, loss] pairs")
+        untested = record.get("validation_accuracy") is not None  # a validation run tests only after its last epoch
+        if not all(number(record[key]) or (untested and key in ("test_loss", "test_accuracy") and record[key] is None)
+                   for key in EPOCH_FIELDS if key != "loss_curve") or \
+                not all(record[key] is None or number(record[key]) for key in MORE_EPOCH_FIELDS if key in record):
+            raise CheckpointError(path, f"{where} holds a value that is not a finite number")
+        if not isinstance(record["epoch"], int) or not 0 < record["epoch"] <= epoch or \
+                (records and record["epoch"] <= records[-1]["epoch"]):
+            raise CheckpointError(path, f"{where} is of epoch {shorten(record['epoch'])}: epochs must be numbered "
+                                        f"in order, up to {epoch}")
+        for key in ("test_accuracy", "validation_accuracy"):
+            if record.get(key) is not None and not 0 <= record[key] <= 1:
+                raise CheckpointError(path, f"{where}: {key} must be a fraction from 0 to 1")
+        records.append(record)
+    return tuple(records)
 
 
 def read_config(raw, path: Path) -> Config:

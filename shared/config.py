@@ -16,6 +16,7 @@ LOSSES = ("mse", "cross-entropy")
 OUTPUT_ACTIVATION = {"mse": "sigmoid", "cross-entropy": "softmax"}
 INITS = ("nielsen", "nielsen-large", "xavier", "he")
 DTYPES = ("float64", "float32")
+FLOAT32_MAX = 3.4028234663852886e38  # numpy.finfo(numpy.float32).max (this module imports no NumPy)
 DEVICES = ("auto", "cpu", "cuda")
 # How the learning rate changes over training: "constant"; "cosine", which decays it from lr
 # to 0 over all the steps of the run along half a cosine wave; or "halve", the book's schedule
@@ -131,6 +132,11 @@ def check_config(config: Config) -> None:
     lr = config.lr
     if not _number(lr) or not 0 < lr < float("inf"):
         raise ConfigError("lr", f"learning rate must be a positive finite number; got {lr!r}")
+    if config.dtype == "float32":  # torch cannot even take the step; NumPy would make every weight inf
+        for field, value, what in (("lr", lr, "learning rate"), ("weight_decay", config.weight_decay, "weight decay")):
+            if _number(value) and value > FLOAT32_MAX:
+                raise ConfigError(field, f"{what} {value:g} is beyond the largest float32 number ({FLOAT32_MAX:.3g}); "
+                                         f"give a smaller one, or --dtype float64")
     _positive_int("batch_size", config.batch_size)
     if not _number(config.momentum) or not 0 <= config.momentum < 1:
         raise ConfigError("momentum", f"momentum must be at least 0 and below 1; got {config.momentum!r}")

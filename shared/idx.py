@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from shared.files import file_kind  # noqa: F401 (shared.data imports it from here)
+
 UNSIGNED_BYTE = 0x08
 IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions (count, rows, cols)
 LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension (count)
@@ -42,22 +44,6 @@ class IdxArray:
 MAX_IDX_BYTES = 2 << 30  # 2 GiB: over 2.7 million 28x28 images; a larger declared size is refused unread
 GZIP_CHUNK = 1 << 16
 HEADER_MAX = 4 + 4 * 255  # magic and up to 255 dimensions
-
-
-def file_kind(path: Path) -> str | None:
-    """What a path that exists but is not a regular file is ("a directory", "a FIFO ..."), else None."""
-    import stat
-
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return None
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return name
-    return None
 
 
 def declared_size(header: bytes) -> int | None:

@@ -9,6 +9,7 @@ L2 convention (regularized), early stopping and its halving schedule (Patience).
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterable
 
@@ -119,6 +120,15 @@ class EpochStats:
 
     def to_dict(self) -> dict:
         return asdict(self) | {"samples_per_second": self.samples_per_second, "loss_curve": [list(p) for p in self.loss_curve]}
+
+    def record(self) -> dict:
+        """Its record in a checkpoint's history (shared.checkpoint.EPOCH_FIELDS)."""
+        return asdict(self) | {"loss_curve": [list(p) for p in self.loss_curve]}
+
+    @classmethod
+    def from_record(cls, record: dict) -> "EpochStats":
+        return cls(**(record | {"epoch": int(record["epoch"]), "train_samples": int(record["train_samples"]),
+                                "loss_curve": tuple(tuple(p) for p in record["loss_curve"])}))
 
 
 def mean_loss(outputs: np.ndarray, labels: np.ndarray, loss: str) -> float:
@@ -266,7 +276,9 @@ def train(
     last_epoch = start_epoch + config.epochs - 1
     watch = DivergenceWatch(model.name, config.loss, config.sizes[-1], watched_y, previous_accuracy,
                             start_epoch - 1 if previous_accuracy is not None else None,
+                            weight_decay=config.weight_decay, momentum=config.momentum,
                             watched="validation" if split.has_validation else "test")
+    watch.start(model.parameters())
     probe_images = split.x_train[:PROBE]
     # An implementation that takes the training set once gets batches as row indices.
     by_index = isinstance(model, TakesTrainingSet)
@@ -341,35 +353,70 @@ def train(
 class Estimate:
     """What a short probe says a whole train() call will take."""
 
-    seconds: float  # training and evaluation, every epoch
-    train_rate: float  # training samples per second in the probe
-    probe_samples: int
+    seconds: float  # training and evaluation, every epoch, and the one-time load of the training set
+    train_rate: float  # training samples per second in the probe (the median slice)
+    probe_samples: int  # training samples timed
+    load_seconds: float = 0.0  # of those seconds, the one-time load (TakesTrainingSet), scaled to the whole set
 
 
-def estimate_training(model: MLP, split: Split, config: Config, budget_seconds: float = 1.0) -> Estimate:
-    """Time `model` (a throwaway: its parameters move) for about budget_seconds of training
-    steps (at most a tenth of an epoch) on the epoch's first batches and one prediction on a
-    few test images, and scale that to config.epochs epochs of the whole split."""
+PROBE_WARMUP_STEPS = 3  # untimed: the first calls pay for allocations, caches and lazy imports
+PROBE_SLICES = 5  # the timed steps in this many slices; the median slice's pace is the estimate
+
+
+def estimate_training(model: MLP, split: Split, config: Config, budget_seconds: float = 1.0,
+                      clock: Callable[[], float] | None = None) -> Estimate:
+    """Time `model` (a throwaway: its parameters move) the way train() will run it, and scale
+    that to config.epochs epochs of the whole split.
+
+    A steady probe: PROBE_WARMUP_STEPS steps untimed, then steps timed one by one for about
+    budget_seconds (at most a tenth of an epoch), cut into PROBE_SLICES slices whose median
+    pace counts, so a moment when the machine was busy elsewhere, or the slow first steps, do
+    not (a probe's mean was about twice the real time). An implementation that takes the training
+    set once is probed that way (train_step_at on a tenth of the set it was given), and that
+    one-time load is scaled to the whole set. One prediction on a few test images gives the
+    evaluations."""
+    clock = clock or time.perf_counter
     count, eval_count = len(split.x_train), len(split.x_test)
-    train_clock, done = Stopwatch(), 0
-    for step, batch in enumerate(minibatches(count, config.batch_size, config.seed, 1)):
-        if step == 0:  # a warm-up step, not timed: first calls pay for allocations and caches
+    steps_per_epoch = math.ceil(count / config.batch_size)
+    by_index = isinstance(model, TakesTrainingSet)
+    rows = min(count, max(10 * config.batch_size, count // 10)) if by_index else count
+    load_seconds = 0.0
+    if by_index:
+        started = clock()
+        model.load_training_set(split.x_train[:rows], split.y_train[:rows])
+        load_seconds = (clock() - started) * count / rows
+
+    def step(batch: np.ndarray) -> None:
+        if by_index:
+            model.train_step_at(batch, config.lr)
+        else:
             model.train_step(split.x_train[batch], split.y_train[batch], config.lr)
-            continue
-        with train_clock:
-            model.train_step(split.x_train[batch], split.y_train[batch], config.lr)
-        done += len(batch)
-        if train_clock.seconds >= budget_seconds or done * 10 >= count:  # a tenth of an epoch is plenty
+
+    batches = minibatches(rows, config.batch_size, config.seed, 1)
+    most = max(PROBE_SLICES, steps_per_epoch // 10)
+    times: list[float] = []
+    for index, batch in enumerate(batches):
+        started = clock()
+        step(batch)
+        if index >= PROBE_WARMUP_STEPS:
+            times.append(clock() - started)
+        if sum(times) >= budget_seconds and len(times) >= PROBE_SLICES or len(times) >= most:
             break
-    if done == 0:  # a single batch: time it once more
-        with train_clock:
-            model.train_step(split.x_train[: config.batch_size], split.y_train[: config.batch_size], config.lr)
-        done = min(count, config.batch_size)
-    eval_clock, probe = Stopwatch(), min(eval_count, 200)
-    with eval_clock:
-        model.predict_proba(split.x_test[:probe])
-    per_epoch = train_clock.seconds * count / done + eval_clock.seconds * eval_count / probe
-    return Estimate(seconds=per_epoch * config.epochs, train_rate=done / max(train_clock.seconds, 1e-9), probe_samples=done)
+    if not times:  # fewer batches than the warm-up: time the first one again
+        started = clock()
+        step(next(iter(minibatches(rows, config.batch_size, config.seed, 1))))
+        times.append(clock() - started)
+    size = max(1, len(times) // PROBE_SLICES)
+    paces = sorted(sum(times[k:k + size]) / len(times[k:k + size]) for k in range(0, len(times) - size + 1, size))
+    per_step = paces[len(paces) // 2]
+    probe = min(eval_count, 200)
+    model.predict_proba(split.x_test[: min(probe, 10)])  # warm-up
+    started = clock()
+    model.predict_proba(split.x_test[:probe])
+    eval_seconds = (clock() - started) * eval_count / probe
+    per_epoch = per_step * steps_per_epoch + eval_seconds
+    return Estimate(seconds=per_epoch * config.epochs + load_seconds, train_rate=config.batch_size / max(per_step, 1e-12),
+                    probe_samples=len(times) * config.batch_size, load_seconds=load_seconds)
 
 
 def format_duration(seconds: float) -> str:

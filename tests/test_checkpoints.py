@@ -97,12 +97,63 @@ def test_resume_continues_the_epoch_count_and_lowers_the_loss(tmp_path):
     assert result.exit_code == 0, result.output
     second = json.loads(result.output)
     assert second["implementations"][0]["name"] == "numpy"  # the checkpoint's implementation by default
-    assert [e["epoch"] for e in second["implementations"][0]["epochs"]] == [3, 4]
+    # the checkpoint's epochs come along, marked, so the curves are whole (issue 22.6)
+    assert [(e["epoch"], e.get("before_resume", False)) for e in second["implementations"][0]["epochs"]] == \
+        [(1, True), (2, True), (3, False), (4, False)]
     assert second["config"]["sizes"] == [784, 12, 10]
     assert second["initial_parameters"]["resumed_from"] == "a.npz"
     before = first["implementations"][0]["epochs"][-1]["train_loss"]
     assert second["implementations"][0]["epochs"][-1]["train_loss"] < before
     assert load_checkpoint(tmp_path / "b.npz").epoch == 4
+
+
+def test_a_resumed_run_keeps_the_whole_history_and_says_which_epochs_it_trained(tmp_path):
+    """Issue 22.6: after `--resume my.npz --epochs 2` the curves showed epochs 2-3 only, and the
+    header said "training 2 epochs" and then "After 3 epochs"."""
+    first = json.loads(invoke("run", "--impl", "numpy", *SMALL, "--epochs", "1", "--save", "a.npz", "--json", "-").output)
+    saved = load_checkpoint(tmp_path / "a.npz")
+    assert [r["epoch"] for r in saved.history] == [1] and len(saved.history[0]["loss_curve"]) >= 40
+    result = invoke("run", "--resume", "a.npz", "--epochs", "2", "--save", "b.npz", "--name", "r",
+                    "--reports-dir", "reports")
+    assert result.exit_code == 0, result.output
+    assert "training  epochs 2-3 (resumed after epoch 1) of mini-batch SGD" in result.output
+    assert "After 3 epochs (1 before resuming, 2 in this run) on 500 images" in result.output
+    document = json.loads((tmp_path / "reports" / "r" / "results.json").read_text())
+    epochs = document["implementations"][0]["epochs"]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    assert {k: v for k, v in epochs[0].items() if k != "before_resume"} == first["implementations"][0]["epochs"][0]
+    assert document["implementations"][0]["final"]["train_seconds_per_epoch"] == pytest.approx(
+        (epochs[1]["train_seconds"] + epochs[2]["train_seconds"]) / 2)  # the speeds are this run's
+    report = (tmp_path / "reports" / "r" / "report.md").read_text()
+    assert "**Training** epochs 2-3 (resumed after epoch 1) of mini-batch SGD" in report
+    assert "| numpy | 1 (before resuming) |" in report
+    assert [r["epoch"] for r in load_checkpoint(tmp_path / "b.npz").history] == [1, 2, 3]  # carried on again
+
+
+def test_a_checkpoint_from_before_histories_loads_without_one(good_checkpoint, tmp_path):
+    def old(arrays):
+        metadata = json.loads(str(arrays["metadata"]))
+        del metadata["history"]
+        arrays["metadata"] = np.array(json.dumps(metadata))
+
+    assert load_checkpoint(tamper(good_checkpoint, tmp_path, old)).history == ()
+
+
+@pytest.mark.parametrize("history, words", [
+    ("not a list", "its history must be a list of at most 3 epochs"),
+    ([{"epoch": 1}], "its history's record 0 must hold exactly epoch, train_loss"),
+    ([{"epoch": 2, "train_loss": 0.3, "test_loss": 0.2, "test_accuracy": 0.9, "train_seconds": 1, "eval_seconds": 0.1,
+       "train_samples": 500, "loss_curve": [[1.0, 0.3]]}] * 2, "record 1 is of epoch 2: epochs must be numbered in order"),
+    ([{"epoch": 1, "train_loss": float("nan"), "test_loss": 0.2, "test_accuracy": 0.9, "train_seconds": 1,
+       "eval_seconds": 0.1, "train_samples": 500, "loss_curve": []}], "record 0 holds a value that is not a finite"),
+])
+def test_a_damaged_history_is_refused_in_one_line(good_checkpoint, tmp_path, history, words):
+    def damage(arrays):
+        metadata = json.loads(str(arrays["metadata"]))
+        metadata["history"] = history
+        arrays["metadata"] = np.array(json.dumps(metadata))
+
+    assert_one_line_error(tamper(good_checkpoint, tmp_path, damage), words)
 
 
 def test_resume_refuses_another_network(tmp_path):

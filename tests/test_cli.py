@@ -151,3 +151,38 @@ def test_another_dataset_directory_trains(tmp_path):
                     "--epochs", "2")
     assert result.exit_code == 0, result.output
     assert "unverified" in result.output and "60 training and 30 test images" in result.output
+
+
+def test_a_five_class_dataset_trains_without_sizes_and_its_model_is_judged_by_its_own_data(tmp_path):
+    """Issue 22.5: `run --data-dir` sizes the output layer from the labels when --sizes is not
+    given; `eval` and `page` of that model without --data-dir say what is wrong in terms of
+    --data-dir (they have no --sizes), and work with it."""
+    from conftest import write_dataset
+    from shared.checkpoint import load_checkpoint
+
+    five = write_dataset(tmp_path / "five", train_count=200, test_count=50, classes=5, side=28)
+    result = invoke("run", "--impl", "numpy", "--data-dir", str(five), "--save", "five.npz", "--reports-dir", "r")
+    assert result.exit_code == 0, result.output
+    assert "network   784-30-5," in result.output
+    assert load_checkpoint(tmp_path / "five.npz").config.sizes == (784, 30, 5)
+    for command in (["eval", "five.npz"], ["page", "five.npz", "--out", "five.html"]):
+        result = invoke(*command)
+        assert result.exit_code == 2, result.output
+        [error] = [line for line in result.output.splitlines() if line.startswith("Error:")]
+        assert "--sizes" not in error
+        assert ("'--data-dir': five.npz's network answers 5 classes, but the labels of the bundled MNIST have 10: "
+                "give --data-dir the dataset it was trained on") in error
+        result = invoke(*command, "--data-dir", str(five))
+        assert result.exit_code == 0, result.output
+    # a typed --sizes is still the user's: checked, not changed
+    result = invoke("run", "--impl", "numpy", "--data-dir", str(five), "--sizes", "784,30,10", "--reports-dir", "r")
+    assert result.exit_code == 2 and "'--sizes': the last layer has 10 neurons but the labels have 5 classes" in result.output
+
+
+def test_a_dataset_of_small_images_takes_its_input_size_too(tmp_path):
+    from conftest import write_dataset
+
+    tiny = write_dataset(tmp_path / "tiny", train_count=60, test_count=30, classes=3, side=4)
+    result = invoke("gradcheck", "--impl", "numpy", "--data-dir", str(tiny))
+    assert result.exit_code == 0, result.output
+    assert "16-30-3" in result.output

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import http.server
 import json
 import math
@@ -150,10 +151,71 @@ def test_page_command_writes_and_refuses_to_overwrite(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))
 
 
-def test_the_shipped_page_is_up_to_date(page_path):
-    """docs/page.html is what `compare page models/3b1b.npz` writes now: remade with the code."""
-    assert (ROOT / "docs" / "page.html").read_text() == page_path.read_text(), \
-        "run: compare page models/3b1b.npz --out docs/page.html --force"
+# How docs/page.html is made: the shipped model's training run again (docs/NOTES.md, "The 3b1b
+# model"; about a minute), which keeps its history, then the page of that run.
+DOCS_PAGE_COMMANDS = ("compare run --impl numpy --sizes 784,16,16,10 --activation sigmoid --loss cross-entropy "
+                      "--init xavier --lr 0.2 --batch-size 64 --epochs 60 --momentum 0.9 --weight-decay 1e-4 "
+                      "--schedule cosine --seed 0 --name 3b1b && compare page reports/3b1b --out docs/page.html --force")
+
+
+def test_the_shipped_page_is_up_to_date(shipped):
+    """docs/page.html is the page of a run of the shipped model with its history, made by
+    today's code: rendered again from its own model and words, it is the same file; its network
+    is models/3b1b.npz's (the run reproduces it to rounding), its timeline starts at step 0."""
+    from compare.report.page import render_page
+
+    page = (ROOT / "docs" / "page.html").read_text()
+    model_json = re.search(r'<script type="application/json" id="model">(.*?)</script>', page, re.S).group(1)
+    model = json.loads(model_json)
+    about = html.unescape(re.search(r'<p class="about">(.*?)</p>', page, re.S).group(1))
+    config = Config(sizes=tuple(model["sizes"]), activation=model["activation"],
+                    loss="cross-entropy" if model["output"] == "softmax" else "mse")
+    digits_json = re.search(r'<script type="application/json" id="digits">(.*?)</script>', page, re.S).group(1)
+    assert digits_json != "null"  # the page trains live (tests/test_page_training.py)
+    assert render_page(config, model_json, about, digits_json) == page, f"run: {DOCS_PAGE_COMMANDS}"
+    for (W, b), layer in zip(shipped.params, model["layers"]):
+        decoded_W = np.frombuffer(base64.b64decode(layer["W"]), dtype="<f8").reshape(W.shape)
+        assert np.abs(decoded_W - W).max() <= 1e-12
+        assert np.abs(np.frombuffer(base64.b64decode(layer["b"]), dtype="<f8") - b).max() <= 1e-12
+    history = model["history"]
+    assert history["steps"][0] == 0 and history["epochs"][-1] == shipped.epoch and len(history["steps"]) >= 20
+    assert "of the run 3b1b" in about
+
+
+def test_page_command_makes_a_runs_page_with_its_history(run_directory, tmp_path, monkeypatch):
+    """`compare page RUN_DIR`: the same page as the run's own, timeline included."""
+    monkeypatch.chdir(tmp_path)
+    result = invoke("page", run_directory)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / f"{run_directory.name}.html"  # the folder's name, in the current directory
+    assert f"wrote {out.name}" in result.output
+    assert out.read_text() == (run_directory / "page.html").read_text()
+    assert embedded_model(out.read_text())["history"]["steps"][0] == 0
+    again = invoke("page", run_directory)
+    assert again.exit_code == 2 and "--force" in again.output
+
+
+def broken_run(run_directory, tmp_path, name, change):
+    copy = tmp_path / name
+    shutil.copytree(run_directory, copy)
+    change(copy)
+    return copy
+
+
+@pytest.mark.parametrize("name,change,message", [
+    ("empty", lambda d: [p.unlink() for p in d.iterdir()], "not a run's folder (no results.json in it)"),
+    ("bad-results", lambda d: (d / "results.json").write_text("{"), "not a results file"),
+    ("no-model", lambda d: (d / "model.npz").unlink(), "model.npz"),
+    ("bad-history", lambda d: (d / "history.npz").write_bytes(b"junk"), "history.npz"),
+])
+def test_page_command_says_in_one_line_what_is_wrong_with_a_folder(run_directory, tmp_path, name, change, message):
+    folder = broken_run(run_directory, tmp_path, name, change)
+    out = tmp_path / "x.html"
+    result = invoke("page", folder, "--out", out)
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("Error: ") and message in line, line
+    assert not out.exists()
 
 
 def test_page_command_bad_checkpoint_is_one_line(tmp_path):
@@ -175,6 +237,8 @@ def test_page_command_refuses_a_model_that_does_not_take_digits(tmp_path, tiny_d
     assert "page.html" not in (tmp_path / "reports" / "small" / "report.md").read_text()
     refused = invoke("page", saved, "--out", tmp_path / "x.html")
     assert refused.exit_code == 1 and "28x28" in refused.output
+    from_run = invoke("page", tmp_path / "reports" / "small", "--out", tmp_path / "x.html")
+    assert from_run.exit_code == 1 and "kept no model for a page" in from_run.output and not (tmp_path / "x.html").exists()
 
 
 @pytest.fixture(scope="module")
@@ -289,7 +353,7 @@ def desktop_page(browser, page_path):
 def desktop(desktop_page):
     """The page at 1280x800, cleared, the first neuron selected; no error may happen."""
     desktop_page.click("#clear")
-    desktop_page.evaluate("() => { window.mnistPage.state.selected = 0; }")
+    desktop_page.evaluate("() => { window.mnistPage.state.selected = 0; window.mnistPage.state.selectedLayer = 0; }")
     settled(desktop_page)
     yield desktop_page
     assert desktop_page.errors == []
@@ -623,6 +687,22 @@ def test_load_time_and_size(browser, page_path):
           f"started ({page.load_seconds * 1000:.0f} ms seen from the test)")
     assert ready < 3000
     page.context.close()
+
+
+def test_the_docs_page_with_its_history_is_small_and_quick(browser):
+    """docs/page.html, the shipped model with its timeline: under 4 MB, ready well within a second
+    (3 s allowed, for a busy machine), no request."""
+    path = ROOT / "docs" / "page.html"
+    page = open_page(browser, path)
+    try:
+        ready = page.evaluate("() => window.mnistPage.readyMs")
+        size = path.stat().st_size
+        print(f"\ndocs/page.html: {size / 1024:.0f} KiB with {page.evaluate('() => window.mnistPage.history.count')} "
+              f"snapshots, ready {ready:.0f} ms after navigation started")
+        assert size < 4_000_000 and ready < 3000
+        assert page.is_visible("#timeline") and page.requests.seen == [path.as_uri()] and page.errors == []
+    finally:
+        page.context.close()
 
 
 @pytest.mark.parametrize("width,height", [(375, 667), (1280, 800)])

@@ -23,12 +23,16 @@ def invoke(*args):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
+def tiny_run_of(impls: str, name: str, tmp_path_factory):
+    reports = tmp_path_factory.mktemp("reports")
+    result = invoke("run", "--impl", impls, *TINY, "--name", name, "--reports-dir", str(reports))
+    assert result.exit_code == 0, result.output
+    return reports / name, result.output
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    reports = tmp_path_factory.mktemp("reports")
-    result = invoke("run", "--impl", "scratch,numpy", *TINY, "--name", "tiny", "--reports-dir", str(reports))
-    assert result.exit_code == 0, result.output
-    return reports / "tiny", result.output
+    return tiny_run_of("scratch,numpy", "tiny", tmp_path_factory)
 
 
 def test_every_file_is_written(tiny_run):
@@ -87,11 +91,11 @@ def test_report_md_and_html_say_the_same_things(tiny_run):
     directory, _ = tiny_run
     markdown = (directory / "report.md").read_text()
     page = (directory / "report.html").read_text()
-    for text in ("Summary", "vs fastest", "peak memory (RSS)", "Do they compute the same thing?",
+    for text in ("Summary", "vs fastest", "The process peaked at", "Do they compute the same thing?",
                  "finite differences", "lie on top of each other"):
         assert text in markdown and text in page, text
     assert "](curves.png)" in markdown
-    assert page.count("data:image/png;base64,") == 6  # self-contained: every figure inline
+    assert page.count("data:image/png;base64,") == 7  # self-contained: every figure inline
     assert 'src="curves.png"' not in page
 
 
@@ -183,3 +187,98 @@ def test_report_refuses_impossible_probabilities_and_repeated_epochs(tiny_run, t
     bad.write_text(json.dumps(document))
     result = invoke("report", str(bad))
     assert result.exit_code == 1 and words in result.output, result.output
+
+
+def test_signed_colours_are_the_pages_in_every_figure(monkeypatch, tmp_path):  # issue 22.2
+    """One convention: blue positive, orange negative, as colours.js defines it and page.css
+    shows it; the weights figure draws a unit's largest weight in the page's blue, its most
+    negative in the page's orange, and its title says so."""
+    import re
+
+    import numpy as np
+
+    import compare.report.figures as figures
+    from compare.report.page import HERE, signed_colours
+
+    colours = signed_colours()
+    assert colours == {"positive": (77, 163, 255), "negative": (255, 154, 60)}
+    css = (HERE / "page.css").read_text()
+    for key in ("positive", "negative"):
+        hex_colour = re.search(rf"--{key}: #([0-9a-f]{{6}})", css).group(1)
+        assert tuple(int(hex_colour[i:i + 2], 16) for i in (0, 2, 4)) == colours[key]
+    kept = []
+    monkeypatch.setattr(figures, "save", lambda canvas, path: kept.append(canvas) or path)
+    unit = np.zeros(784)
+    unit[0], unit[1] = 2.0, -2.0  # the most positive and the most negative weight of the unit
+    document = {"visuals": {"impl": "numpy", "image_shape": [28, 28], "first_layer_weights": [unit.tolist()],
+                            "hidden_units": 1}}
+    figures.weights(document, tmp_path / "weights.png", (8.0, 8.0))
+    image = kept[0].axes[0].get_images()[0]
+    rgba = image.to_rgba(image.get_array())
+    assert tuple(np.round(255 * rgba[0, 0, :3]).astype(int)) == colours["positive"]
+    assert tuple(np.round(255 * rgba[0, 1, :3]).astype(int)) == colours["negative"]
+    assert np.all(255 * rgba[0, 2, :3] > 252)  # 0 is white (the colormap's middle, within its 256 steps)
+    assert "blue pushes the unit up, orange down" in kept[0].get_suptitle()
+    assert "Blue is a positive weight" in figures.FIGURES["weights"].caption
+
+
+@pytest.fixture(scope="module")
+def two_run(tmp_path_factory):
+    """A run of two implementations of its own (tiny_run is replaced by a test above)."""
+    return tiny_run_of("numpy,tensor", "two", tmp_path_factory)
+
+
+def test_the_report_shows_how_far_the_implementations_drifted(two_run):  # issue 22 section 1
+    directory, output = two_run
+    document = json.loads((directory / "results.json").read_text())
+    drift = document["drift"]
+    assert drift["reference"] == "numpy" and list(drift["impls"]) == ["tensor"]
+    steps = [step for step, _ in drift["impls"]["tensor"]]
+    assert steps[0] == 0 and steps[-1] == 2 * drift["steps_per_epoch"] and len(steps) > 20
+    assert document["gradients_after"]["passed"]
+    markdown = (directory / "report.md").read_text()
+    assert "](drift.png)" in markdown and "While training, every implementation's parameters stayed within" in markdown
+    assert "The gradients still agree: from numpy's trained parameters" in markdown
+    assert "While training, every implementation's parameters stayed within" in output
+
+
+def drawn_curves(monkeypatch, tmp_path, documents):
+    import compare.report.figures as figures
+
+    kept = []
+    monkeypatch.setattr(figures, "save", lambda canvas, path: kept.append(canvas) or path)
+    figures.curves(documents, tmp_path / "curves.png", figures.FIGURES["curves"].size)
+    loss_axis, accuracy_axis = kept[0].axes[:2]
+    return {line.get_label(): line for line in loss_axis.get_lines()}, accuracy_axis
+
+
+def test_a_one_epoch_run_draws_its_test_loss_and_accuracy_through_the_epoch(two_run, monkeypatch, tmp_path):
+    """Issue 22.12: not one dot on an empty axis: the test loss and accuracy at the history's
+    log-spaced steps of the first epoch, and the training loss within it."""
+    directory, _ = two_run
+    document = json.loads((directory / "results.json").read_text())
+    for impl in document["implementations"]:
+        impl["epochs"] = impl["epochs"][:1]
+    history = document["test_history"]
+    assert history["impl"] == "numpy" and history["points"][0][0] == 0.0
+    history["points"] = [p for p in history["points"] if p[0] <= 1]
+    lines, accuracy_axis = drawn_curves(monkeypatch, tmp_path, [document])
+    test = lines["numpy: test"]
+    assert list(test.get_xdata()) == [p[0] for p in history["points"]] and len(test.get_xdata()) > 5
+    assert list(test.get_ydata()) == [p[1] for p in history["points"]]
+    assert len(lines["tensor: test"].get_xdata()) == 1  # the others: after each epoch
+    assert len(lines["numpy: training"].get_xdata()) >= 40
+    assert accuracy_axis.get_xscale() == "symlog"  # the first steps, where the learning happens, spread out
+    assert len(accuracy_axis.get_lines()[0].get_xdata()) == len(history["points"])
+
+
+def test_a_longer_run_draws_train_and_test_loss_for_every_epoch(two_run, monkeypatch, tmp_path):
+    directory, _ = two_run
+    document = json.loads((directory / "results.json").read_text())
+    document["test_history"] = None
+    lines, accuracy_axis = drawn_curves(monkeypatch, tmp_path, [document])
+    epochs = document["implementations"][0]["epochs"]
+    assert list(lines["numpy: test"].get_xdata()) == [1, 2]
+    assert list(lines["numpy: test"].get_ydata()) == [e["test_loss"] for e in epochs]
+    assert lines["numpy: training"].get_xdata()[-1] == pytest.approx(2.0)
+    assert accuracy_axis.get_xscale() == "linear"

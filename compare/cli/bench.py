@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from shared import config as cfg
               help="BLAS and torch threads for every runner: a number, or auto = per config what "
                    "`compare run --threads auto` would pick.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Directory for bench.json and bench.md. Default: reports/bench-TIMESTAMP.")
+              help="Directory for bench.json, bench.md and matmul-peak.json (the last quiet run's peaks, to tell a "
+                   "busy machine). Default: reports/bench-TIMESTAMP, the peaks in reports/.")
 @click.option("--markdown", "markdown_copy", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write the Markdown table here (e.g. docs/BENCHMARKS.md).")
 @click.option("--force", is_flag=True, help="Replace bench.json and bench.md in --out, and an existing --markdown file.")
@@ -36,24 +38,35 @@ def bench(quick, accuracy, threads, out_dir, markdown_copy, force, study):
     from compare.benchmark.markdown import to_markdown
     from compare.benchmark.plan import Plan
     from compare.benchmark.suite import run_bench, save
-    from compare.benchmark.targets import read_quiet_peaks, remember_quiet_peaks
-    from compare.run.outputs import check_file, check_files_in
+    from compare.benchmark.targets import PeaksError, read_quiet_peaks, remember_quiet_peaks
+    from compare.run.outputs import OutputError, check_file, check_files_in, could_not_write
     from shared.atomic import atomic_write_text
 
+    # The last quiet run's peaks, to tell a busy machine: kept in --out, or in reports/ beside the benches.
+    peaks_path = (out_dir or Path("reports")) / "matmul-peak.json"
     out_dir = out_dir or Path("reports") / datetime.now().strftime("bench-%Y%m%d-%H%M%S")
     check_files_in(out_dir, ("bench.json", "bench.md"), "--out", force)  # before minutes of measuring
+    if os.path.lexists(peaks_path) and not peaks_path.is_file():
+        raise OutputError(f"{peaks_path} is not a regular file (compare bench keeps its quiet matmul peaks there); "
+                          f"remove it", "--out")
+    try:
+        quiet_peaks = read_quiet_peaks(peaks_path)
+    except PeaksError as error:
+        raise click.ClickException(f"{error}; remove it, and the next quiet bench writes it again") from None
     if markdown_copy is not None:
         check_file(markdown_copy, "--markdown", force=force)
     dataset = load_data(None, cfg.Config())
     plan = Plan.quick() if quick else Plan()
-    peaks_path = out_dir.parent / "matmul-peak.json"  # the last quiet run's peaks, to tell a busy machine
     document = run_bench(dataset, plan, threads, accuracy, echo=click.echo,
-                         command=" ".join(["compare", *sys.argv[1:]]), quiet_peaks=read_quiet_peaks(peaks_path),
-                         study=study)
-    save(document, out_dir / "bench.json", out_dir / "bench.md")
-    remember_quiet_peaks(peaks_path, document)
-    if markdown_copy is not None:
-        atomic_write_text(markdown_copy, to_markdown(document) + "\n")
+                         command=" ".join(["compare", *sys.argv[1:]]), quiet_peaks=quiet_peaks, study=study)
+    try:
+        save(document, out_dir / "bench.json", out_dir / "bench.md")
+        remember_quiet_peaks(peaks_path, document)
+        if markdown_copy is not None:
+            atomic_write_text(markdown_copy, to_markdown(document) + "\n")
+    except OSError as error:  # minutes of measuring are not lost: the whole table goes to the terminal
+        click.echo("\n" + to_markdown(document))
+        raise could_not_write(error, "; the whole table is printed above") from None
     click.echo("\n" + to_markdown(document).split("## Training throughput")[0].strip())
     click.echo(f"\nWrote {out_dir / 'bench.json'} and {out_dir / 'bench.md'}")
     if document["reliability"]["unreliable"]:

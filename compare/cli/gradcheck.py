@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from compare.cli.options import EXIT_CODES, build_config, config_options, parse_impls, penalty_options
-from compare.cli.preflight import check_memory, data_inputs, load_data
+from compare.cli.options import EXIT_CODES, build_config, config_options, parse_impls, penalty_options, typed
+from compare.cli.preflight import check_memory, data_inputs, load_data_sized
 
 
 @click.command(epilog=EXIT_CODES)
@@ -36,18 +36,17 @@ def gradcheck(impl_text, data_dir, samples, coordinates, json_path, force, **opt
     from compare.wording import describe_network
     from shared.atomic import atomic_write_text
     from shared.params import init_params
+    from shared.training import regularized, training_rows
 
     config = build_config(options)
     impls = parse_impls(impl_text)
+    dataset, config = load_data_sized(data_dir, config, sizes_chosen=typed("sizes"))
+    config = regularized(config, training_rows(dataset, config))
     check_memory(config, impls)
     if json_path is not None and str(json_path) != "-":
         from compare.run.outputs import check_file
 
         check_file(json_path, "--json", force=force, inputs=data_inputs(data_dir))
-    dataset = load_data(data_dir, config)
-    from shared.training import regularized, training_rows
-
-    config = regularized(config, training_rows(dataset, config))
     params = init_params(config.sizes, config.init, config.seed)
     to_stdout = json_path is not None and str(json_path) == "-"
     try:
@@ -68,6 +67,11 @@ def gradcheck(impl_text, data_dir, samples, coordinates, json_path, force, **opt
         click.echo("relative error = max|a - b| / max(max|a|, max|b|) per tensor\n")
         click.echo(format_agreement(result))
         if json_path is not None:
-            atomic_write_text(json_path, document)
+            from compare.run.outputs import could_not_write
+
+            try:
+                atomic_write_text(json_path, document)
+            except OSError as error:
+                raise could_not_write(error, "; the table above is the check's result") from None
             click.echo(f"wrote {json_path}")
     sys.exit(0 if result.passed else 1)

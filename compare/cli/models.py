@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from compare.cli.options import EXIT_CODES, parse_impls
-from compare.cli.preflight import check_device, load_data, read_checkpoint
+from compare.cli.preflight import check_data, check_device, load_data, read_checkpoint, read_data
 from compare.wording import layer_sizes
 from shared import config as cfg
 
@@ -36,6 +36,28 @@ def model_from_checkpoint(path: Path, impl: str | None, device: str):
     return checkpoint, REGISTRY[name].build(config, checkpoint.params)
 
 
+def computed(path: Path, params, compute):
+    """compute(), refused in one line when it overflows: finite weights large enough make the
+    outputs NaN or infinite (softmax of inf - inf), or a pure-Python exp() overflow. What it returns
+    ends with the outputs (images, classes); NumPy's own warnings of the overflow are not printed."""
+    import numpy as np
+
+    try:
+        with np.errstate(all="ignore"):
+            result = compute()
+    except (OverflowError, FloatingPointError):
+        bad = None
+    else:
+        outputs = result[-1] if isinstance(result, tuple) else result
+        bad = int(np.sum(~np.all(np.isfinite(np.asarray(outputs, dtype=np.float64)), axis=1)))
+        if bad == 0:
+            return result
+    largest = max(float(np.abs(W).max()) for W, _ in params)
+    images = f" for {bad:,} of {len(outputs):,} images" if bad is not None else ""
+    raise click.ClickException(f"{path}: the model computes NaN or infinite outputs{images} (its largest weight is "
+                               f"{largest:.3g}): it gives no answer; train it again with a lower learning rate")
+
+
 @click.command("eval", epilog=EXIT_CODES)
 @click.argument("checkpoint", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--impl", "impl", default=None, metavar="NAME",
@@ -50,11 +72,12 @@ def evaluate_command(checkpoint, impl, data_dir, device):
     from shared.training import evaluate
 
     saved, model = model_from_checkpoint(checkpoint, impl, device)
-    dataset = load_data(data_dir, saved.config, test_only=True)
+    dataset = load_data(data_dir, saved.config, test_only=True, model=checkpoint)
     x = scale_pixels(dataset.test_images, model.config.dtype)
     with Progress(f"evaluating with {model.name}", len(x), unit="image") as progress:
-        loss, accuracy, _ = evaluate(model, x, dataset.test_labels.astype("int64"),
-                                     on_progress=lambda done, total: progress.update(done - progress.done))
+        loss, accuracy, _ = computed(checkpoint, saved.params, lambda: evaluate(
+            model, x, dataset.test_labels.astype("int64"),
+            on_progress=lambda done, total: progress.update(done - progress.done)))
     click.echo(f"{checkpoint}: {layer_sizes(saved.config.sizes)} {saved.config.activation}, trained by "
                f"{saved.impl} for {plural(saved.epoch, 'epoch')}; evaluated by {model.name} on {len(x):,} {dataset.name} "
                f"test images: accuracy {accuracy:.2%}, loss {loss:.4f}")
@@ -105,7 +128,7 @@ def predict(checkpoint, images, impl, show_path, as_json, device, force):
     except ImageError as error:
         raise click.ClickException(str(error)) from None
     inputs = np.stack([digit.seen.reshape(-1) for digit in digits]).astype(model.config.dtype)
-    outputs = model.predict_proba(inputs)
+    outputs = computed(checkpoint, saved.params, lambda: model.predict_proba(inputs))
     if saved.config.loss == "mse":  # sigmoid scores: normalized so they read as shares
         outputs = outputs / outputs.sum(axis=1, keepdims=True)
     answers = []
@@ -132,40 +155,106 @@ def predict(checkpoint, images, impl, show_path, as_json, device, force):
             for warning in answer["warnings"]:
                 click.echo(f"  warning: {warning}")
     if show_path is not None:
-        from compare.report.predictions import plot_predictions
+        from compare.report.predictions import MAX_SHOWN, plot_predictions
+        from compare.run.outputs import could_not_write
 
-        plot_predictions(answers, digits, show_path)
+        shown = min(len(answers), MAX_SHOWN)  # a row each: hundreds would take minutes, in a picture none reads
+        try:
+            with Progress("drawing the picture", shown, unit="image", enabled=shown >= 10 and not as_json) as bar:
+                plot_predictions(answers[:shown], digits[:shown], show_path, tick=lambda: bar.update(1))
+        except OSError as error:
+            raise could_not_write(error, "; the answers above stand" if not as_json else "") from None
         if not as_json:
-            click.echo(f"wrote {show_path}")
+            part = f" (the first {shown} of the {len(answers)} images)" if shown < len(answers) else ""
+            click.echo(f"wrote {show_path}{part}")
 
 
 @click.command("page", epilog=EXIT_CODES)
-@click.argument("checkpoint", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("source", metavar="CHECKPOINT_OR_RUN", type=click.Path(path_type=Path))
 @click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="The HTML file to write. Default: the checkpoint's name with .html, in the current directory.")
+              help="The HTML file to write. Default: the checkpoint's or run folder's name with .html, in the current directory.")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Where the sample test digits come from (default: the bundled MNIST).")
-def page_command(checkpoint, out_path, force, data_dir):
+              help="Where a checkpoint's sample test digits come from (default: the bundled MNIST); a run keeps its own.")
+def page_command(source, out_path, force, data_dir):
     """Write a page where you draw a digit and watch this model answer, layer by layer.
 
-    One self-contained HTML file: the exact weights, the drawing pad, the preparation
-    MNIST's digits had, the forward pass and every neuron drawn. It makes no network
-    request; open it from disk, offline, or put it on any static host.
+    From a checkpoint (.npz), or from a run's folder (reports/NAME, what `compare run`
+    wrote): then the page has the run's history too, a timeline from the random start to
+    the trained network. One self-contained HTML file: the exact weights, the drawing pad,
+    the preparation MNIST's digits had, the forward pass, every neuron drawn and the
+    backpropagation of your digit. It makes no network request; open it from disk,
+    offline, or put it on any static host. A source that is neither is exit code 1.
     """
-    from compare.report.page import dataset_label, model_predictions, write_page
     from compare.run.outputs import check_file
+
+    out_path = out_path or Path((source.name if source.is_dir() else source.with_suffix(".html").name)
+                                + (".html" if source.is_dir() else ""))
+    if source.is_dir():
+        check_file(out_path, "--out", force=force, inputs=(source / "results.json",))
+        text = page_of_run(source)
+    else:
+        check_file(out_path, "--out", force=force, inputs=(source,))
+        text = page_of_checkpoint(source, data_dir)
+    from compare.run.outputs import could_not_write
+    from shared.atomic import atomic_write_text
+
+    try:
+        atomic_write_text(out_path, text)
+    except OSError as error:
+        raise could_not_write(error) from None
+    size = len(text.encode("utf-8"))
+    click.echo(f"wrote {out_path} ({size / 1024:,.0f} KiB): open it in a browser, draw a digit")
+
+
+def page_of_checkpoint(checkpoint: Path, data_dir) -> str:
+    """The page of a saved model: sample digits and accuracy from the test set."""
+    from compare.report.page import dataset_label, model_outputs, page_text
+    from compare.report.page.digits import choose_page_digits
     from compare.wording import plural
 
-    out_path = out_path or Path(checkpoint.with_suffix(".html").name)
-    check_file(out_path, "--out", force=force, inputs=(checkpoint,))
     saved = read_checkpoint(checkpoint)
     if saved.config.sizes[0] != 784:
         raise click.ClickException(f"{checkpoint}: the model takes {saved.config.sizes[0]} inputs; "
                                    f"the page draws 28x28 digits (784)")
-    dataset = load_data(data_dir, saved.config, test_only=True)
-    predictions = model_predictions(saved.params, saved.config, dataset.test_images)
+    # The training digits too, where there are: the page trains live on some of them.
+    # They are checked as a test set is (the page evaluates the model; it has no --sizes).
+    trains = has_training_files(data_dir)
+    dataset = read_data(data_dir, test_only=not trains)
+    check_data(dataset, saved.config, test_only=True, model=checkpoint)
+    predictions = computed(checkpoint, saved.params,
+                           lambda: model_outputs(saved.params, saved.config, dataset.test_images)).argmax(axis=1)
     source = f"trained by {saved.impl} for {plural(saved.epoch, 'epoch')} ({checkpoint.name})"
-    size = write_page(out_path, saved.params, saved.config, dataset.test_images, dataset.test_labels, predictions,
-                      source, dataset_label(dataset.name))
-    click.echo(f"wrote {out_path} ({size / 1024:,.0f} KiB): open it in a browser, draw a digit")
+    digits = (choose_page_digits(dataset.train_images, dataset.train_labels, dataset.test_images, dataset.test_labels)
+              if trains else None)
+    return page_text(saved.params, saved.config, dataset.test_images, dataset.test_labels, predictions,
+                     source, dataset_label(dataset.name), digits)
+
+
+def has_training_files(data_dir) -> bool:
+    """Whether the data directory holds a training set (a page needs only the test files)."""
+    from shared.data import DEFAULT_DATA_DIR, FILE_STEMS, DataError, find_file
+
+    try:
+        find_file(Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR, FILE_STEMS["train_images"])
+    except DataError:
+        return False
+    return True
+
+
+def page_of_run(directory: Path) -> str:
+    """The page of a run's folder, as `compare run` made it: its model, samples and history."""
+    from compare.report.folder import RESULTS, run_page
+    from compare.report.results import ResultsError, load_results
+    from shared.checkpoint import CheckpointError
+
+    if not (directory / RESULTS).is_file():
+        raise click.ClickException(f"{directory}: not a run's folder (no {RESULTS} in it); give the folder "
+                                   "`compare run` wrote (reports/NAME) or a checkpoint (.npz)")
+    try:
+        text = run_page(load_results(directory / RESULTS), directory)
+    except (ResultsError, CheckpointError) as error:
+        raise click.ClickException(str(error)) from None
+    if text is None:
+        raise click.ClickException(f"{directory}: this run kept no model for a page (its images are not 28x28)")
+    return text

@@ -16,7 +16,7 @@ from shared import config as cfg
 EXIT_CODES = """\b
 Exit codes:
   0  success
-  1  a check failed, training diverged, or the data is bad
+  1  a check failed, training diverged, the data is bad, or a file could not be written
   2  wrong usage: an unknown option or an invalid value
   130  interrupted (Ctrl-C)"""
 

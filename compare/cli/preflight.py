@@ -19,9 +19,8 @@ from shared import config as cfg
 
 def data_inputs(data_dir: Path | None) -> tuple[Path, ...]:
     """The dataset files a command may read from --data-dir: an output never replaces one, --force or not."""
-    from shared.data import DEFAULT_DATA_DIR, FILE_STEMS
-
     from shared.book_pickle import FILE_NAME
+    from shared.data import DEFAULT_DATA_DIR, FILE_STEMS
 
     directory = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
     if directory.is_file():  # Nielsen's mnist.pkl.gz given as a file
@@ -30,18 +29,56 @@ def data_inputs(data_dir: Path | None) -> tuple[Path, ...]:
         directory / FILE_NAME,)
 
 
-def load_data(data_dir: Path | None, config: cfg.Config, test_only: bool = False):
+def load_data(data_dir: Path | None, config: cfg.Config, test_only: bool = False, model: Path | None = None):
     """Load the dataset and check that the network's first and last layers fit it.
 
-    test_only: read only the two test files (a command that evaluates needs no training set)."""
+    test_only: read only the two test files (a command that evaluates needs no training set).
+    model: the checkpoint the network comes from (eval, page): a mismatch is then the data's,
+    said of --data-dir, since such a command has no --sizes."""
+    dataset = read_data(data_dir, test_only)
+    check_data(dataset, config, test_only, model)
+    return dataset
+
+
+def load_data_sized(data_dir: Path | None, config: cfg.Config, sizes_chosen: bool):
+    """(the dataset, the config): when no one chose the layer sizes (neither --sizes nor a
+    resumed checkpoint), the network's first and last layers are sized to the data, so a
+    5-class or 16-pixel dataset trains without --sizes; the hidden layers stay as they are."""
+    dataset = read_data(data_dir)
+    if not sizes_chosen:
+        config = sized_to_data(config, dataset)
+    check_data(dataset, config)
+    return dataset, config
+
+
+def sized_to_data(config: cfg.Config, dataset) -> cfg.Config:
+    """The config with its input layer as the images' pixels and its output layer as the labels'
+    classes. A few stray labels (a 255 among digits) are damage, not classes: those keep the
+    output layer, so check_data names them."""
+    classes = config.sizes[-1] if stray_label(dataset, config.sizes[-1]) else dataset.num_classes
+    sizes = (dataset.input_size, *config.sizes[1:-1], classes)
+    return config if sizes == config.sizes else config.with_changes(sizes=sizes)
+
+
+def read_data(data_dir: Path | None, test_only: bool = False):
+    """The dataset at data_dir (the bundled MNIST when None); bad data is a one-line error."""
     from shared.data import load_dataset
     from shared.idx import DataError
 
     try:
-        dataset = load_dataset(data_dir, splits=("test",) if test_only else ("train", "test"))
+        return load_dataset(data_dir, splits=("test",) if test_only else ("train", "test"))
     except DataError as error:
         raise click.ClickException(str(error)) from None
+
+
+def check_data(dataset, config: cfg.Config, test_only: bool = False, model: Path | None = None) -> None:
+    """The network's first and last layers fit the dataset, the limits and the batch its size."""
+    source = "the bundled MNIST" if dataset.directory == default_data_dir() else str(dataset.directory)
     if config.sizes[0] != dataset.input_size:
+        if model is not None:
+            raise click.BadParameter(f"{model}'s network takes {config.sizes[0]} pixels, but the images of {source} "
+                                     f"have {dataset.input_size}: give --data-dir the dataset it was trained on",
+                                     param_hint="'--data-dir'")
         raise click.BadParameter(
             f"the first layer has {config.sizes[0]} neurons but the images have "
             f"{dataset.input_size} pixels", param_hint="'--sizes'")
@@ -50,21 +87,24 @@ def load_data(data_dir: Path | None, config: cfg.Config, test_only: bool = False
         raise click.ClickException(stray)
     # A test set alone may lack the last classes; it must not have more than the network answers.
     too_few = config.sizes[-1] < dataset.num_classes
+    if too_few and model is not None:
+        raise click.BadParameter(f"{model}'s network answers {config.sizes[-1]} classes, but the labels of {source} "
+                                 f"have {dataset.num_classes}: give --data-dir the dataset it was trained on",
+                                 param_hint="'--data-dir'")
     if too_few or (not test_only and config.sizes[-1] != dataset.num_classes):
         raise click.BadParameter(
             f"the last layer has {config.sizes[-1]} neurons but the labels have "
             f"{dataset.num_classes} classes", param_hint="'--sizes'")
     if test_only:
-        return dataset
+        return
     check_split(dataset, config)
-    return dataset
 
 
 def check_split(dataset, config: cfg.Config) -> None:
-    """The validation set, --train-limit, --test-limit, --expand and the batch size fit the data
-    (and the memory), and early stopping has a validation set to watch."""
+    """The validation set, --train-limit, --test-limit, --expand and the batch size fit the data, and
+    early stopping has a validation set to watch."""
     from shared.expansion import copies
-    from shared.training import held_out
+    from shared.training import held_out, training_rows
 
     count = len(dataset.train_labels)
     held = held_out(dataset, config)
@@ -82,25 +122,16 @@ def check_split(dataset, config: cfg.Config) -> None:
         if limit is not None and limit > there:
             raise click.BadParameter(f"{limit:,} is more than the {there:,} images there are"
                                      f"{kept if name == '--train-limit' else ''}", param_hint=f"'{name}'")
-    train_count = min(config.train_limit or available, available) * copies(config.expand)
+    train_count = training_rows(dataset, config) * copies(config.expand)
     if config.batch_size > train_count:
         raise click.BadParameter(
             f"{config.batch_size:,} is larger than the {train_count:,} training images", param_hint="'--batch-size'")
-    check_data_memory(dataset, config, train_count)
 
 
-def check_data_memory(dataset, config: cfg.Config, train_count: int) -> None:
-    """The scaled training images (5 or 7 times as many with --expand) must fit in memory: twice,
-    since an implementation may keep a converted copy."""
-    from shared.resources import available_memory
+def default_data_dir() -> Path:
+    from shared.data import DEFAULT_DATA_DIR
 
-    available = available_memory()
-    needed = 2 * train_count * dataset.input_size * (4 if config.dtype == "float32" else 8)
-    if available is not None and needed > available:
-        hint = "'--expand'" if config.expand != "none" else "'--train-limit'"
-        raise click.BadParameter(f"{train_count:,} training images in {config.dtype} need about {gibibytes(needed)} "
-                                 f"of memory, more than the {gibibytes(available)} available here (--dtype float32 "
-                                 "halves it)", param_hint=hint)
+    return Path(DEFAULT_DATA_DIR)
 
 
 ACTIVATION_COPIES = 4  # per hidden unit per image in a batch: z, a, delta, and a temporary
@@ -120,16 +151,54 @@ def memory_needed(config: cfg.Config, impl: str) -> int:
     return parameter_count(config.sizes) * per_parameter + images * sum(config.sizes[1:]) * 8 * ACTIVATION_COPIES
 
 
-def check_memory(config: cfg.Config, impls: list[str]) -> None:
+PYTHON_PIXEL_BYTES = 68  # a non-zero pixel kept by a Python-float implementation: its index and value objects
+
+
+def data_memory(dataset, config: cfg.Config, impl: str) -> int:
+    """The bytes the data takes once prepared for training: every image (the training images after
+    --validation, --train-limit and --expand, the validation and the test images) scaled to the
+    config's dtype, and a Python-float implementation's own copy of the training images' non-zero
+    pixels. (A small .gz can declare a million images of zeros.)"""
+    import numpy as np
+
+    from impls import REGISTRY
+    from shared.expansion import copies
+    from shared.training import held_out, training_rows
+
+    rows = training_rows(dataset, config)
+    images = rows * copies(config.expand) + held_out(dataset, config) + len(dataset.limit(test_limit=config.test_limit).test_labels)
+    scaled = images * dataset.input_size * (4 if config.dtype == "float32" else 8)
+    if REGISTRY[impl].python_floats:
+        scaled += np.count_nonzero(dataset.train_images[:rows]) * copies(config.expand) * PYTHON_PIXEL_BYTES
+    return scaled
+
+
+def check_memory(config: cfg.Config, impls: list[str], dataset=None) -> None:
     """Absurd --sizes are refused before anything is allocated (the implementations train one
-    after another, so the largest need counts)."""
+    after another, so the largest need counts); given the dataset, its prepared copy counts too."""
     from shared.resources import available_memory
 
     available = available_memory()
     if available is None:
         return
-    impl = max(impls, key=lambda name: memory_needed(config, name))
-    needed = memory_needed(config, impl)
+
+    def needed_by(name: str) -> int:
+        return memory_needed(config, name) + (data_memory(dataset, config, name) if dataset is not None else 0)
+
+    impl = max(impls, key=needed_by)
+    needed = needed_by(impl)
+    if dataset is not None and needed > available and memory_needed(config, impl) <= available:
+        from shared.expansion import copies
+        from shared.training import training_rows
+
+        train = training_rows(dataset, config) * copies(config.expand)
+        test = len(dataset.limit(test_limit=config.test_limit).test_labels)
+        expanded = f" (with --expand {config.expand})" if config.expand != "none" else ""
+        raise click.BadParameter(
+            f"{train:,} training{expanded} and {test:,} test images of "
+            f"{dataset.input_size:,} pixels, with the network, need about {gibibytes(needed)} of memory to train with "
+            f"{impl}, more than the {gibibytes(available)} available here; --train-limit N uses fewer",
+            param_hint="'--train-limit'")
     if needed > available:
         from shared.params import parameter_count
 
@@ -191,10 +260,11 @@ def read_checkpoint(path: Path):
 
 def check_threads(ctx, param, value: str) -> str:
     """--threads: a number of threads no larger than the cores, or auto (a click callback)."""
-    if value.isdigit() and int(value) > (os.cpu_count() or 1):
+    number = value.isascii() and value.isdigit()  # '²' and '٣' pass isdigit() but are no number int() reads
+    if number and int(value) > (os.cpu_count() or 1):
         raise click.BadParameter(f"{value} threads on {os.cpu_count()} cores would only wait for each other; "
                                  f"give at most {os.cpu_count()}, or auto")
-    if value == "auto" or (value.isdigit() and int(value) >= 1):
+    if value == "auto" or (number and int(value) >= 1):
         return value
     raise click.BadParameter(f"give a number of threads (1 or more) or auto; got {value!r}")
 
@@ -207,6 +277,18 @@ def check_resumable(config: cfg.Config, checkpoint, path: Path) -> None:
             shown = ",".join(map(str, value)) if key == "sizes" else value
             raise click.BadParameter(f"{path} holds a network with {key} {shown}; a resumed run keeps it",
                                      param_hint=f"'--{key}'")
+
+
+def check_last_epoch(config: cfg.Config, start_epoch: int) -> None:
+    """The last epoch's number fits in a checkpoint (shared.checkpoint reads epochs up to MAX_EPOCH):
+    a run never writes a model that eval, page and --resume would refuse."""
+    from shared.checkpoint import MAX_EPOCH
+
+    last = start_epoch - 1 + config.epochs
+    if last > MAX_EPOCH:
+        start = f"resumed after epoch {start_epoch - 1:,}, " if start_epoch > 1 else ""
+        raise click.BadParameter(f"{start}the run would end at epoch {last:,}, past the {MAX_EPOCH:,} a checkpoint "
+                                 f"holds; give at most {max(MAX_EPOCH - start_epoch + 1, 0):,}", param_hint="'--epochs'")
 
 
 def checkpoint_paths(save_path: Path | None, impls: list[str]) -> dict[str, Path]:

@@ -18,7 +18,9 @@ FORMATS = """\b
 Grid: --grid OPTION=VALUES, OPTION any option of `compare run` without its dashes, VALUES
 separated by commas, or by colons when a value holds commas:
   --grid lr=0.025,0.25,2.5 --grid sizes=784,30,10:784,100,10   (6 runs)
-Every other option of `compare run` (--impl, --epochs, --train-limit, ...) is given to every run."""
+Every other option of `compare run` (--impl, --epochs, --train-limit, ...) is given to every run.
+A sweep exits 1 when a run failed (the others are kept; the same command runs it again) or the
+--scheduler cannot be reached."""
 
 
 @click.command(context_settings={"ignore_unknown_options": True}, epilog=FORMATS + "\n\n" + EXIT_CODES)
@@ -36,7 +38,7 @@ Every other option of `compare run` (--impl, --epochs, --train-limit, ...) is gi
 @click.option("--speedup", is_flag=True,
               help="Measure instead: the grid's runs on one worker, then on --workers, in scratch folders; print the "
                    "times and the speed-up (nothing is kept).")
-@click.option("--rounds", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--rounds", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="With --speedup: how many times to time each, alternating which goes first.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.argument("run_options", nargs=-1, type=click.UNPROCESSED, metavar="[RUN OPTIONS]...")
@@ -88,7 +90,7 @@ def sweep(grid_texts, workers, out, scheduler, connect_timeout, speedup, rounds,
         raise click.ClickException(str(error)) from None
     except SweepInterrupted as stopped:
         done = [result.name for result in stopped.results if result.finished]
-        kept = f"{len(done)} finished and kept in {root} ({', '.join(done)})" if done else f"none finished"
+        kept = f"{len(done)} finished and kept in {root} ({', '.join(done)})" if done else "none finished"
         click.echo(f"\ninterrupted: of {len(specs)} runs, {kept}; the same command runs the other "
                    f"{len(specs) - len(done)}", err=True)
         sys.exit(130)

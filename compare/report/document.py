@@ -13,10 +13,12 @@ from pathlib import Path
 from compare.blocks import Figure, Heading, Paragraph, Table, to_html, to_markdown
 from compare.progress import Progress
 from compare.report.figures import FIGURES
-from compare.wording import describe_network, plural, summary_table
+from compare.wording import describe_network, epochs_trained, plural, process_memory, start_epoch, summary_table
 from shared.atomic import atomic_write_text
+from shared.files import read_regular
 
-PAGE = "page.html"  # the run's drawing page, linked when it is beside the report
+PAGE = "page.html"
+MAX_REPORT_BYTES = 16 << 20  # a report.md is tens of kilobytes  # the run's drawing page, linked when it is beside the report
 
 
 def setup_lines(document: dict) -> str:
@@ -27,7 +29,8 @@ def setup_lines(document: dict) -> str:
     verified = "checksums verified" if data["verified"] else "unverified"
     return (
         f"**Network** {describe_network(config)} (seed {config['seed']}). "
-        f"**Training** {plural(config['epochs'], 'epoch')} of mini-batch SGD, batch {config['batch_size']}, "
+        f"**Training** {epochs_trained(config['epochs'], start_epoch(document))} of mini-batch SGD, "
+        f"batch {config['batch_size']}, "
         f"learning rate {config['lr']:g}, {config['dtype']}, on {data['train_images']:,} {data['name']} "
         f"training images ({verified}), tested on {data['test_images']:,}. "
         f"**Machine** {env['cpu']}, {env['cores']} cores, Python {env['python']}, NumPy {env['numpy']} "
@@ -72,7 +75,8 @@ def epoch_table(document: dict) -> Table:
     epochs = [(impl["name"], e) for impl in document["implementations"] for e in impl["epochs"]]
     validation = any(e.get("validation_accuracy") is not None for _, e in epochs)
     rows = [
-        [name, str(e["epoch"]), f"{e['train_loss']:.4f}"]
+        [name, f"{e['epoch']} (before resuming)" if e.get("before_resume") else str(e["epoch"]),
+         f"{e['train_loss']:.4f}"]
         + ([number(e.get("validation_loss"), ".4f"), number(e.get("validation_accuracy"), ".2%")] if validation else [])
         + [number(e["test_loss"], ".4f"), number(e["test_accuracy"], ".2%"), f"{e['train_seconds']:.2f}",
            f"{e['eval_seconds']:.2f}", f"{e['samples_per_second']:,.0f}"]
@@ -165,10 +169,7 @@ def build_blocks(documents: list[dict], directory: Path, tick=lambda name: None)
         blocks.append(Paragraph(
             f"**Draw a digit** and watch this run's trained network answer, layer by layer: [{PAGE}]({PAGE}) "
             "(the first implementation's final parameters; one self-contained page that works offline)."))
-    blocks += [Heading("Summary"), summary_table(documents), Paragraph(
-        "Peak memory is the resident size of the whole process, sampled while that implementation trained: it "
-        "includes the training images as floats and every library loaded so far (torch, once any run used it), "
-        "so the differences between rows say more than the numbers themselves.")]
+    blocks += [Heading("Summary"), summary_table(documents), Paragraph(process_memory(documents))]
     blocks += warning_blocks(documents)
     for heading, per_run, opening in SECTIONS:
         if not per_run:
@@ -202,7 +203,7 @@ def write_report(documents: list[dict], directory: Path, progress: bool = False)
 def figures_shown(markdown: Path) -> set[str]:
     """The PNG files (in its own directory) an earlier report.md shows."""
     try:
-        text = markdown.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_regular(markdown, MAX_REPORT_BYTES).decode("utf-8")
+    except (OSError, UnicodeDecodeError):  # NotReadable too: a FIFO there is never opened to wait
         return set()
     return {name for name in re.findall(r"!\[[^\]]*\]\(([^)/\\]+\.png)\)", text)}

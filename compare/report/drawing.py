@@ -47,6 +47,19 @@ def save(figure, path: Path) -> Path:
     return path
 
 
+def signed_colormap():
+    """Signed values as the drawing page colours them (compare/report/page/colours.js, read
+    there): orange for negative, blue for positive; white for 0 on the report's white paper
+    (the page's is black)."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    from compare.report.page import signed_colours
+
+    colours = signed_colours()
+    ends = [tuple(c / 255 for c in colours[key]) for key in ("negative", "positive")]
+    return LinearSegmentedColormap.from_list("page-signed", [ends[0], (1.0, 1.0, 1.0), ends[1]])
+
+
 def plain(text: str) -> str:
     """A name (a file, a run) drawn as typed: its dollar signs escaped, so they do not start
     matplotlib's mathtext (which would garble the name or fail on it)."""

@@ -15,8 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from compare.report.drawing import RUN_HATCHES, new_figure, plain, run_style, save, style
-from compare.wording import vs_fastest, watched
+from compare.report.drawing import RUN_HATCHES, new_figure, plain, run_style, save, signed_colormap, style
+from compare.wording import drift_summary, start_epoch, vs_fastest, watched
 
 ZERO_FLOOR = 1e-18  # where an exact 0 is drawn on a log axis
 MIN_ACCURACY_SPAN = 1.0  # percentage points: closer accuracies are not stretched into a peak
@@ -109,42 +109,94 @@ def curves_coincide(document: dict, tolerance: float = 1e-9) -> bool:
     return True
 
 
-@figure("curves", (12.0, 4.5), "Learning", "Accuracy per epoch (on the validation set when the run held one "
-        "out, its final test accuracy a star) and training loss, every implementation.",
+def test_points(document: dict, impl: dict) -> list[tuple[float, float, float]]:
+    """(epochs elapsed, loss, accuracy) of an implementation on the set evaluated after each epoch
+    (the test set; the validation set when the run held one out), and where the run kept its
+    training history (the first implementation; test set runs only), at log-spaced steps of the
+    first epoch too (results' "test_history"), so that even a one-epoch run draws a curve."""
+    points = {e["epoch"]: watched(e)[1:] for e in impl["epochs"]}
+    history = document.get("test_history")
+    if history and history["impl"] == impl["name"] and held_out(impl) == "test":
+        points |= {epoch: (loss, accuracy) for epoch, loss, accuracy in history["points"]}
+    return [(epoch, *points[epoch]) for epoch in sorted(points)]
+
+
+def held_out(impl: dict) -> str:
+    """The set an implementation's epochs were evaluated on: "validation" when its run held one out."""
+    return watched(impl["epochs"][-1])[0]
+
+
+def curves_caption(documents: list[dict]) -> str:
+    text = "Training loss (the mean of each 1/50 of an epoch) and test loss, and test accuracy, every implementation"
+    if any(held_out(impl) == "validation" for d in documents for impl in d["implementations"]):
+        text += "; with a validation set held out, its loss and accuracy after each epoch, and the test accuracy once (a star)"
+    kept = [d["test_history"]["impl"] for d in documents if d.get("test_history")]
+    if kept:
+        text += (f"; {' and '.join(dict.fromkeys(kept))}'s test loss and accuracy also from the random start and at "
+                 f"log-spaced steps of the first epoch")
+    return text + "."
+
+
+@figure("curves", (12.0, 4.5), "Learning", curves_caption,
         note=lambda documents: COINCIDE if len(documents) == 1 and curves_coincide(documents[0]) else None)
 def curves(documents: list[dict], path: Path, size) -> Path:
-    canvas, (accuracy_axis, loss_axis) = new_figure(size, ncols=2)
-    order, accuracies, sets = impl_names(documents), [], set()
+    canvas, (loss_axis, accuracy_axis) = new_figure(size, ncols=2)
+    order, accuracies, xs, sets = impl_names(documents), [], [], set()
     for run, document in enumerate(documents):
         for impl in document["implementations"]:
-            epochs = impl["epochs"]
             lab = label(document, impl["name"], len(documents))
             look = run_style(impl["name"], run, len(documents), order)
-            values = [100 * watched(e)[2] for e in epochs]
-            sets |= {watched(e)[0] for e in epochs}
-            accuracies += values
-            accuracy_axis.plot([e["epoch"] for e in epochs], values, label=lab, **look)
-            if watched(epochs[-1])[0] == "validation":  # the test set, evaluated once at the end
+            line = {k: v for k, v in look.items() if k != "marker"}
+            training = [p for e in impl["epochs"] for p in e["loss_curve"] if np.isfinite(p[1])]
+            loss_axis.plot([p[0] for p in training], [p[1] for p in training], label=f"{lab}: training", **line)
+            tested = test_points(document, impl)
+            # test: hollow markers on a thin line of the implementation's colour, over the training curve
+            test_look = dict(color=look["color"], linestyle=line["linestyle"], linewidth=1.2, marker="s", markersize=5,
+                             markerfacecolor="white", markeredgewidth=1.2)
+            loss_axis.plot([p[0] for p in tested], [p[1] for p in tested], label=f"{lab}: test", **test_look)
+            accuracy_axis.plot([p[0] for p in tested], [100 * p[2] for p in tested], label=lab, **look)
+            accuracies += [100 * p[2] for p in tested]
+            xs += [p[0] for p in tested]
+            sets.add(held_out(impl))
+            if held_out(impl) == "validation":  # the test set, evaluated once, after the last epoch
                 accuracies.append(100 * impl["final"]["test_accuracy"])
-                accuracy_axis.plot([epochs[-1]["epoch"]], [accuracies[-1]], marker="*", markersize=12, linestyle="none",
-                                   color=look.get("color"))
-            points = [p for e in epochs for p in e["loss_curve"] if np.isfinite(p[1])]
-            loss_axis.plot([p[0] for p in points], [p[1] for p in points], label=lab,
-                           **{k: v for k, v in look.items() if k != "marker"})
-    evaluated = " and ".join(sorted(sets, reverse=True)) or "test"  # "validation and test" with runs of both kinds
-    accuracy_axis.set(title=f"{evaluated.capitalize()} accuracy after each epoch" + (" (star: test)" if "validation" in sets else ""),
-                      xlabel="epoch", ylabel=f"{evaluated} accuracy (%)")
+                accuracy_axis.plot([tested[-1][0]], [accuracies[-1]], marker="*", markersize=12, linestyle="none",
+                                   color=look["color"])
+    positive = any(value > 0 for line in loss_axis.get_lines() for value in line.get_ydata())
+    evaluated = " and ".join(sorted(sets, reverse=True)) or "test"  # "validation and test": runs of both kinds
+    loss_axis.set(title=f"Loss: training (each 1/50 of an epoch) and {evaluated} (squares)", xlabel="epochs", ylabel="loss",
+                  yscale="log" if positive else "linear")  # a one-class run's loss is 0: no log scale
+    for document in documents:  # a resumed run: where this run took over from its checkpoint
+        resumed = start_epoch(document) - 1
+        if resumed:
+            for axis in (loss_axis, accuracy_axis):
+                axis.axvline(resumed, color="#777777", linewidth=1, linestyle=":")
+                axis.text(resumed, 0.02, " resumed here", transform=axis.get_xaxis_transform(), fontsize=8,
+                          color="#555555")
+    for ticks in (loss_axis.yaxis.set_major_formatter, loss_axis.yaxis.set_minor_formatter):
+        ticks(lambda value, _: f"{value:g}")  # 0.2, not 2 x 10^-1
+    accuracy_axis.set(title=f"{evaluated.capitalize()} accuracy" + (" (star: test, once at the end)" if "validation" in sets
+                                                                      else ""),
+                      xlabel="epochs", ylabel=f"{evaluated} accuracy (%)")
     if accuracies:
         accuracy_axis.set_ylim(*accuracy_limits(accuracies))
-    accuracy_axis.xaxis.get_major_locator().set_params(integer=True)
-    epochs_drawn = [e["epoch"] for d in documents for i in d["implementations"] for e in i["epochs"]]
-    if epochs_drawn and min(epochs_drawn) == max(epochs_drawn):  # one epoch: one tick, not 0.96 to 1.04
-        accuracy_axis.set_xlim(min(epochs_drawn) - 1, min(epochs_drawn) + 1)
-        accuracy_axis.set_xticks([min(epochs_drawn)])
-    loss_axis.set(title="Training loss (mean over each 1/50 of an epoch)", xlabel="epochs", ylabel="loss", yscale="log")
-    for axis in (accuracy_axis, loss_axis):
+    early = [x for x in xs if 0 < x < 0.1]
+    if early and max(xs) <= 1:  # one epoch, with its first steps: they are where the learning happens
+        for axis in (loss_axis, accuracy_axis):
+            axis.set_xscale("symlog", linthresh=min(early), linscale=0.3)
+            axis.set_xlim(0, 1.05)
+            decades = [10.0 ** k for k in range(math.ceil(math.log10(min(early))), 1)]
+            axis.set_xticks([0.0, *decades], ["0", *(f"{value:g}" for value in decades)])
+            axis.set_xlabel("epochs (log scale after step 0)")
+    else:
+        for axis in (loss_axis, accuracy_axis):
+            axis.xaxis.get_major_locator().set_params(integer=True)
+    if xs and min(xs) == max(xs):  # one point in time (one epoch, no history): one tick, not 0.96 to 1.04
+        accuracy_axis.set_xlim(min(xs) - 1, min(xs) + 1)
+        accuracy_axis.set_xticks([min(xs)])
+    for axis in (loss_axis, accuracy_axis):
         axis.grid(True, alpha=0.3)
-        axis.legend(fontsize=9)
+        axis.legend(fontsize=8)
     if len(documents) == 1 and curves_coincide(documents[0]):
         loss_axis.text(0.98, 0.95, "the implementations' curves lie on top of each other",
                        transform=loss_axis.transAxes, ha="right", va="top", fontsize=9,
@@ -211,6 +263,66 @@ def gradients(document: dict, path: Path, size) -> Path:
     return save(canvas, path)
 
 
+def drift_note(document: dict) -> str | None:
+    drift = document.get("drift")
+    return drift_summary(drift, document.get("gradients_after"), document["config"]) if drift else None
+
+
+def worst_pair_error(gradients: dict | None, pair: str) -> float | None:
+    """The largest relative error of a pair ("numpy~torch") over the tensors of a gradient check."""
+    if not gradients:
+        return None
+    errors = [t["pairs"][pair] for t in gradients["tensors"] if pair in t["pairs"]]
+    return max(errors) if errors else None
+
+
+@figure("drift", (12.0, 4.5), "Do they compute the same thing?",
+        lambda document: f"Left: the largest difference between each implementation's parameters and "
+                         f"{document['drift']['reference']}'s as training goes (same start, same batches; log scale). "
+                         f"Right: the gradient check, from the initial parameters and from "
+                         f"{document['drift']['reference']}'s trained ones.",
+        per_run=True, note=drift_note)
+def drift(document: dict, path: Path, size) -> Path | None:
+    """Parameters drifting apart (rounding amplified by training) beside gradients that agree."""
+    drift = document.get("drift")
+    if not drift:
+        return None
+    reference, per_epoch = drift["reference"], drift["steps_per_epoch"]
+    order = [reference, *drift["impls"]]
+    canvas, (apart, agree) = new_figure(size, ncols=2, gridspec_kw={"width_ratios": [3, 1]})
+    for name, points in drift["impls"].items():
+        shown = [(step / per_epoch, difference) for step, difference in points if difference > 0]
+        look = style(name, order)
+        apart.plot([x for x, _ in shown], [y for _, y in shown], marker="o", markersize=3,
+                   label=f"{name} vs {reference}", **look)
+    epsilon = 2.0 ** -52
+    apart.axhline(epsilon, color="#777777", linewidth=1, linestyle=":")
+    apart.text(0.99, epsilon * 1.6, "float64's last bit at 1 (2.2e-16)", transform=apart.get_yaxis_transform(),
+               ha="right", fontsize=8, color="#555555")
+    apart.set(title=f"How far the parameters drift from {reference}'s while training", xlabel="epochs",
+              ylabel="largest |parameter difference|", yscale="log", ylim=(1e-18, 10))
+    apart.grid(True, alpha=0.3)
+    apart.legend(fontsize=9, loc="upper left")
+    checks = [("from the\ninitial\nparameters", document["gradients"]),
+              (f"from {reference}'s\ntrained\nparameters", document.get("gradients_after"))]
+    others = list(drift["impls"])
+    width = 0.8 / max(1, len(others))
+    for index, name in enumerate(others):
+        values = [worst_pair_error(check, f"{reference}~{name}") for _, check in checks]
+        x = [k + (index - (len(others) - 1) / 2) * width for k, value in enumerate(values) if value is not None]
+        heights = [max(value, ZERO_FLOOR) for value in values if value is not None]
+        agree.bar(x, heights, width, color=style(name, order)["color"], edgecolor="white",
+                  label=f"{name} vs {reference}")
+    tolerance = document["gradients"]["tolerances"]["pairs"]
+    agree.axhline(tolerance, color="#CC3311", linewidth=1.5, linestyle="--", label=f"tolerance {tolerance:.0e}")
+    agree.set_xticks(range(len(checks)), [title for title, _ in checks], fontsize=8)
+    agree.set(title="Their gradients still agree", ylabel="max relative error of the gradients", yscale="log",
+              ylim=(1e-18, 10))
+    agree.grid(True, axis="y", alpha=0.3)
+    agree.legend(fontsize=8, loc="upper right")
+    return save(canvas, path)
+
+
 @figure("confusion", (6.5, 6.0), "What the network learned", lambda document: confusion_caption(document),
         per_run=True)
 def confusion(document: dict, path: Path, size) -> Path:
@@ -242,7 +354,9 @@ def grid(count: int) -> tuple[int, int]:
 
 
 @figure("weights", (8.0, 8.0), "What the network learned",
-        "First-layer weights, one image per hidden unit: the pattern each neuron responds to.", per_run=True)
+        "First-layer weights, one image per hidden unit: the pattern each neuron responds to. Blue is a positive "
+        "weight (ink there pushes the unit up), orange a negative one (pushes it down), white zero: the drawing "
+        "page's colours.", per_run=True)
 def weights(document: dict, path: Path, size) -> Path | None:
     """Each hidden unit's incoming weights drawn as an image: what the neuron "looks for"."""
     visuals = document["visuals"]
@@ -254,15 +368,16 @@ def weights(document: dict, path: Path, size) -> Path | None:
     canvas, axes = new_figure(size, nrows=rows, ncols=columns, squeeze=False)
     for axis in axes.ravel():
         axis.axis("off")
+    colours = signed_colormap()
     for axis, unit in zip(axes.ravel(), weights):
         limit = np.max(np.abs(unit)) or 1.0  # symmetric, so white is 0 in every image
-        axis.imshow(unit.reshape(height, width), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        axis.imshow(unit.reshape(height, width), cmap=colours, vmin=-limit, vmax=limit)
     shown = len(weights)
     total = visuals.get("hidden_units", shown)
     suffix = "" if shown == total else f" (first {shown} of {total})"
     # wrap: on one line, a long implementation name and the suffix ran past the figure's edges
     canvas.suptitle(f"First-layer weights of {plain(visuals['impl'])}, one image per hidden unit{suffix}: "
-                    "red pushes the unit up, blue down", wrap=True)
+                    "blue pushes the unit up, orange down", wrap=True)
     return save(canvas, path)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from compare.wording import shown_path
 from shared.atomic import atomic_write_text
+from shared.files import NotReadable, read_regular
 from shared.params import max_abs_difference
 
 SCHEMA_VERSION = 2  # 2: the book's protocol (validation sets: epochs without a test evaluation)
@@ -24,6 +25,7 @@ READABLE_VERSIONS = (1, 2)
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 MAX_WEIGHT_IMAGES = 100  # first-layer units drawn in the report
 MAX_MISCLASSIFIED = 24
+MAX_RESULTS_BYTES = 64 << 20  # a run's results are about 0.3 MB, and 2 KB more per epoch of each implementation
 
 
 class ResultsError(ValueError):
@@ -95,11 +97,24 @@ def build_results(name: str, outcome, dataset, page: dict | None = None) -> dict
             for a, b in combinations(results, 2)
         ],
         "gradients": outcome.agreement.to_dict(),
+        "gradients_after": outcome.agreement_after.to_dict() if outcome.agreement_after else None,
+        "drift": outcome.drift,
+        "test_history": test_history(outcome.history),
         "visuals": visuals(best.name, best.params, best.outputs, dataset),
         "page": page,
         "warnings": list(outcome.warnings),
         "interrupted": outcome.interrupted,
     }
+
+
+def test_history(history) -> dict | None:
+    """The test loss and accuracy of a run's history (shared.history.History) for the report's
+    curves: [epochs elapsed, test loss, test accuracy] at each snapshot evaluated."""
+    if history is None:
+        return None
+    points = [[s.epoch, s.test_loss, s.test_accuracy] for s in history.snapshots
+              if s.test_loss is not None and s.test_accuracy is not None]
+    return {"impl": history.impl, "points": points} if points else None
 
 
 def save_results(path: Path, document: dict) -> None:
@@ -109,9 +124,13 @@ def save_results(path: Path, document: dict) -> None:
 def load_results(path: Path) -> dict:
     """Read and validate a results file; errors are one line naming the file."""
     try:
-        document = json.loads(Path(path).read_text())
+        document = json.loads(read_regular(path, MAX_RESULTS_BYTES).decode("utf-8"))
     except FileNotFoundError:
         raise ResultsError(f"{path}: file not found") from None
+    except NotReadable as error:
+        raise ResultsError(str(error)) from None
+    except RecursionError:
+        raise ResultsError(f"{path}: not a results file (its JSON is nested too deeply)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ResultsError(f"{path}: not a results file ({error})") from None
     problem = size_problem(document) or schema_problem(document) or meaning_problem(document)
@@ -193,7 +212,28 @@ def meaning_problem(document: dict) -> str | None:
         missing = [key for key in ("internal_api", "version", "num_threads") if key not in entry]
         if missing:
             return f"environment/blas/{index} lacks {', '.join(missing)}"
-    return visuals_problem(document, impls) or page_problem(document, impls)
+    return visuals_problem(document, impls) or page_problem(document, impls) or drift_problem(document, impls)
+
+
+def drift_problem(document: dict, impls: list[str]) -> str | None:
+    history = document.get("test_history")
+    if history is not None:
+        if history["impl"] not in impls:
+            return f"test_history/impl is {history['impl']!r}, not one of the implementations {impls}"
+        epochs = [point[0] for point in history["points"]]
+        if any(b <= a for a, b in zip(epochs, epochs[1:])):
+            return "test_history/points are not in order of their epochs"
+    drift = document.get("drift")
+    if drift is None:
+        return None
+    for name in (drift["reference"], *drift["impls"]):
+        if name not in impls:
+            return f"drift names {name!r}, which is not one of the implementations {impls}"
+    for name, points in drift["impls"].items():
+        steps = [step for step, _ in points]
+        if any(b <= a for a, b in zip(steps, steps[1:])):
+            return f"drift/impls/{name} is not in order of its steps"
+    return None
 
 
 def page_problem(document: dict, impls: list[str]) -> str | None:
@@ -202,7 +242,7 @@ def page_problem(document: dict, impls: list[str]) -> str | None:
         return None
     if page["impl"] not in impls:
         return f"page/impl is {page['impl']!r}, not one of the implementations {impls}"
-    for key in ("model", "history"):
+    for key in ("model", "history", "digits"):
         if key in page and (Path(page[key]).name != page[key] or page[key] in (".", "..")):
             return f"page/{key} is {page[key]!r}: a file name beside results.json, not a path"
     samples, classes = page["samples"], document["config"]["sizes"][-1]

@@ -18,21 +18,21 @@ from typing import Callable
 import numpy as np
 
 from compare.blocks import to_text
-from compare.wording import describe_network, plural, shown_path, summary_table
-from impls import build
+from compare.wording import describe_network, epochs_trained, plural, shown_path, summary_table
 from shared.config import HALVINGS, Config
 from shared.data import Dataset
 from shared.expansion import copies
-from shared.params import Params, max_abs_difference
-from shared.training import EpochStats, Split, estimate_training, format_duration
+from shared.params import max_abs_difference
+from shared.training import Estimate, EpochStats, Split, format_duration
 
 LONG_SECONDS = 30.0  # runs estimated longer than this print the estimate and progress lines
 PROBE_MIN_SAMPLES = 10_000  # smaller runs finish quickly whatever runs them: no probe
 
 
-def describe(config: Config, dataset: Dataset, counts: dict) -> list[str]:
-    """The run's first lines: the data, the network, the training. counts: the images trained on,
-    held out for validation and tested on (compare.run.outcome.Outcome.counts)."""
+def describe(config: Config, dataset: Dataset, counts: dict, start_epoch: int = 1) -> list[str]:
+    """The run's first lines: the data, the network, the training (of a resumed run: which
+    epochs, counted on from the checkpoint's). counts: the images trained on, held out for
+    validation and tested on (compare.run.outcome.Outcome.counts)."""
     verified = "checksums verified" if dataset.verified else "unverified: no known checksums"
     expanded = (f" ({counts['train_images'] // copies(config.expand):,} expanded by {config.expand})"
                 if config.expand != "none" else "")
@@ -41,7 +41,7 @@ def describe(config: Config, dataset: Dataset, counts: dict) -> list[str]:
         f"data      {dataset.name} ({verified}): {counts['train_images']:,} training{expanded}{validation} and "
         f"{counts['test_images']:,} test images from {shown_path(dataset.directory)}",
         f"network   {describe_network(config)}",
-        f"training  {plural(config.epochs, 'epoch')} of mini-batch SGD, batch {config.batch_size}, "
+        f"training  {epochs_trained(config.epochs, start_epoch)} of mini-batch SGD, batch {config.batch_size}, "
         f"learning rate {config.lr:g}{schedule_text(config)}, seed {config.seed}, {config.dtype}",
     ] + ([f"          {line}" for line in protocol_lines(config, counts)])
 
@@ -126,15 +126,30 @@ class ProgressBar:
             self.bar = None
 
 
-def announce(name: str, config: Config, params: Params, split: Split, echo: Callable[[str], None]) -> bool:
+def worth_probing(config: Config, split: Split) -> bool:
+    return len(split.x_train) * config.epochs >= PROBE_MIN_SAMPLES
+
+
+def run_estimate_line(estimates: dict[str, Estimate], busy: str = "") -> str | None:
+    """Before any training: the whole run's expected time, and each implementation's share.
+    busy: how busy the machine is, when it is (its load can change the time either way)."""
+    total = sum(e.seconds for e in estimates.values())
+    if total < LONG_SECONDS:
+        return None
+    each = ", ".join(f"{name} {format_duration(e.seconds)}" for name, e in estimates.items())
+    caveat = f" ({busy}: it may be far off)" if busy else ""
+    return (f"\nEstimated time: about {format_duration(total)} for the whole run ({each}), from a short probe of "
+            f"each on this machine as it is now{caveat}")
+
+
+def announce(name: str, config: Config, split: Split, estimate: Estimate | None, echo: Callable[[str], None]) -> bool:
     """Print the estimated time of training `name` when it is long; True when it is."""
-    if len(split.x_train) * config.epochs < PROBE_MIN_SAMPLES:
+    if estimate is None or estimate.seconds < LONG_SECONDS:
         return False
-    estimate = estimate_training(build(name, config, params), split, config)
-    if estimate.seconds < LONG_SECONDS:
-        return False
+    load = (f", {format_duration(estimate.load_seconds)} of it taking the training set in"
+            if estimate.load_seconds >= 1 else "")
     echo(f"  estimated time: about {format_duration(estimate.seconds)} for {plural(config.epochs, 'epoch')} "
-         f"of {len(split.x_train):,} images and the evaluations "
+         f"of {len(split.x_train):,} images and the evaluations{load} "
          f"(about {estimate.train_rate:,.0f} images/s in a probe of {estimate.probe_samples:,} images)")
     return True
 

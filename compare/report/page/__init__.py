@@ -21,21 +21,27 @@ from pathlib import Path
 
 import numpy as np
 
+from compare.report.page.digits import PageDigits, digits_document
 from compare.wording import describe_network, layer_sizes
-from shared.atomic import atomic_write_text
 from shared.config import Config
-from shared.params import Params
+from shared.params import Params, init_params
 
 HERE = Path(__file__).parent
 # The page's script, in the order it is joined: each file uses only those before it (and
 # page.js, the wiring, starts the page when the whole script has been read).
 SCRIPTS = (
     "model.js",  # the embedded model decoded, and its forward pass
+    "learn.js",  # backpropagation and the SGD step, in float64 like impls/numpy_mlp.py
     "mnist.js",  # a drawing prepared as MNIST's digits were
     "drawing.js",  # the pad's ink: strokes of a round pen in a fixed grid
     "colours.js",  # the colours of activations, weights and pushes
     "network.js",  # the network picture and its legend
     "timeline.js",  # the run's history: a slider from the random start to the trained network
+    "neuron.js",  # the selected neuron: chosen on the picture, and its weights
+    "backprop.js",  # backpropagation, visible: every neuron's error, the four equations of one
+    "nudges.js",  # "learn from this digit": one SGD step, and how each output moved
+    "trainer.js",  # live training's loop, in a worker made from this very script
+    "training.js",  # live training's controls and curve, and the page following the live network
     "page.js",  # the wiring: events, samples, the selected neuron
 )
 SIDE = 28  # the page draws 28x28 digits: models with 784 inputs
@@ -65,6 +71,15 @@ def choose_samples(images: np.ndarray, labels: np.ndarray, predictions: np.ndarr
     chosen += [int(i) for i in np.flatnonzero(predictions != labels)[:wrong]]
     pixels = np.asarray(images, dtype=np.uint8)[chosen].reshape(len(chosen), SIDE, SIDE)
     return Samples(pixels, [int(labels[i]) for i in chosen], chosen)
+
+
+def signed_colours() -> dict[str, tuple[int, int, int]]:
+    """The page's colours of signed values as colours.js defines them (the one definition):
+    {"positive": blue, "negative": orange}, RGB 0-255. The report's figures read them here."""
+    text = (HERE / "colours.js").read_text(encoding="utf-8")
+    found = {name: tuple(int(c) for c in re.findall(r"\d+", rgb))
+             for name, rgb in re.findall(r"\b(BLUE|ORANGE) = \[([\d,\s]+)\]", text)}
+    return {"positive": found["BLUE"], "negative": found["ORANGE"]}
 
 
 def float64_base64(array: np.ndarray) -> str:
@@ -99,17 +114,26 @@ def history_document(history) -> dict | None:
     }
 
 
-def model_document(params: Params, config: Config, samples: Samples, history=None) -> dict:
+def model_document(params: Params, config: Config, samples: Samples, history=None, trains: bool = False) -> dict:
     """What page.js reads: the network, its exact parameters, the sample digits, and the run's
-    history when there is one (timeline.js)."""
-    return {
+    history when there is one (timeline.js). A page that `trains` (training.js) and has no
+    history gets the run's initial parameters, made again by the shared initializer from the
+    config: live training starts there."""
+    document = {
         "sizes": list(config.sizes),
         "activation": config.activation,
         "output": config.output_activation,  # softmax or sigmoid
+        "lr": config.lr, "batch_size": config.batch_size,  # how it was trained: the backprop view's first step
+        "init": config.init,
+        "seed": config.seed,
         "layers": [{"W": float64_base64(W), "b": float64_base64(b)} for W, b in params],
         "samples": samples_document(samples),
         "history": history_document(history) if history is not None else None,
     }
+    if trains and history is None:
+        document["start"] = [{"W": float64_base64(W), "b": float64_base64(b)}
+                             for W, b in init_params(config.sizes, config.init, config.seed)]
+    return document
 
 
 def script_json(document: dict) -> str:
@@ -129,10 +153,19 @@ def csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def build_page(params: Params, config: Config, samples: Samples, about: str, history=None) -> str:
-    """The whole page as one HTML string."""
+def build_page(params: Params, config: Config, samples: Samples, about: str, history=None,
+               digits: PageDigits | None = None) -> str:
+    """The whole page as one HTML string; with `digits`, one that trains live on them."""
     if config.sizes[0] != SIDE * SIDE:
         raise ValueError(f"the page draws 28x28 digits; this network takes {config.sizes[0]} inputs")
+    return render_page(config, script_json(model_document(params, config, samples, history, trains=digits is not None)),
+                       about, script_json(digits_document(digits)) if digits is not None else None)
+
+
+def render_page(config: Config, model_json: str, about: str, digits_json: str | None = None) -> str:
+    """page.html filled in: this code's style and script, the model's JSON (script_json), the line
+    under the title, and the digits it trains on live (digits_document's JSON) if any. (A page can
+    be checked against today's code by rendering it again.)"""
     template = (HERE / "page.html").read_text(encoding="utf-8")
     style = (HERE / "page.css").read_text(encoding="utf-8")
     code = script()
@@ -140,15 +173,17 @@ def build_page(params: Params, config: Config, samples: Samples, about: str, his
     output_text = ("then softmax turns the last layer into ten probabilities" if config.output_activation == "softmax"
                    else "the ten outputs through the sigmoid too")
     values = {
-        # Only this page's own script and style may run; nothing may be fetched.
+        # Only this page's own script and style may run; nothing may be fetched. Live training
+        # runs the same script in a worker, made from a blob: URL (trainer.js).
         "csp": f"default-src 'none'; script-src {csp_hash(code)}; style-src {csp_hash(style)}; "
-               "img-src data:; base-uri 'none'; form-action 'none'",
+               f"img-src data:; {'worker-src blob:; ' if digits_json is not None else ''}base-uri 'none'; form-action 'none'",
         "title": f"Draw a digit: {layer_sizes(config.sizes)} {config.activation} network",
         "about": html.escape(about),
         "output_text": output_text,
         "style": style,
         "script": code,
-        "model": script_json(model_document(params, config, samples, history)),
+        "model": model_json,
+        "digits": digits_json if digits_json is not None else "null",
     }
     # One pass, so that nothing inserted is itself read as a placeholder.
     return re.sub(r"\{\{(\w+)\}\}", lambda match: values[match.group(1)], template)
@@ -162,26 +197,31 @@ def describe(config: Config, source: str, accuracy: float | None, test_count: in
     return text + "."
 
 
-def write_page(path: Path | str, params: Params, config: Config, test_images: np.ndarray, test_labels: np.ndarray,
-               predictions: np.ndarray, source: str, dataset: str = "MNIST") -> int:
-    """Write the page (atomically); returns its size in bytes. `predictions` are the model's
-    answers on `test_images`, which pick the right and wrong samples and the accuracy."""
+def page_text(params: Params, config: Config, test_images: np.ndarray, test_labels: np.ndarray,
+              predictions: np.ndarray, source: str, dataset: str = "MNIST", digits: PageDigits | None = None) -> str:
+    """The page of a model with no run behind it. `predictions` are the model's answers on
+    `test_images`, which pick the right and wrong samples and the accuracy; with `digits`
+    (compare.report.page.digits) the page trains live on them."""
     predictions = np.asarray(predictions)
     labels = np.asarray(test_labels)[: len(predictions)]
     samples = choose_samples(np.asarray(test_images)[: len(predictions)], labels, predictions)
     accuracy = float(np.mean(predictions == labels)) if len(predictions) else None
-    text = build_page(params, config, samples, describe(config, source, accuracy, len(predictions), dataset))
-    atomic_write_text(path, text)
-    return len(text.encode("utf-8"))
+    return build_page(params, config, samples, describe(config, source, accuracy, len(predictions), dataset),
+                      digits=digits)
 
 
 def model_predictions(params: Params, config: Config, test_images: np.ndarray) -> np.ndarray:
     """The model's answers on the test images, computed by the numpy implementation in float64."""
+    return model_outputs(params, config, test_images).argmax(axis=1)
+
+
+def model_outputs(params: Params, config: Config, test_images: np.ndarray) -> np.ndarray:
+    """The model's outputs (images, classes) on the test images, by the numpy implementation in float64."""
     from impls import build
     from shared.data import scale_pixels
 
     model = build("numpy", config.with_changes(dtype="float64", device="cpu"), params)
-    return model.predict_proba(scale_pixels(test_images)).argmax(axis=1)
+    return model.predict_proba(scale_pixels(test_images))
 
 
 def samples_document(samples: Samples) -> dict:

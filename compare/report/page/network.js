@@ -37,21 +37,39 @@ function networkLayout(model, width) {
   return { width, height: top + height + 4, input: { x: 0, y: top + (height - inputSide) / 2, side: inputSide }, layers };
 }
 
-function drawConnections(context, model, result, layout) {
+// The forward view's lines: into each neuron j, the strongest pushes w_jk a_k from the layer before.
+function pushLines(model, result, l) {
+  const { W } = model.layers[l], a = result.activations[l], lines = [];
+  for (let j = 0; j < model.sizes[l + 1]; j++) {
+    const pushes = Array.from(a, (ak, k) => [k, j, W[j * a.length + k] * ak]);
+    pushes.sort((p, q) => Math.abs(q[2]) - Math.abs(p[2]));
+    lines.push(...pushes.slice(0, LINES_PER_NEURON));
+  }
+  return lines;
+}
+
+// The errors' lines (BP2): into each neuron k, the strongest terms w_jk delta_j of the sum that
+// carries the next layer's error back to it.
+function errorLines(model, deltas, l) {
+  const { W } = model.layers[l], delta = deltas[l], n = model.sizes[l], lines = [];
+  for (let k = 0; k < n; k++) {
+    const terms = Array.from(delta, (dj, j) => [k, j, W[j * n + k] * dj]);
+    terms.sort((p, q) => Math.abs(q[2]) - Math.abs(p[2]));
+    lines.push(...terms.slice(0, LINES_PER_NEURON));
+  }
+  return lines;
+}
+
+// Lines [k, j, value] from neuron k of one layer to neuron j of the next: blue positive, orange
+// negative, thicker and brighter the stronger.
+function drawConnections(context, layout, linesOf) {
   for (let l = 1; l < layout.layers.length; l++) {
     const source = layout.layers[l - 1], target = layout.layers[l];
     if (source.cells.length > SMALL_LAYER || target.cells.length > SMALL_LAYER) continue;
-    const { W } = model.layers[l], a = result.activations[l], lines = [];
-    target.cells.forEach((_, j) => {
-      // The strongest pushes w_jk a_k into neuron j, whatever their sign.
-      const pushes = Array.from(a, (ak, k) => [k, W[j * a.length + k] * ak]);
-      pushes.sort((p, q) => Math.abs(q[1]) - Math.abs(p[1]));
-      for (const [k, push] of pushes.slice(0, LINES_PER_NEURON)) lines.push([k, j, push]);
-    });
-    const strongest = Math.max(1e-12, ...lines.map((line) => Math.abs(line[2])));
-    for (const [k, j, push] of lines) {
-      const s = source.cells[k], t = target.cells[j], share = Math.abs(push) / strongest;
-      context.strokeStyle = push >= 0 ? rgb(BLUE) : rgb(ORANGE);
+    const lines = linesOf(l), strongest = Math.max(1e-300, ...lines.map((line) => Math.abs(line[2])));
+    for (const [k, j, value] of lines) {
+      const s = source.cells[k], t = target.cells[j], share = Math.abs(value) / strongest;
+      context.strokeStyle = value >= 0 ? rgb(BLUE) : rgb(ORANGE);
       context.globalAlpha = 0.15 + 0.75 * share;
       context.lineWidth = 0.5 + 2.5 * share;
       context.beginPath();
@@ -63,7 +81,22 @@ function drawConnections(context, model, result, layout) {
   }
 }
 
-function drawNetwork(canvas, model, result, shares, selected) {
+// The neuron at (x, y) of the picture, as { layer, index }, or null; an output's whole row
+// (digit, bar, percentage) is its to tap.
+function neuronAt(layout, x, y) {
+  for (let l = 0; l < layout.layers.length; l++) {
+    const { cells, pitch } = layout.layers[l], slack = Math.max(3, (pitch - cells[0].size) / 2 + 1);
+    const right = (c) => (l === layout.layers.length - 1 ? layout.width : c.x + c.size + slack);
+    const index = cells.findIndex((c) => x >= c.x - slack && x <= right(c) && y >= c.y - slack && y <= c.y + c.size + slack);
+    if (index >= 0) return { layer: l, index };
+  }
+  return null;
+}
+
+// selected: { layer, index }. errors: null to light each neuron by its activation, or
+// { deltas, target } (learn.js, backprop.js) to light it by its error delta, each layer on its
+// own scale (the errors shrink as they go back).
+function drawNetwork(canvas, model, result, shares, selected, errors = null) {
   const width = canvas.clientWidth, layout = networkLayout(model, width), ratio = window.devicePixelRatio || 1;
   canvas.style.height = `${layout.height}px`;
   canvas.width = Math.round(width * ratio);
@@ -80,21 +113,23 @@ function drawNetwork(canvas, model, result, shares, selected) {
   context.strokeStyle = "#2c333c";
   context.strokeRect(input.x + 0.5, input.y + 0.5, input.side - 1, input.side - 1);
 
-  drawConnections(context, model, result, layout);
+  drawConnections(context, layout, (l) => (errors ? errorLines(model, errors.deltas, l) : pushLines(model, result, l)));
   const last = layout.layers.length - 1;
   layout.layers.forEach((layer, l) => {
     const a = result.activations[l + 1], layerMax = Math.max(...a);
+    const deltaScale = errors ? largestMagnitude(errors.deltas[l]) : 0;
     layer.cells.forEach((cell, i) => {
-      context.fillStyle = l === last ? grey(shares[i]) : activationColour(model, a[i], layerMax);
+      context.fillStyle = errors ? signed(errors.deltas[l][i] / deltaScale)
+        : l === last ? grey(shares[i]) : activationColour(model, a[i], layerMax);
       context.fillRect(cell.x, cell.y, cell.size, cell.size);
       context.strokeStyle = "#46505c";
       context.lineWidth = 1;
       if (cell.size >= 6) context.strokeRect(cell.x + 0.5, cell.y + 0.5, cell.size - 1, cell.size - 1);
     });
   });
-  // The selected first-layer neuron.
-  const chosen = layout.layers[0].cells[selected];
-  if (layout.layers.length > 1 && chosen) {
+  // The selected neuron.
+  const chosen = (layout.layers[selected.layer] || layout.layers[0]).cells[selected.index];
+  if (chosen) {
     context.strokeStyle = YELLOW;
     context.lineWidth = 2;
     context.strokeRect(chosen.x - 1.5, chosen.y - 1.5, chosen.size + 3, chosen.size + 3);
@@ -104,7 +139,8 @@ function drawNetwork(canvas, model, result, shares, selected) {
   const barLeft = output.left + output.pitch + 16, barWidth = layout.width - barLeft - 40;
   output.cells.forEach((cell, i) => {
     const middle = cell.y + cell.size / 2;
-    context.fillStyle = i === best ? YELLOW : "#e9ecef";
+    const target = errors && errors.target === i;
+    context.fillStyle = target ? GREEN : i === best ? YELLOW : "#e9ecef";
     context.fillText(String(i), output.left + output.pitch + 2, middle);
     context.fillStyle = i === best ? YELLOW : "#5b6571";
     context.fillRect(barLeft, middle - 4, Math.max(1, barWidth * shares[i]), 8);
@@ -135,6 +171,6 @@ function legendItems(model, linesDrawn) {
     `Each square is a neuron; its brightness is its ${activation}.`,
     outputs,
     linesDrawn ? `Lines: the ${LINES_PER_NEURON} strongest pushes <i>w&middot;a</i> into each neuron from the layer before: <span class="swatch blue"></span> blue raises it, <span class="swatch orange"></span> orange lowers it; thicker is stronger.` : "",
-    model.sizes.length > 2 ? 'Click or tap a neuron of the first hidden layer (<span class="swatch yellow"></span> framed) to see its weights: <span class="swatch blue"></span> positive, <span class="swatch orange"></span> negative, <span class="swatch black"></span> near zero (full colour from the largest 2% on).' : "",
+    model.sizes.length > 2 ? 'Click or tap any neuron (<span class="swatch yellow"></span> framed) to see its weights: <span class="swatch blue"></span> positive, <span class="swatch orange"></span> negative, <span class="swatch black"></span> near zero (full colour from the largest 2% on).' : "",
   ].filter(Boolean);
 }

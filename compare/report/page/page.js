@@ -28,6 +28,7 @@ function update(page) {
   const best = state.shares.indexOf(Math.max(...state.shares));
   state.answer = blank || state.speck ? null : best;
   state.unsure = state.answer !== null && state.shares[best] < UNSURE_BELOW;
+  state.errors = findErrors(page); // every neuron's delta for this digit and its target (backprop.js)
   render(page);
 }
 
@@ -46,27 +47,11 @@ function render(page) {
     : blank ? "draw a digit"
     : state.unsure ? `${(100 * state.shares[state.answer]).toFixed(1)}%: unsure, a guess`
     : `${(100 * state.shares[state.answer]).toFixed(1)}%`;
-  state.layout = drawNetwork($("net"), model, state.result, state.shares, state.selected);
+  state.layout = drawNetwork($("net"), model, state.result, state.shares, { layer: state.selectedLayer, index: state.selected },
+                             state.view === "errors" ? state.errors : null);
   if (page.hidden) renderNeuron(page);
+  renderBackprop(page);
   document.querySelectorAll("#samples button").forEach((b) => b.classList.toggle("current", Number(b.dataset.index) === state.sample));
-}
-
-// The selected first-layer neuron: its weights, weight x input, and the sum that makes its z.
-function renderNeuron(page) {
-  const { model, state } = page, j = state.selected, inputs = model.sizes[0], W = model.layers[0].W;
-  const weights = W.subarray(j * inputs, (j + 1) * inputs), x = state.input;
-  const pushes = weights.map((w, k) => w * x[k]);
-  const wScale = colourScale(weights), pScale = colourScale(pushes);
-  paintPixels($("weights"), weights, (w) => signedPixel(w / wScale));
-  paintPixels($("contributions"), pushes, (p) => signedPixel(p / pScale));
-  let up = 0, down = 0;
-  for (const p of pushes) { if (p > 0) up += p; else down += p; }
-  const z = state.result.zs[0][j], a = state.result.activations[1][j], bias = model.layers[0].b[j];
-  $("neuron-title").textContent = `Neuron ${j + 1} of ${model.sizes[1]} in the first hidden layer`;
-  $("neuron-sum").innerHTML =
-    `z = &Sigma; <i>w&middot;x</i> + <i>b</i> = <span class="pos">${format(up)}</span> (pixels pushing up) ` +
-    `<span class="neg">${format(down)}</span> (pushing down) ${format(bias)} (bias) = <b>${format(z)}</b>; ` +
-    `activation ${model.activation}(z) = <b>${a.toFixed(3)}</b>`;
 }
 
 // Your own digit from here on: the sample shown, if any, is put away.
@@ -74,6 +59,7 @@ function drawOwn(page) {
   page.drawing.clear();
   page.state.exact = null;
   page.state.sample = null;
+  page.state.target = null;
   $("status").textContent = DRAW_HINT;
 }
 
@@ -94,6 +80,7 @@ function showSample(page, s) {
   page.drawing.image(x, SIDE, SIDE);
   page.state.exact = x;
   page.state.sample = s;
+  page.state.target = null;
   $("status").textContent = `MNIST test image #${indices[s]}, labelled ${labels[s]}, exactly as stored. Draw to start your own.`;
   update(page);
 }
@@ -119,26 +106,21 @@ function addSamples(page) {
   });
 }
 
-// Selecting a first-layer neuron: click or tap its square, or the arrow keys.
-function listenToNeuronChoice(page) {
-  const net = $("net"), { model, state } = page;
-  if (!page.hidden) { $("neuron-title").parentElement.hidden = true; return; }
-  net.tabIndex = 0;
-  net.addEventListener("click", (event) => {
-    if (!state.layout) return;
-    const rect = net.getBoundingClientRect(), x = event.clientX - rect.left, y = event.clientY - rect.top;
-    const cells = state.layout.layers[0].cells;
-    const slack = Math.max(3, (state.layout.layers[0].pitch - cells[0].size) / 2 + 1);
-    const hit = cells.findIndex((c) => x >= c.x - slack && x <= c.x + c.size + slack && y >= c.y - slack && y <= c.y + c.size + slack);
-    if (hit >= 0) { state.selected = hit; render(page); }
-  });
-  net.addEventListener("keydown", (event) => {
-    const step = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 }[event.key];
-    if (!step) return;
-    event.preventDefault();
-    state.selected = (state.selected + step + model.sizes[1]) % model.sizes[1];
-    render(page);
-  });
+// On a phone the samples are one row that scrolls sideways: say so while some lie out of sight.
+function hintAtHiddenSamples() {
+  const strip = $("samples"), hint = $("samples-more"), buttons = strip.children.length;
+  const hidden = strip.scrollWidth - strip.clientWidth - strip.scrollLeft > 2;
+  strip.classList.toggle("more", hidden);
+  hint.hidden = strip.scrollWidth <= strip.clientWidth + 2;
+  const shown = Math.round((buttons * strip.clientWidth) / strip.scrollWidth);
+  hint.textContent = hidden ? `${shown} of ${buttons} shown: swipe the row sideways for the others \u2192` : `all ${buttons}: swipe back for the first ones`;
+}
+
+// The legend of the picture, for what lights it now: activations, or errors (backprop.js).
+function showLegend(page) {
+  const linesDrawn = page.model.sizes.slice(1).every((n) => n <= SMALL_LAYER) && page.hidden;
+  const items = page.state.view === "errors" ? errorLegendItems(page.model, linesDrawn) : legendItems(page.model, linesDrawn);
+  $("legend").innerHTML = items.map((item) => `<li>${item}</li>`).join("");
 }
 
 function startPage() {
@@ -149,28 +131,36 @@ function startPage() {
     hidden: model.sizes.length > 2, // a first hidden layer whose neurons can be selected
     history: loadHistory(model.history, model.layers), // null for a page made from a checkpoint alone
     state: { input: new Float64Array(SIDE * SIDE), exact: null, result: null, shares: null, answer: null,
-             selected: 0, sample: null, layout: null, pending: false, pointerType: null },
+             selected: 0, selectedLayer: 0, sample: null, layout: null, pending: false, pointerType: null,
+             target: null, view: "activations", errors: null, nudge: null },
   };
   listenToPen(page);
   addSamples(page);
   listenToNeuronChoice(page);
   listenToTimeline(page);
-  const linesDrawn = model.sizes.slice(1).every((n) => n <= SMALL_LAYER) && page.hidden;
-  $("legend").innerHTML = legendItems(model, linesDrawn).map((item) => `<li>${item}</li>`).join("");
-  window.addEventListener("resize", () => render(page));
+  listenToBackprop(page);
+  listenToLearning(page);
+  showLegend(page);
+  $("samples").addEventListener("scroll", hintAtHiddenSamples, { passive: true });
+  window.addEventListener("resize", () => { render(page); hintAtHiddenSamples(); });
+  hintAtHiddenSamples();
+  page.training = listenToTraining(page); // null for a page without digits to train on
 
   if (model.samples.labels.length) showSample(page, 0); else update(page);
   // What the tests (and the curious, from the console) use.
   window.mnistPage = { model, drawing: page.drawing, state: page.state, forward: (x) => forward(model, x), prepare,
                        update: () => update(page), clear: () => clear(page), showSample: (s) => showSample(page, s),
+                       putBack: () => putBack(page),
                        GRID, history: page.history, scrub: (i) => page.scrub && page.scrub(i),
-                       readyMs: performance.now() };
+                       training: page.training && trainingApi(page, page.training), readyMs: performance.now() };
   document.documentElement.dataset.ready = "yes";
 }
 
-try {
-  startPage();
-} catch (error) {
-  $("status").textContent = `This page could not start: ${error.message}`;
-  throw error;
+if (!IN_WORKER) { // in the training worker (trainer.js) this script only listens
+  try {
+    startPage();
+  } catch (error) {
+    $("status").textContent = `This page could not start: ${error.message}`;
+    throw error;
+  }
 }
