@@ -225,3 +225,20 @@ def test_a_run_with_the_books_protocol_says_it_and_keeps_it_in_results_and_repor
     assert report.exit_code == 0, report.output
     markdown = (tmp_path / "again" / "report.md").read_text()
     assert "validation accuracy" in markdown
+
+
+def test_a_validation_runs_checkpoint_is_read_back_and_resumed(tmp_path):
+    """Its history holds epochs the test set was not evaluated after (their test fields null)."""
+    from shared.checkpoint import load_checkpoint
+
+    saved = tmp_path / "m.npz"
+    first = invoke("run", *TINY, "--validation", "1000", "--epochs", "2", "--save", str(saved),
+                   "--reports-dir", str(tmp_path / "r"), "-q")
+    assert first.exit_code == 0, first.output
+    checkpoint = load_checkpoint(saved)
+    assert [record["test_accuracy"] is None for record in checkpoint.history] == [True, False]
+    assert all(0 < record["validation_accuracy"] <= 1 for record in checkpoint.history)
+    resumed = invoke("run", "--resume", str(saved), "--save", str(saved), "--force", "--epochs", "1",
+                     "--reports-dir", str(tmp_path / "r"), "-q")
+    assert resumed.exit_code == 0, resumed.output
+    assert load_checkpoint(saved).epoch == 3
