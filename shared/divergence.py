@@ -55,8 +55,10 @@ class DivergenceWatch:
 
     def __init__(self, name: str, loss: str, classes: int, test_labels: np.ndarray,
                  best_accuracy: float | None = None, best_epoch: int | None = None, weight_decay: float = 0.0,
-                 momentum: float = 0.0):
-        self.name, self.loss = name, loss
+                 momentum: float = 0.0, watched: str = "test"):
+        """test_labels: those of the set evaluated after each epoch, `watched` (the test set, or
+        the validation set when the run holds one out)."""
+        self.name, self.loss, self.watched = name, loss, watched
         self.weight_decay, self.momentum = weight_decay, momentum
         counts = np.bincount(np.asarray(test_labels, dtype=np.int64), minlength=classes)
         self.chance = float(counts.max() / counts.sum()) if counts.sum() else 1.0 / classes
@@ -119,7 +121,8 @@ class DivergenceWatch:
         """After an epoch: its test loss and accuracy, its parameters, and what the probe of its
         hidden units found (shared.health)."""
         if not math.isfinite(test_loss):
-            raise TrainingDiverged(f"{self.name}: the test loss became {test_loss} after epoch {epoch}; {self.advice(lr)}")
+            raise TrainingDiverged(f"{self.name}: the {self.watched} loss became {test_loss} after epoch {epoch}; "
+                                  f"{self.advice(lr)}")
         if not all(np.all(np.isfinite(array)) for layer in params for array in layer):
             raise TrainingDiverged(f"{self.name}: the parameters became NaN or infinite in epoch {epoch}; "
                                    f"{self.advice(lr)}")
@@ -137,19 +140,19 @@ class DivergenceWatch:
             peak, peak_epoch = self.peak
             raise TrainingDiverged(
                 f"{self.name}: the training loss rose to {peak:.3g} in epoch {peak_epoch}, above "
-                f"{EXPLOSION_FACTOR:g}x the first batch's {self.reference:.3g}, and after epoch {epoch} the test "
+                f"{EXPLOSION_FACTOR:g}x the first batch's {self.reference:.3g}, and after epoch {epoch} the {self.watched} "
                 f"accuracy is {accuracy:.2%}, about what always answering the most common label gets "
                 f"({self.chance:.2%}): training diverged; {self.advice(lr)}")
         growth, layer = self.growth(params)
         if growth > BLOWN_UP and accuracy <= collapsed:
             raise TrainingDiverged(
                 f"{self.name}: by epoch {epoch} the weights of layer {layer} grew {growth:.3g}x from where the "
-                f"training started, and the test accuracy is {accuracy:.2%}, about what always answering the most "
+                f"training started, and the {self.watched} accuracy is {accuracy:.2%}, about what always answering the most "
                 f"common label gets ({self.chance:.2%}): training diverged; {self.advice(lr)}")
         if self.best_accuracy is not None and self.best_accuracy >= good and accuracy <= collapsed:
             where = f"epoch {self.best_epoch}" if self.best_epoch is not None else "the start"
             raise TrainingDiverged(
-                f"{self.name}: the test accuracy fell from {self.best_accuracy:.2%} ({where}) to {accuracy:.2%} "
+                f"{self.name}: the {self.watched} accuracy fell from {self.best_accuracy:.2%} ({where}) to {accuracy:.2%} "
                 f"after epoch {epoch}, about what always answering the most common label gets "
                 f"({self.chance:.2%}): training diverged; {self.advice(lr)}")
         if self.best_accuracy is None or accuracy > self.best_accuracy:

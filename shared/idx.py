@@ -69,24 +69,39 @@ def read_bytes(path: Path) -> bytes:
     Never more than the IDX header declares (plus one byte, to tell trailing bytes), and never a
     declared size above MAX_IDX_BYTES: a small .gz that inflates to gigabytes is refused after
     its first kilobytes."""
+    def read(file, gzipped: bool) -> bytes:
+        if gzipped:
+            return inflate(file, path)
+        size = declared_size(file.read(HEADER_MAX))
+        file.seek(0)
+        if size is not None and size > MAX_IDX_BYTES:
+            raise too_large(path, size)
+        return file.read(size + 1 if size is not None and size >= 0 else HEADER_MAX + 1)
+
+    return read_file(path, read)
+
+
+def read_file(path: Path, read) -> bytes:
+    """read(file, gzipped) on the file opened for reading, gzipped telling a gzip stream by its first
+    bytes; a file that is not a regular file is never opened, and errors name the file (DataError)."""
     kind = file_kind(path)
     if kind is not None:
         raise DataError(path, f"is {kind}, not a file")
     try:
         with path.open("rb") as file:
-            start = file.read(2)
+            gzipped = file.read(2) == b"\x1f\x8b"
             file.seek(0)
-            if start != b"\x1f\x8b":
-                size = declared_size(file.read(HEADER_MAX))
-                file.seek(0)
-                if size is not None and size > MAX_IDX_BYTES:
-                    raise too_large(path, size)
-                return file.read(size + 1 if size is not None and size >= 0 else HEADER_MAX + 1)
-            return inflate(file, path)
+            return read(file, gzipped)
     except FileNotFoundError:
         raise DataError(path, "file not found") from None
     except OSError as error:
         raise DataError(path, f"cannot read: {error.strerror or error}") from None
+
+
+def corrupt_gzip(path: Path, error: Exception) -> DataError:
+    # EOFError is what a half-downloaded .gz looks like.
+    reason = "ends early" if isinstance(error, EOFError) else str(error)
+    return DataError(path, f"corrupt gzip data ({reason}); the file may be truncated")
 
 
 def inflate(file, path: Path) -> bytes:
@@ -123,9 +138,7 @@ def inflate(file, path: Path) -> bytes:
         if decompressor is not None:  # a member began but never ended
             raise EOFError
     except (EOFError, zlib.error) as error:
-        # EOFError is what a half-downloaded .gz looks like.
-        reason = "ends early" if isinstance(error, EOFError) else str(error)
-        raise DataError(path, f"corrupt gzip data ({reason}); the file may be truncated") from None
+        raise corrupt_gzip(path, error) from None
     return bytes(out)
 
 

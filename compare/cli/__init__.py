@@ -16,6 +16,7 @@ import click
 from compare.cli.bench import bench
 from compare.cli.check import check_command, exercise_command
 from compare.cli.data import data
+from compare.cli.experiment import experiment
 from compare.cli.gradcheck import gradcheck
 from compare.cli.models import evaluate_command, page_command, predict
 from compare.cli.options import EXIT_CODES
@@ -25,7 +26,7 @@ from compare.cli.run import run
 from compare.cli.sweep import sweep
 
 # In the order `compare --help` lists them.
-COMMANDS = (run, sweep, gradcheck, report, bench, evaluate_command, predict, page_command, check_command, exercise_command,
+COMMANDS = (run, sweep, experiment, gradcheck, report, bench, evaluate_command, predict, page_command, check_command, exercise_command,
             data, presets)
 
 

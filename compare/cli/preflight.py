@@ -19,10 +19,14 @@ from shared import config as cfg
 
 def data_inputs(data_dir: Path | None) -> tuple[Path, ...]:
     """The dataset files a command may read from --data-dir: an output never replaces one, --force or not."""
+    from shared.book_pickle import FILE_NAME
     from shared.data import DEFAULT_DATA_DIR, FILE_STEMS
 
     directory = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
-    return tuple(directory / f"{stem}{ext}" for stem in FILE_STEMS.values() for ext in (".gz", ""))
+    if directory.is_file():  # Nielsen's mnist.pkl.gz given as a file
+        return (directory,)
+    return tuple(directory / f"{stem}{ext}" for stem in FILE_STEMS.values() for ext in (".gz", "")) + (
+        directory / FILE_NAME,)
 
 
 def load_data(data_dir: Path | None, config: cfg.Config, test_only: bool = False, model: Path | None = None):
@@ -93,11 +97,32 @@ def check_data(dataset, config: cfg.Config, test_only: bool = False, model: Path
             f"{dataset.num_classes} classes", param_hint="'--sizes'")
     if test_only:
         return
-    for limit, name, count in ((config.train_limit, "--train-limit", len(dataset.train_labels)),
+    check_split(dataset, config)
+
+
+def check_split(dataset, config: cfg.Config) -> None:
+    """The validation set, --train-limit, --test-limit, --expand and the batch size fit the data, and
+    early stopping has a validation set to watch."""
+    from shared.expansion import copies
+    from shared.training import held_out, training_rows
+
+    count = len(dataset.train_labels)
+    held = held_out(dataset, config)
+    if held >= count:
+        raise click.BadParameter(f"holding out {held:,} images leaves none of the {count:,} training images",
+                                 param_hint="'--validation'")
+    if config.patience and not held:
+        option = "--early-stop" if config.early_stop else "--schedule"
+        raise click.BadParameter("it watches the validation accuracy: give --validation N too (the book holds "
+                                 "out the last 10,000 training images)", param_hint=f"'{option}'")
+    available = count - held
+    kept = f" ({held:,} held out for validation)" if held else ""
+    for limit, name, there in ((config.train_limit, "--train-limit", available),
                                (config.test_limit, "--test-limit", len(dataset.test_labels))):
-        if limit is not None and limit > count:
-            raise click.BadParameter(f"{limit:,} is more than the {count:,} images there are", param_hint=f"'{name}'")
-    train_count = min(config.train_limit or len(dataset.train_labels), len(dataset.train_labels))
+        if limit is not None and limit > there:
+            raise click.BadParameter(f"{limit:,} is more than the {there:,} images there are"
+                                     f"{kept if name == '--train-limit' else ''}", param_hint=f"'{name}'")
+    train_count = training_rows(dataset, config) * copies(config.expand)
     if config.batch_size > train_count:
         raise click.BadParameter(
             f"{config.batch_size:,} is larger than the {train_count:,} training images", param_hint="'--batch-size'")
@@ -130,18 +155,21 @@ PYTHON_PIXEL_BYTES = 68  # a non-zero pixel kept by a Python-float implementatio
 
 
 def data_memory(dataset, config: cfg.Config, impl: str) -> int:
-    """The bytes the data takes once prepared for training: every image (after --train-limit and
-    --test-limit) scaled to the config's dtype, and a Python-float implementation's own copy of the
-    training images' non-zero pixels. (A small .gz can declare a million images of zeros.)"""
+    """The bytes the data takes once prepared for training: every image (the training images after
+    --validation, --train-limit and --expand, the validation and the test images) scaled to the
+    config's dtype, and a Python-float implementation's own copy of the training images' non-zero
+    pixels. (A small .gz can declare a million images of zeros.)"""
     import numpy as np
 
     from impls import REGISTRY
+    from shared.expansion import copies
+    from shared.training import held_out, training_rows
 
-    data = dataset.limit(config.train_limit, config.test_limit)
-    itemsize = 4 if config.dtype == "float32" else 8
-    scaled = (data.train_images.size + data.test_images.size) * itemsize
+    rows = training_rows(dataset, config)
+    images = rows * copies(config.expand) + held_out(dataset, config) + len(dataset.limit(test_limit=config.test_limit).test_labels)
+    scaled = images * dataset.input_size * (4 if config.dtype == "float32" else 8)
     if REGISTRY[impl].python_floats:
-        scaled += np.count_nonzero(data.train_images) * PYTHON_PIXEL_BYTES
+        scaled += np.count_nonzero(dataset.train_images[:rows]) * copies(config.expand) * PYTHON_PIXEL_BYTES
     return scaled
 
 
@@ -160,9 +188,14 @@ def check_memory(config: cfg.Config, impls: list[str], dataset=None) -> None:
     impl = max(impls, key=needed_by)
     needed = needed_by(impl)
     if dataset is not None and needed > available and memory_needed(config, impl) <= available:
-        data = dataset.limit(config.train_limit, config.test_limit)
+        from shared.expansion import copies
+        from shared.training import training_rows
+
+        train = training_rows(dataset, config) * copies(config.expand)
+        test = len(dataset.limit(test_limit=config.test_limit).test_labels)
+        expanded = f" (with --expand {config.expand})" if config.expand != "none" else ""
         raise click.BadParameter(
-            f"{len(data.train_labels):,} training and {len(data.test_labels):,} test images of "
+            f"{train:,} training{expanded} and {test:,} test images of "
             f"{dataset.input_size:,} pixels, with the network, need about {gibibytes(needed)} of memory to train with "
             f"{impl}, more than the {gibibytes(available)} available here; --train-limit N uses fewer",
             param_hint="'--train-limit'")
@@ -197,8 +230,9 @@ def stray_label(dataset, outputs: int) -> str | None:
         return None
     key = next(key for key, where in outside.items() if len(where))
     index = int(outside[key][0])
-    path = next((p for p in (dataset.directory / f"{FILE_STEMS[key]}.gz", dataset.directory / FILE_STEMS[key])
-                 if p.exists()), dataset.directory / FILE_STEMS[key])
+    path = dataset.directory if dataset.directory.is_file() else next(  # the book's file, or an IDX file
+        (p for p in (dataset.directory / f"{FILE_STEMS[key]}.gz", dataset.directory / FILE_STEMS[key]) if p.exists()),
+        dataset.directory / FILE_STEMS[key])
     others = f" ({count - 1:,} more like it)" if count > 1 else ""
     return (f"{path}: label {int(labels[key][index])} at index {index:,} is not one of the classes 0-{outputs - 1} "
             f"that {total - count:,} of the {total:,} labels use{others}: the file is damaged")

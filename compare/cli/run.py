@@ -62,6 +62,10 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     config = build_config(options, base)
     if checkpoint is not None:
         check_resumable(config, checkpoint, resume_path)
+        if config.patience:
+            raise click.UsageError("a resumed run cannot go on with --early-stop or --schedule halve: how long the "
+                                   "validation accuracy has not improved, and the rate halved so far, are not in "
+                                   "the checkpoint; resume without them, or start the run again")
     check_last_epoch(config, start_epoch)
     impls = parse_impls(impl_text)
     dataset, config = load_data_sized(data_dir, config, sizes_chosen=typed("sizes") or checkpoint is not None)

@@ -67,15 +67,24 @@ def gradient_table(document: dict) -> Table:
 
 
 def epoch_table(document: dict) -> Table:
+    """Every epoch of every implementation; with a validation set its columns come first, and
+    the test set's cells are blank on the epochs it was not evaluated after."""
+    def number(value, form: str) -> str:
+        return "" if value is None else format(value, form)
+
+    epochs = [(impl["name"], e) for impl in document["implementations"] for e in impl["epochs"]]
+    validation = any(e.get("validation_accuracy") is not None for _, e in epochs)
     rows = [
-        [impl["name"], f"{e['epoch']} (before resuming)" if e.get("before_resume") else str(e["epoch"]),
-         f"{e['train_loss']:.4f}", f"{e['test_loss']:.4f}",
-         f"{e['test_accuracy']:.2%}", f"{e['train_seconds']:.2f}", f"{e['eval_seconds']:.2f}",
-         f"{e['samples_per_second']:,.0f}"]
-        for impl in document["implementations"]
-        for e in impl["epochs"]
+        [name, f"{e['epoch']} (before resuming)" if e.get("before_resume") else str(e["epoch"]),
+         f"{e['train_loss']:.4f}"]
+        + ([number(e.get("validation_loss"), ".4f"), number(e.get("validation_accuracy"), ".2%")] if validation else [])
+        + [number(e["test_loss"], ".4f"), number(e["test_accuracy"], ".2%"), f"{e['train_seconds']:.2f}",
+           f"{e['eval_seconds']:.2f}", f"{e['samples_per_second']:,.0f}"]
+        for name, e in epochs
     ]
-    return Table(["implementation", "epoch", "train loss", "test loss", "test accuracy", "train s", "eval s", "samples/s"], rows)
+    return Table(["implementation", "epoch", "train loss"]
+                 + (["validation loss", "validation accuracy"] if validation else [])
+                 + ["test loss", "test accuracy", "train s", "eval s", "samples/s"], rows)
 
 
 def agreement_sentence(document: dict) -> str:

@@ -33,7 +33,7 @@ from shared.params import Params, init_params
 from shared.resources import PeakMemory
 from shared.history import MAX_PAGE_HISTORY_BYTES, history_bytes
 from shared.training import (EpochEnd, EpochStats, Estimate, HistoryRecorder, Split, TrainingDiverged, estimate_training,
-                             evaluate, prepare, train)
+                             evaluate, prepare, regularized, train)
 
 GRADCHECK_SAMPLES = 16
 GRADCHECK_COORDINATES = 6
@@ -80,8 +80,12 @@ def run_comparison(
 def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress: bool, params: Params | None,
             start_epoch: int, save_paths: dict[str, Path], previous_accuracy: float | None, threads: str,
             earlier: list[EpochStats], guarded: set[Path] = frozenset()) -> None:
-    config = outcome.config
-    for line in describe(config, dataset, start_epoch):
+    split = prepare(dataset, outcome.config)
+    # The book's lambda becomes the weight decay lambda / n it is, n the training images used.
+    config = outcome.config = regularized(outcome.config, len(split.y_train))
+    outcome.counts = {"train_images": len(split.y_train), "test_images": len(split.y_test),
+                      "validation_images": len(split.y_validation) if split.has_validation else 0}
+    for line in describe(config, dataset, outcome.counts, start_epoch):
         echo(line)
     if params is None:
         params = init_params(config.sizes, config.init, config.seed)
@@ -93,7 +97,6 @@ def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress
     outcome.stage = f"before {impls[0]}'s training"
     echo(f"\nGradient check (float64, {outcome.agreement.batch_size} training images, same initial parameters)")
     echo(format_agreement(outcome.agreement))
-    split = prepare(dataset, config)
     if guarded:  # measured again on this run's test images: a checkpoint's own figure may be of others
         outcome.resumed_accuracy = float64_evaluation(config, split)(params)[1]
     outcome.stage = "while timing each implementation's first steps, before any training"
@@ -187,6 +190,8 @@ def save_epoch(outcome: Outcome, path: Path, end: EpochEnd, name: str, guarded: 
     and was resumed from (`guarded`). A save that fails (a full disk) does not stop the training:
     the outcome says so, and the command keeps the model in the run's folder."""
     epoch, accuracy = end.stats.epoch, end.stats.test_accuracy
+    if guarded and accuracy is None:  # a run with a validation set tests once, at the end: only then is it weighed
+        return
     if guarded and accuracy < outcome.resumed_accuracy:
         outcome.unsaved[path] = Unsaved(epoch, accuracy, f"worse than the {outcome.resumed_accuracy:.2%} of the "
                                                          f"model it resumed from", held_back=True)
@@ -257,15 +262,39 @@ def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, p
     try:
         # NumPy's overflow warnings are not printed: a run that overflows is stopped as diverged, in one line
         with memory, thread_limits(choice.threads, with_torch=impl.uses_torch), np.errstate(all="ignore"):
-            train(model, split, config, start_epoch=start_epoch, on_epoch=after_epoch,
-                  on_progress=bar.update if lines is None else lines.update, previous_accuracy=previous_accuracy,
-                  at_steps=at_steps, on_step=on_step if at_steps else None)
+            run = train(model, split, config, start_epoch=start_epoch, on_epoch=after_epoch,
+                        on_progress=bar.update if lines is None else lines.update, previous_accuracy=previous_accuracy,
+                        at_steps=at_steps, on_step=on_step if at_steps else None)
+        if run.stopped:
+            result.stopped = run.stopped
+            echo(f"  {run.stopped}")
+    except KeyboardInterrupt:
+        if result.history and result.outputs is None:  # a validation run stopped early: the test set, once
+            with thread_limits(choice.threads, with_torch=impl.uses_torch):
+                test_on(result, impl.build(config, result.params), split)
+        raise
     finally:
         bar.close()
         result.peak_rss = memory.peak
         if recorder is not None and recorder.snapshots:  # Ctrl-C or divergence: what was recorded is kept
             outcome.history = recorder.history()
+    result.train_accuracy = training_accuracy(result.params, split, config)
     result.load_average = load_average()
     warning = busy_warning(result.load_average, cores(), f"{name}'s training")
     if warning:
         outcome.warn(warning, echo)
+
+
+def test_on(result: ImplResult, model, split: Split) -> None:
+    """The test set evaluated once for a run with a validation set that Ctrl-C ended before its
+    last epoch: the model of its last completed epoch is what the report then shows."""
+    loss, accuracy, outputs = evaluate(model, split.x_test, split.y_test)
+    result.history[-1] = dataclasses.replace(result.history[-1], test_loss=loss, test_accuracy=accuracy)
+    result.outputs = outputs
+
+
+def training_accuracy(params: Params, split: Split, config: Config) -> float:
+    """The final model's accuracy on its training images (the book's overfitting: 100% of 1,000),
+    computed by the numpy implementation in float64 from its parameters: milliseconds, whoever trained it."""
+    reference = REGISTRY["numpy"].build(dataclasses.replace(config, dtype="float64"), params)
+    return evaluate(reference, split.x_train, split.y_train)[1]

@@ -35,9 +35,12 @@ class ImplResult:
     peak_rss: int = 0  # bytes, sampled while it trained
     load_average: float | None = None  # 1-minute load average when its training ended
     earlier: list[EpochStats] = field(default_factory=list)  # the epochs before resuming (the checkpoint's history)
+    stopped: str | None = None  # why it ended before its last epoch (early stopping, the halving schedule)
+    train_accuracy: float | None = None  # the final model on its training images
 
     def record(self, end: EpochEnd) -> None:
         self.history.append(end.stats)
+        # With a validation set the test set is evaluated after the last epoch only: None before it.
         self.params, self.outputs = end.params, end.test_outputs
 
     def records(self) -> tuple[dict, ...]:
@@ -78,10 +81,13 @@ class ImplResult:
             "final": {
                 "test_accuracy": self.final.test_accuracy,
                 "test_loss": self.final.test_loss,
+                "validation_accuracy": self.final.validation_accuracy,
+                "train_accuracy": self.train_accuracy,
                 "train_seconds_per_epoch": self.train_seconds_per_epoch,
                 "eval_seconds_per_epoch": self.eval_seconds_per_epoch,
                 "samples_per_second": self.samples_per_second,
             },
+            "stopped": self.stopped,
         }
 
 
@@ -116,6 +122,8 @@ class Outcome:
     diverged: str | None = None  # why a training was stopped (shared.divergence's message)
     history: object | None = None  # shared.history.History of the first implementation's training, when kept
     drift: dict | None = None  # compare.run.drift.DriftRecorder.to_dict(): how far the others drifted from the first
+    # images trained on (after --validation, --train-limit, --expand), held out for validation, tested on
+    counts: dict = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
