@@ -346,6 +346,26 @@ def test_scrubbing_pauses_and_training_can_start_where_the_timeline_stands(brows
         page.context.close()
 
 
+def curve_labels(page):
+    """The texts the training curve's canvas was last drawn with."""
+    return page.evaluate("""() => { const texts = [], context = CanvasRenderingContext2D.prototype, fill = context.fillText;
+        context.fillText = function (text, ...rest) { if (this.canvas.id === "train-curve") texts.push(text); return fill.call(this, text, ...rest); };
+        window.dispatchEvent(new Event("resize"));
+        context.fillText = fill;
+        return texts; }""")
+
+
+def test_the_curve_names_the_training_digits_before_any_step(browser, page_path):  # noqa: F811
+    page = open_page(browser, page_path)
+    try:
+        train = page.evaluate("() => window.mnistPage.training.live.digits.train")
+        labels = curve_labels(page)
+        assert f"{train:,} digits" in labels and not any("NaN" in label for label in labels), labels
+    finally:
+        page.context.close()
+
+
+
 def test_a_phone_trains_by_touch(browser, page_path):  # noqa: F811
     page = open_page(browser, page_path, 375, 667, has_touch=True, is_mobile=True)
     try:

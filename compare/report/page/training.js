@@ -151,7 +151,8 @@ function step(page, live, steps = 1) {
 function listenToTraining(page) {
   const raw = JSON.parse($("digits").textContent);
   if (!raw) return null;
-  const live = { digits: raw, starts: trainingStarts(page), seed: 0, run: 0, started: false, points: [], showing: null, shownAt: 0 };
+  const live = { digits: raw, starts: trainingStarts(page), seed: 0, run: 0, started: false, step: 0, seen: 0, points: [],
+                 showing: null, shownAt: 0 };
   $("train").hidden = false;
   if (typeof Worker === "undefined" || typeof DecompressionStream === "undefined") {
     $("train-status").textContent = "This browser cannot train here: it lacks Web Workers or DecompressionStream " +
