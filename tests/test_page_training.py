@@ -365,6 +365,29 @@ def test_the_curve_names_the_training_digits_before_any_step(browser, page_path)
         page.context.close()
 
 
+def test_learning_from_a_digit_while_it_trains_pauses_it_and_keeps_the_step(browser, page_path):  # noqa: F811
+    """"Learn from this digit" during Play: the step is taken on the network shown and stays on
+    the page (the live updates would otherwise replace it within a quarter of a second)."""
+    page = open_page(browser, page_path)
+    try:
+        page.click("#train-play")
+        page.wait_for_function("() => window.mnistPage.training.live.step > 0", timeout=60000)
+        page.click("#learn")
+        wait_until_idle(page)
+        page.wait_for_timeout(600)  # longer than the page waits between two live updates
+        assert page.inner_text("#learn-status").startswith("One step of")
+        assert page.is_visible("#nudges") and page.is_visible("#unlearn")
+        assert page.evaluate("() => window.mnistPage.model.layers !== window.mnistPage.training.live.layers")
+        assert "your step" in page.inner_text("#train-status")
+        # Play again: the page follows the live network, and says the step is no longer shown.
+        page.click("#train-play")
+        page.wait_for_function("() => window.mnistPage.model.layers === window.mnistPage.training.live.layers", timeout=60000)
+        page.click("#train-play")
+        wait_until_idle(page)
+        assert page.is_hidden("#unlearn") and page.errors == []
+    finally:
+        page.context.close()
+
 
 def test_a_phone_trains_by_touch(browser, page_path):  # noqa: F811
     page = open_page(browser, page_path, 375, 667, has_touch=True, is_mobile=True)

@@ -97,7 +97,7 @@ function renderTraining(live) {
        live.loss === null ? null : `loss ${live.loss.toFixed(3)}`,
        last ? `${(100 * last.accuracy).toFixed(1)}% of ${count(digits.test)} test digits right` : null,
        live.perSecond ? `${count(Math.round(live.perSecond))} digits a second` : null,
-       live.shown ? null : "(the page shows the timeline's network)"].filter(Boolean).join(" \u00b7 "));
+       live.shown ? null : `(paused: the page shows ${live.instead})`].filter(Boolean).join(" \u00b7 "));
   drawTrainingCurve($("train-curve"), points, Math.max(digits.train, live.seen));
 }
 
@@ -122,6 +122,14 @@ function drawTrainingCurve(canvas, points, most) {
   context.beginPath();
   points.forEach((p, i) => (i ? context.lineTo(x(p.seen), y(p.accuracy)) : context.moveTo(x(p.seen), y(p.accuracy))));
   context.stroke();
+}
+
+// The page stops following the live network, which pauses: the timeline's slider moved, or a step
+// of your own was taken (nudges.js). `instead` says what the page shows; Play or Step follow it again.
+function standAside(live, instead) {
+  if (live.playing) live.worker.postMessage({ type: "pause" });
+  Object.assign(live, { shown: false, instead });
+  renderTraining(live);
 }
 
 // Back to no live network: the page shows the timeline's network, or the trained one.
@@ -172,11 +180,7 @@ function listenToTraining(page) {
     $(id).addEventListener("change", () => live.started && live.worker.postMessage({ type: "settings", ...settings() }));
   }
   if (page.history) {
-    $("timeline-slider").addEventListener("input", () => {
-      if (live.playing) live.worker.postMessage({ type: "pause" });
-      live.shown = false;
-      renderTraining(live);
-    });
+    $("timeline-slider").addEventListener("input", () => standAside(live, "the timeline's network"));
   }
   window.addEventListener("resize", () => renderTraining(live));
   renderTraining(live);
