@@ -389,6 +389,33 @@ def test_learning_from_a_digit_while_it_trains_pauses_it_and_keeps_the_step(brow
         page.context.close()
 
 
+def test_a_resumed_runs_page_trains_from_the_real_random_start(browser, tmp_path):  # noqa: F811
+    """A resumed run's history begins where it resumed, not at step 0: live training's "random
+    start" is still the run's initialization (made again by the shared initializer), and the
+    timeline says where it begins."""
+    tiny = ("--impl", "numpy", "--sizes", "784,12,10", "--train-limit", "600", "--test-limit", "300",
+            "--reports-dir", tmp_path, "-q")
+    assert invoke("run", *tiny, "--name", "first", "--save", tmp_path / "m.npz").exit_code == 0
+    result = invoke("run", *tiny, "--name", "resumed", "--resume", tmp_path / "m.npz", "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    page = open_page(browser, tmp_path / "resumed" / "page.html")
+    try:
+        assert "step 0" not in page.inner_text("#train-status")
+        page.evaluate("() => window.mnistPage.scrub(0)")
+        assert "random start" not in page.inner_text("#timeline h2") + page.inner_text("#timeline-label")
+        page.select_option("#train-from", "random")
+        page.evaluate("() => window.mnistPage.training.step(20)")
+        wait_until_idle(page, 20)
+        config = load_checkpoint(tmp_path / "m.npz").config
+        replay = Replay(load_page_digits(tmp_path / "resumed" / DIGITS_FILE), config,
+                        init_params(config.sizes, config.init, config.seed))
+        replay.steps(20, 0.5, 10)
+        assert max_abs_difference(live_params(page, config.sizes), replay.model.parameters()) <= 1e-12
+        assert page.errors == []
+    finally:
+        page.context.close()
+
+
 def test_a_phone_trains_by_touch(browser, page_path):  # noqa: F811
     page = open_page(browser, page_path, 375, 667, has_touch=True, is_mobile=True)
     try:

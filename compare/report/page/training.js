@@ -13,11 +13,13 @@ const defaultRate = (model) => (model.activation === "relu" ? 0.1 : model.output
 const count = (n) => n.toLocaleString("en");
 
 // Where training may start: the run's random start and the network the page shows now. A page
-// made from a checkpoint alone has no history: its random start is made again from the config by
-// the shared initializer (compare/report/page/__init__.py), exactly as the run began.
+// made from a checkpoint alone, or from a resumed run (whose history begins where it resumed), has
+// no step 0: its random start is made again from the config by the shared initializer
+// (compare/report/page/__init__.py), exactly as the run began.
 function trainingStarts(page) {
   const { history, model } = page, trained = model.layers;
-  const random = history ? { label: "the run's random start", detail: "step 0 of the timeline", layers: () => history.snapshot(0) }
+  const random = history && history.steps[0] === 0
+    ? { label: "the run's random start", detail: "step 0 of the timeline", layers: () => history.snapshot(0) }
     : { label: "the run's random start", detail: `${model.init} initialization, seed ${model.seed}, made again as the run made it`,
         layers: () => model.start.map(({ W, b }) => ({ W: decodeFloat64(W), b: decodeFloat64(b) })) };
   const shown = history ? { label: "where the timeline stands", detail: "its float32 snapshot", layers: () => page.model.layers }
