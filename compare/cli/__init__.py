@@ -44,6 +44,7 @@ class InterruptibleGroup(click.Group):
         except ValueError:  # not the main thread (an embedding program): its handlers stay as they are
             pass
         from impls import learners_scope
+        from impls.plugins import LearnerCallError
         from shared.call_limit import CallTimedOut
 
         try:
@@ -54,6 +55,10 @@ class InterruptibleGroup(click.Group):
             sys.exit(130)
         except CallTimedOut as error:  # a learner's method (after --impl) that hangs: named, in one line
             click.echo(f"\nerror: {error} (stopped: an endless loop?)", err=True)
+            sys.exit(1)
+        except LearnerCallError as error:  # a learner's method that raised: named, with its own traceback
+            click.echo(f"\nerror: {error} (`compare check` on its file says what is missing or wrong)", err=True)
+            click.echo(error.traceback.rstrip("\n"), err=True)
             sys.exit(1)
 
 
