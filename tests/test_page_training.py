@@ -365,6 +365,20 @@ def test_the_curve_names_the_training_digits_before_any_step(browser, page_path)
         page.context.close()
 
 
+def test_start_again_puts_the_curve_back_to_the_training_digits(browser, page_path):  # noqa: F811
+    page = open_page(browser, page_path)
+    try:
+        train = page.evaluate("() => window.mnistPage.training.live.digits.train")
+        page.click("#train-play")
+        page.wait_for_function(f"() => window.mnistPage.training.live.seen > {train}", timeout=60000)
+        page.click("#train-reset")
+        page.wait_for_function("() => !window.mnistPage.training.live.started")
+        assert f"{train:,} digits" in curve_labels(page)
+        assert page.inner_text("#train-status").startswith("Press Play or Step")
+    finally:
+        page.context.close()
+
+
 def test_learning_from_a_digit_while_it_trains_pauses_it_and_keeps_the_step(browser, page_path):  # noqa: F811
     """"Learn from this digit" during Play: the step is taken on the network shown and stays on
     the page (the live updates would otherwise replace it within a quarter of a second)."""

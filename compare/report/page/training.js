@@ -137,7 +137,7 @@ function standAside(live, instead) {
 // Back to no live network: the page shows the timeline's network, or the trained one.
 function resetTraining(page, live) {
   if (live.worker) live.worker.postMessage({ type: "pause" });
-  Object.assign(live, { started: false, playing: false, shown: false, points: [], message: null });
+  Object.assign(live, { started: false, playing: false, shown: false, step: 0, seen: 0, loss: null, points: [], message: null });
   if (page.history) page.scrub(Number($("timeline-slider").value));
   else { page.model.layers = live.starts.shown.layers(); schedule(page); }
   renderTraining(live);
