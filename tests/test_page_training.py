@@ -379,6 +379,17 @@ def test_start_again_puts_the_curve_back_to_the_training_digits(browser, page_pa
         page.context.close()
 
 
+def test_one_step_of_one_digit_says_one_digit(browser, page_path):  # noqa: F811
+    page = open_page(browser, page_path)
+    try:
+        page.select_option("#train-batch", "1")
+        page.click("#train-step")
+        wait_until_idle(page, 1)
+        assert page.inner_text("#train-status").startswith("step 1 \u00b7 1 digit seen (epoch 0.00)")
+    finally:
+        page.context.close()
+
+
 def test_learning_from_a_digit_while_it_trains_pauses_it_and_keeps_the_step(browser, page_path):  # noqa: F811
     """"Learn from this digit" during Play: the step is taken on the network shown and stays on
     the page (the live updates would otherwise replace it within a quarter of a second)."""

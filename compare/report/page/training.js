@@ -95,7 +95,7 @@ function renderTraining(live) {
   $("train-play").setAttribute("aria-pressed", String(Boolean(live.playing)));
   $("train-status").textContent = live.message ?? (!live.started
     ? `Press Play or Step to train from ${startText(live)}, on ${count(digits.train)} MNIST training digits.`
-    : [`step ${count(live.step)}`, `${count(live.seen)} digits seen (epoch ${(live.seen / digits.train).toFixed(2)})`,
+    : [`step ${count(live.step)}`, `${count(live.seen)} digit${live.seen === 1 ? "" : "s"} seen (epoch ${(live.seen / digits.train).toFixed(2)})`,
        live.loss === null ? null : `loss ${live.loss.toFixed(3)}`,
        last ? `${(100 * last.accuracy).toFixed(1)}% of ${count(digits.test)} test digits right` : null,
        live.perSecond ? `${count(Math.round(live.perSecond))} digits a second` : null,
