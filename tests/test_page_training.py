@@ -441,6 +441,30 @@ def test_a_resumed_runs_page_trains_from_the_real_random_start(browser, tmp_path
         page.context.close()
 
 
+def test_a_run_whose_history_is_too_big_for_the_page_still_trains_from_its_random_start(browser, run_directory,  # noqa: F811
+                                                                                         tmp_path, monkeypatch):
+    """A large network's history does not fit in the page (--preset best: 784-800-800-10), so the
+    page has no timeline; Play and Step still start from the run's initialization, made again."""
+    import compare.report.page as page_module
+    from shared.history import load_history
+
+    monkeypatch.setattr(page_module, "HISTORY_BUDGET_BYTES", 1)
+    result = invoke("page", run_directory, "--out", tmp_path / "page.html")
+    assert result.exit_code == 0, result.output
+    page = open_page(browser, tmp_path / "page.html")
+    try:
+        assert page.is_hidden("#timeline")
+        page.click("#train-step")
+        wait_until_idle(page, 1)
+        config = load_history(run_directory / "history.npz").config
+        replay = Replay(load_page_digits(run_directory / DIGITS_FILE), config, init_params(config.sizes, config.init, config.seed))
+        replay.steps(1, 0.5, 10)
+        assert max_abs_difference(live_params(page, config.sizes), replay.model.parameters()) <= 1e-12
+        assert page.errors == []
+    finally:
+        page.context.close()
+
+
 def test_a_phone_trains_by_touch(browser, page_path):  # noqa: F811
     page = open_page(browser, page_path, 375, 667, has_touch=True, is_mobile=True)
     try:
