@@ -390,6 +390,23 @@ def test_one_step_of_one_digit_says_one_digit(browser, page_path):  # noqa: F811
         page.context.close()
 
 
+def test_play_says_pause_from_the_click_on(browser, page_path):  # noqa: F811
+    """The worker's first report (the accuracy at step 0) came before it read "play" and said
+    it was not playing: the button went back to Play for a moment (and a test read it so)."""
+    page = open_page(browser, page_path)
+    try:
+        page.evaluate("""() => { window.labels = []; const button = document.getElementById("train-play");
+            new MutationObserver(() => window.labels.push(button.textContent)).observe(button, { childList: true, characterData: true, subtree: true }); }""")
+        page.click("#train-play")
+        page.wait_for_function("() => window.mnistPage.training.live.points.length >= 2", timeout=60000)
+        labels = page.evaluate("() => window.labels")
+        assert labels and all(label.endswith("Pause") for label in labels), labels
+        page.click("#train-play")
+        wait_until_idle(page)
+    finally:
+        page.context.close()
+
+
 def test_learning_from_a_digit_while_it_trains_pauses_it_and_keeps_the_step(browser, page_path):  # noqa: F811
     """"Learn from this digit" during Play: the step is taken on the network shown and stays on
     the page (the live updates would otherwise replace it within a quarter of a second)."""

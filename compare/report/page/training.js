@@ -41,13 +41,14 @@ function startWorker(page, live) {
   live.worker.postMessage({ type: "digits", digits: live.digits });
 }
 
-// A new live network, from the chosen start; nothing trained yet.
-function begin(page, live) {
+// A new live network, from the chosen start; nothing trained yet. `playing`: Play started it, and
+// the worker's first report (the accuracy at step 0) must say so, or the button would flick to Play.
+function begin(page, live, playing = false) {
   if (!live.worker) startWorker(page, live);
   const { activation, output, sizes } = page.model, from = live.starts[$("train-from").value];
   const net = { sizes, activation, output, layers: from.layers() };
   Object.assign(live, { started: true, run: live.run + 1, points: [], step: 0, seen: 0, loss: null, perSecond: null });
-  live.worker.postMessage({ type: "start", run: live.run, net, seed: live.seed, ...settings() });
+  live.worker.postMessage({ type: "start", run: live.run, net, seed: live.seed, playing, ...settings() });
 }
 
 const settings = () => ({ lr: Number($("train-lr").value), batchSize: Number($("train-batch").value) });
@@ -145,9 +146,9 @@ function resetTraining(page, live) {
 
 function play(page, live) {
   if (live.playing) { live.worker.postMessage({ type: "pause" }); return; }
-  if (!live.started) begin(page, live);
+  if (live.started) live.worker.postMessage({ type: "play" });
+  else begin(page, live, true);
   Object.assign(live, { shown: true, playing: true, message: null });
-  live.worker.postMessage({ type: "play" });
   renderTraining(live);
 }
 
