@@ -277,7 +277,8 @@ def bounded(cls: type, seconds: float, label: str | None = None) -> type:
             except LearnerCallError:
                 raise  # from one of its methods that this one called: named there
             except Exception as error:  # CallTimedOut, a BaseException, goes by
-                what = f"{type(error).__name__}: {str(error).strip().splitlines()[0]}" if str(error).strip() else type(error).__name__
+                said = str(error).strip()
+                what = f"{type(error).__name__}: {said.splitlines()[0]}" if said else type(error).__name__
                 raise LearnerCallError(f"{label}.{method_name} raised {what}", learner_traceback(error)) from error
 
         return limited

@@ -155,6 +155,7 @@ def test_a_run_interrupted_before_the_check_after_training_says_so_on_the_figure
     result = CliRunner().invoke(main, ["run", "--impl", "numpy,tensor", "--sizes", "784,8,10", "--train-limit", "300",
                                        "--test-limit", "100", "--json", "-"], catch_exceptions=False)
     document = json.loads(result.stdout)
-    assert document["gradients_after"] and not any("not checked" in t for t in drawn_texts(document, monkeypatch, tmp_path))
+    assert document["gradients_after"]
+    assert not any("not checked" in t for t in drawn_texts(document, monkeypatch, tmp_path))
     interrupted = document | {"gradients_after": None, "interrupted": "interrupted during tensor's epoch 1"}
     assert any("not checked" in t and "interrupted" in t for t in drawn_texts(interrupted, monkeypatch, tmp_path))

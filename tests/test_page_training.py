@@ -348,8 +348,12 @@ def test_scrubbing_pauses_and_training_can_start_where_the_timeline_stands(brows
 
 def curve_labels(page):
     """The texts the training curve's canvas was last drawn with."""
-    return page.evaluate("""() => { const texts = [], context = CanvasRenderingContext2D.prototype, fill = context.fillText;
-        context.fillText = function (text, ...rest) { if (this.canvas.id === "train-curve") texts.push(text); return fill.call(this, text, ...rest); };
+    return page.evaluate("""() => {
+        const texts = [], context = CanvasRenderingContext2D.prototype, fill = context.fillText;
+        context.fillText = function (text, ...rest) {
+          if (this.canvas.id === "train-curve") texts.push(text);
+          return fill.call(this, text, ...rest);
+        };
         window.dispatchEvent(new Event("resize"));
         context.fillText = fill;
         return texts; }""")
@@ -396,7 +400,8 @@ def test_play_says_pause_from_the_click_on(browser, page_path):  # noqa: F811
     page = open_page(browser, page_path)
     try:
         page.evaluate("""() => { window.labels = []; const button = document.getElementById("train-play");
-            new MutationObserver(() => window.labels.push(button.textContent)).observe(button, { childList: true, characterData: true, subtree: true }); }""")
+            new MutationObserver(() => window.labels.push(button.textContent))
+              .observe(button, { childList: true, characterData: true, subtree: true }); }""")
         page.click("#train-play")
         page.wait_for_function("() => window.mnistPage.training.live.points.length >= 2", timeout=60000)
         labels = page.evaluate("() => window.labels")
@@ -423,7 +428,8 @@ def test_learning_from_a_digit_while_it_trains_pauses_it_and_keeps_the_step(brow
         assert "your step" in page.inner_text("#train-status")
         # Play again: the page follows the live network, and says the step is no longer shown.
         page.click("#train-play")
-        page.wait_for_function("() => window.mnistPage.model.layers === window.mnistPage.training.live.layers", timeout=60000)
+        page.wait_for_function("() => window.mnistPage.model.layers === window.mnistPage.training.live.layers",
+                               timeout=60000)
         page.click("#train-play")
         wait_until_idle(page)
         assert page.is_hidden("#unlearn") and page.errors == []
@@ -458,8 +464,8 @@ def test_a_resumed_runs_page_trains_from_the_real_random_start(browser, tmp_path
         page.context.close()
 
 
-def test_a_run_whose_history_is_too_big_for_the_page_still_trains_from_its_random_start(browser, run_directory,  # noqa: F811
-                                                                                         tmp_path, monkeypatch):
+def test_a_run_whose_history_is_too_big_for_the_page_trains_from_its_random_start(browser, run_directory,  # noqa: F811
+                                                                                   tmp_path, monkeypatch):
     """A large network's history does not fit in the page (--preset best: 784-800-800-10), so the
     page has no timeline; Play and Step still start from the run's initialization, made again."""
     import compare.report.page as page_module
@@ -474,7 +480,8 @@ def test_a_run_whose_history_is_too_big_for_the_page_still_trains_from_its_rando
         page.click("#train-step")
         wait_until_idle(page, 1)
         config = load_history(run_directory / "history.npz").config
-        replay = Replay(load_page_digits(run_directory / DIGITS_FILE), config, init_params(config.sizes, config.init, config.seed))
+        start = init_params(config.sizes, config.init, config.seed)
+        replay = Replay(load_page_digits(run_directory / DIGITS_FILE), config, start)
         replay.steps(1, 0.5, 10)
         assert max_abs_difference(live_params(page, config.sizes), replay.model.parameters()) <= 1e-12
         assert page.errors == []

@@ -86,7 +86,8 @@ function listenToTimeline(page) {
   const slider = $("timeline-slider"), grid = makeWeightGrid($("weight-grid"), page.model.sizes[1]);
   $("timeline").hidden = false;
   if (history.steps[0] !== 0) { // a resumed run's history: its own epochs, not the checkpoint's
-    $("timeline").querySelector("h2").textContent = "Watch it learn: the network from where this run resumed to trained";
+    const heading = "Watch it learn: the network from where this run resumed to trained";
+    $("timeline").querySelector("h2").textContent = heading;
   }
   slider.max = String(history.count - 1);
   slider.value = slider.max;

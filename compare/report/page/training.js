@@ -96,7 +96,8 @@ function renderTraining(live) {
   $("train-play").setAttribute("aria-pressed", String(Boolean(live.playing)));
   $("train-status").textContent = live.message ?? (!live.started
     ? `Press Play or Step to train from ${startText(live)}, on ${count(digits.train)} MNIST training digits.`
-    : [`step ${count(live.step)}`, `${count(live.seen)} digit${live.seen === 1 ? "" : "s"} seen (epoch ${(live.seen / digits.train).toFixed(2)})`,
+    : [`step ${count(live.step)}`,
+       `${count(live.seen)} digit${live.seen === 1 ? "" : "s"} seen (epoch ${(live.seen / digits.train).toFixed(2)})`,
        live.loss === null ? null : `loss ${live.loss.toFixed(3)}`,
        last ? `${(100 * last.accuracy).toFixed(1)}% of ${count(digits.test)} test digits right` : null,
        live.perSecond ? `${count(Math.round(live.perSecond))} digits a second` : null,
@@ -138,7 +139,8 @@ function standAside(live, instead) {
 // Back to no live network: the page shows the timeline's network, or the trained one.
 function resetTraining(page, live) {
   if (live.worker) live.worker.postMessage({ type: "pause" });
-  Object.assign(live, { started: false, playing: false, shown: false, step: 0, seen: 0, loss: null, points: [], message: null });
+  Object.assign(live, { started: false, playing: false, shown: false, step: 0, seen: 0, loss: null, points: [],
+                        message: null });
   if (page.history) page.scrub(Number($("timeline-slider").value));
   else { page.model.layers = live.starts.shown.layers(); schedule(page); }
   renderTraining(live);
@@ -162,8 +164,8 @@ function step(page, live, steps = 1) {
 function listenToTraining(page) {
   const raw = JSON.parse($("digits").textContent);
   if (!raw) return null;
-  const live = { digits: raw, starts: trainingStarts(page), seed: 0, run: 0, started: false, step: 0, seen: 0, points: [],
-                 showing: null, shownAt: 0 };
+  const live = { digits: raw, starts: trainingStarts(page), seed: 0, run: 0, started: false, step: 0, seen: 0,
+                 points: [], showing: null, shownAt: 0 };
   $("train").hidden = false;
   if (typeof Worker === "undefined" || typeof DecompressionStream === "undefined") {
     $("train-status").textContent = "This browser cannot train here: it lacks Web Workers or DecompressionStream " +
