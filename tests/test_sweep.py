@@ -264,27 +264,3 @@ def test_the_same_sweep_runs_on_a_local_dask_cluster(tmp_path):
     assert f"note: {out} also holds 1 run(s) of an earlier grid, not in this table: seed=2" in fewer.output
     assert "seed%3D1/report.md" in (out / "sweep.md").read_text() and "seed=2" not in (out / "sweep.md").read_text()
     assert (out / "seed=2" / "results.json").exists()
-
-
-def ctrl_c_around_a_run():
-    """What ctrl_c_stops_this_run leaves SIGINT as, during a run and after it."""
-    import signal
-
-    from compare.sweep.worker import ctrl_c_stops_this_run
-
-    with ctrl_c_stops_this_run():
-        during = signal.getsignal(signal.SIGINT)
-    return during is signal.default_int_handler, signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-
-
-def test_a_worker_takes_ctrl_c_during_its_run_and_leaves_it_to_the_sweep_between_runs():
-    """Between two runs a loky worker ignores Ctrl-C (the sweep stops it: a KeyboardInterrupt in
-    loky's loop printed 'Process LokyProcess-2: Traceback ...'); in the sweep's own process (one
-    worker) Ctrl-C stays the sweep's."""
-    from joblib import Parallel, delayed
-
-    assert Parallel(n_jobs=2, backend="loky")(delayed(ctrl_c_around_a_run)() for _ in range(2)) == [(True, True)] * 2
-    import signal
-
-    before = signal.getsignal(signal.SIGINT)
-    assert ctrl_c_around_a_run() == (True, before is signal.SIG_IGN) and signal.getsignal(signal.SIGINT) is before

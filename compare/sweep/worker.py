@@ -8,15 +8,12 @@ machine; its files come back as bytes, so a cluster needs no shared file system.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,9 +51,8 @@ def run_one(name: str, args: tuple[str, ...], threads: int | None, cwd: str | No
     scratch = tempfile.mkdtemp(prefix=SCRATCH if scratch_in else "compare-sweep-", dir=scratch_in)
     start = time.perf_counter()
     try:
-        with ctrl_c_stops_this_run():
-            code, errors, cpu = run_process([*command, "--name", name, "--reports-dir", scratch, "--quiet"], cwd, env,
-                                            Path(scratch) / "stderr.txt")
+        code, errors, cpu = run_process([*command, "--name", name, "--reports-dir", scratch, "--quiet"], cwd, env,
+                                        Path(scratch) / "stderr.txt")
         seconds = time.perf_counter() - start
         folder = Path(scratch) / name
         # Exit 1 with a whole results.json: the run finished and a check failed (it says which).
@@ -69,24 +65,6 @@ def run_one(name: str, args: tuple[str, ...], threads: int | None, cwd: str | No
         return Finished(name, False, reason, seconds, cpu)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-@contextmanager
-def ctrl_c_stops_this_run():
-    """Ctrl-C, which a terminal sends to the sweep and its workers alike, stops the run under way
-    (run_process); between runs a worker process leaves it to the sweep, which stops its workers
-    itself: a KeyboardInterrupt in loky's own loop would print that process's traceback. In the
-    sweep's own process (one worker: joblib runs there) Ctrl-C is left as it was. A Dask worker
-    runs this off its main thread, where no signal can be set: its signals stay as they are."""
-    try:
-        before = signal.signal(signal.SIGINT, signal.default_int_handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN if multiprocessing.parent_process() is not None else before)
 
 
 def run_process(command: list[str], cwd: str | None, env: dict, errors: Path) -> tuple[int, str, float]:
