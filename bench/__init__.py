@@ -12,7 +12,10 @@ the right gradients, and a speed ratio to it means something):
   backward, step) over tensors prepared up front;
 - micrograd_style: a scalar autograd engine in micrograd's design (an object and a
   closure per operation, a recursive sort on every backward call), the baseline for the
-  autograd implementation.
+  autograd implementation;
+- jax_step: the same network in JAX, the peer an engineer would pick: jax.jit of one
+  training step (jax-jit), and a whole epoch as one compiled lax.scan (jax-scan); measured
+  only where jax is installed (the optional extra `jax`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class Baseline:
     label: str  # its column in the benchmark's tables
     python_floats: bool = False  # pure Python: measured in float64 only
     uses_torch: bool = False  # needs torch installed
+    needs: str | None = None  # a package it needs beyond the project's own (an optional extra)
 
 
 BASELINES = {
@@ -43,7 +47,19 @@ BASELINES = {
                                 "idiomatic torch", uses_torch=True),
     "micrograd-style": Baseline("bench.micrograd_style", "MicrogradStyleMLP", "scalar autograd in micrograd's design",
                                 "micrograd-style", python_floats=True),
+    "jax-jit": Baseline("bench.jax_step", "JaxJitMLP", "JAX: jax.jit of one training step, called per mini-batch",
+                        "JAX jit per step", needs="jax"),
+    "jax-scan": Baseline("bench.jax_step", "JaxScanMLP", "JAX: an epoch of training steps as one compiled lax.scan",
+                         "JAX lax.scan per epoch", needs="jax"),
 }
+
+
+def installed(baseline: Baseline) -> bool:
+    """Whether what the baseline needs beyond the project's own packages is installed."""
+    from importlib.util import find_spec
+
+    return all(find_spec(package) is not None
+               for package in (baseline.needs, "torch" if baseline.uses_torch else None) if package)
 
 
 def baseline_class(name: str) -> type:

@@ -56,6 +56,14 @@ def describe_network(config) -> str:
             f"{OUTPUT_ACTIVATION[field('loss')]} output, {field('loss')} loss, {field('init')} initialization")
 
 
+def watched(epoch: dict) -> tuple[str, float | None, float]:
+    """(set, loss, accuracy) an epoch of a results document was evaluated on after it: the
+    validation set when the run held one out, else the test set."""
+    if epoch.get("validation_accuracy") is not None:
+        return "validation", epoch.get("validation_loss"), epoch["validation_accuracy"]
+    return "test", epoch.get("test_loss"), epoch["test_accuracy"]
+
+
 def mebibytes(count: int) -> str:
     return f"{count / 2**20:,.0f} MiB"
 

@@ -1,17 +1,21 @@
 """A reverse-mode automatic differentiation engine on whole NumPy arrays.
 
 A `Tensor` holds an array (`data`), after backward its gradient (`grad`, same shape), the
-Tensors it was computed from (`parents`) and the backward rule of the operation that made
-it: a function from this node's gradient to one gradient per parent. `root.backward()`
-visits the graph in reverse topological order (iteratively: no recursion limit) and does
+Tensors it was computed from (`parents`) and, for each parent, the backward rule of the
+operation that made it (`rules`): a function from this node's gradient to that parent's.
+`root.backward()` visits the graph in reverse topological order (iteratively: no recursion
+limit) and does
 
     parent.grad += rule(node.grad)
 
-for each parent: the scalar engine's one line (impls/autograd_engine.py), with arrays.
+for each parent: the scalar engine's one line (impls/autograd_engine.py), with arrays. A
+parent that needs no gradient (a constant, such as a network's input) is skipped, and its
+rule never runs: for the first layer's x @ W that is the largest product of the step.
 
 Broadcasting: an operation may broadcast an input of shape (3,) against (5, 3); its
 gradient then has the output's shape and must be summed back to the input's shape
-(`unbroadcast`), since each input entry was used once per broadcast copy.
+(`unbroadcast`), since each input entry was used once per broadcast copy. A sum does the
+opposite: its gradient is copied back to every entry it added up (`spread`).
 
 Leaves (Tensors made directly, with requires_grad=True, e.g. a network's weights)
 accumulate their gradients over calls to backward(), as in PyTorch, until `zero_grad()`.
@@ -50,6 +54,13 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad.sum(axis=stretched, keepdims=True) if stretched else grad
 
 
+def spread(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """A sum's gradient (its summed axes kept, of size 1) copied back to every entry it added."""
+    out = np.empty(shape, grad.dtype)
+    out[...] = grad
+    return out
+
+
 def as_tensor(x, dtype=None) -> Tensor:
     """A Tensor as is; a number or array as a constant (numbers in the other operand's dtype,
     so that float32 stays float32)."""
@@ -59,14 +70,14 @@ def as_tensor(x, dtype=None) -> Tensor:
 
 
 class Tensor:
-    __slots__ = ("data", "grad", "parents", "rule", "requires_grad")
+    __slots__ = ("data", "grad", "parents", "rules", "requires_grad")
 
-    def __init__(self, data, requires_grad: bool = False, parents: tuple = (), rule=None):
+    def __init__(self, data, requires_grad: bool = False, parents: tuple = (), rules: tuple = ()):
         self.data = data if isinstance(data, np.ndarray) else np.asarray(data, dtype=np.float64 if isinstance(data, (int, float)) else None)
         self.grad = None
         self.requires_grad = requires_grad
         self.parents = parents
-        self.rule = rule  # node gradient -> a gradient for each parent
+        self.rules = rules  # one per parent: this node's gradient -> that parent's
 
     def __repr__(self) -> str:
         return f"Tensor(shape={self.data.shape}, dtype={self.data.dtype})"
@@ -78,24 +89,26 @@ class Tensor:
     def zero_grad(self) -> None:
         self.grad = None
 
-    def _make(self, data, parents: tuple, rule) -> Tensor:
+    def _make(self, data, parents: tuple, rules: tuple) -> Tensor:
         """A result node; recorded only when some parent needs a gradient."""
-        if _recording[0] and any(p.requires_grad for p in parents):
-            return Tensor(data, True, parents, rule)
+        if _recording[0]:
+            for parent in parents:
+                if parent.requires_grad:
+                    return Tensor(data, True, parents, rules)
         return Tensor(data)
 
     # -- elementwise operations with broadcasting --------------------------------------
     def __add__(self, other) -> Tensor:
         other = as_tensor(other, self.data.dtype)
         a, b = self.shape, other.shape
-        return self._make(self.data + other.data, (self, other), lambda g: (unbroadcast(g, a), unbroadcast(g, b)))
+        return self._make(self.data + other.data, (self, other), (lambda g: unbroadcast(g, a), lambda g: unbroadcast(g, b)))
 
     __radd__ = __add__
 
     def __sub__(self, other) -> Tensor:
         other = as_tensor(other, self.data.dtype)
         a, b = self.shape, other.shape
-        return self._make(self.data - other.data, (self, other), lambda g: (unbroadcast(g, a), unbroadcast(-g, b)))
+        return self._make(self.data - other.data, (self, other), (lambda g: unbroadcast(g, a), lambda g: unbroadcast(-g, b)))
 
     def __rsub__(self, other) -> Tensor:
         return as_tensor(other, self.data.dtype) - self
@@ -103,7 +116,7 @@ class Tensor:
     def __mul__(self, other) -> Tensor:
         other = as_tensor(other, self.data.dtype)
         x, y = self.data, other.data  # d(xy)/dx = y, d(xy)/dy = x
-        return self._make(x * y, (self, other), lambda g: (unbroadcast(g * y, x.shape), unbroadcast(g * x, y.shape)))
+        return self._make(x * y, (self, other), (lambda g: unbroadcast(g * y, x.shape), lambda g: unbroadcast(g * x, y.shape)))
 
     __rmul__ = __mul__
 
@@ -111,54 +124,51 @@ class Tensor:
         other = as_tensor(other, self.data.dtype)
         x, y = self.data, other.data  # d(x/y)/dx = 1/y, d(x/y)/dy = -x/y^2
         return self._make(x / y, (self, other),
-                          lambda g: (unbroadcast(g / y, x.shape), unbroadcast(-g * x / (y * y), y.shape)))
+                          (lambda g: unbroadcast(g / y, x.shape), lambda g: unbroadcast(-g * x / (y * y), y.shape)))
 
     def __rtruediv__(self, other) -> Tensor:
         return as_tensor(other, self.data.dtype) / self
 
     def __neg__(self) -> Tensor:
-        return self._make(-self.data, (self,), lambda g: (-g,))
+        return self._make(-self.data, (self,), (lambda g: -g,))
 
     def __pow__(self, exponent: float) -> Tensor:
         if isinstance(exponent, Tensor):
             raise TypeError("Tensor ** Tensor is not supported; the exponent must be a number")
         x = self.data  # d(x^n)/dx = n x^(n-1)
-        return self._make(x**exponent, (self,), lambda g: (g * exponent * x ** (exponent - 1),))
+        return self._make(x**exponent, (self,), (lambda g: g * exponent * x ** (exponent - 1),))
 
     def exp(self) -> Tensor:
         e = np.exp(self.data)
-        return self._make(e, (self,), lambda g: (g * e,))
+        return self._make(e, (self,), (lambda g: g * e,))
 
     def log(self) -> Tensor:
         x = self.data
-        return self._make(np.log(x), (self,), lambda g: (g / x,))
+        return self._make(np.log(x), (self,), (lambda g: g / x,))
 
     def sigmoid(self) -> Tensor:
         with np.errstate(over="ignore"):  # e^-z overflows to inf for very negative z: s = 0, right
             s = 1 / (1 + np.exp(-self.data))
-        return self._make(s, (self,), lambda g: (g * s * (1 - s),))
+        return self._make(s, (self,), (lambda g: g * s * (1 - s),))
 
     def tanh(self) -> Tensor:
         t = np.tanh(self.data)
-        return self._make(t, (self,), lambda g: (g * (1 - t * t),))
+        return self._make(t, (self,), (lambda g: g * (1 - t * t),))
 
     def relu(self) -> Tensor:
         on = self.data > 0  # the derivative at exactly 0 is taken as 0, as PyTorch does
-        return self._make(self.data * on, (self,), lambda g: (g * on,))
+        return self._make(self.data * on, (self,), (lambda g: g * on,))
 
     # -- products and reductions -------------------------------------------------------
     def __matmul__(self, other) -> Tensor:
         other = as_tensor(other, self.data.dtype)
         x, y = self.data, other.data  # 2-D: dL/dx = g y^T, dL/dy = x^T g
-        # Skipped for a constant (a network's input): the largest product of the first layer.
-        wanted = self.requires_grad
-        return self._make(x @ y, (self, other), lambda g: (g @ y.T if wanted else None, x.T @ g))
+        return self._make(x @ y, (self, other), (lambda g: g @ y.T, lambda g: x.T @ g))
 
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
-        shape = self.shape  # every entry contributes once: the gradient spread back
-        kept = lambda g: g if keepdims or axis is None else np.expand_dims(g, axis)
-        return self._make(self.data.sum(axis=axis, keepdims=keepdims), (self,),
-                          lambda g: (np.broadcast_to(kept(g), shape).copy(),))
+        kept = self.data.sum(axis=axis, keepdims=True)  # every entry counts once: each gets g back
+        shape = self.shape
+        return self._make(kept if keepdims else kept.squeeze(axis), (self,), (lambda g: spread(g.reshape(kept.shape), shape),))
 
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
         count = self.data.size if axis is None else self.shape[axis]
@@ -172,21 +182,21 @@ class Tensor:
 
         def rule(g):
             out = np.zeros_like(x)
-            np.put_along_axis(out, first, g if keepdims else np.expand_dims(g, axis), axis)
-            return (out,)
+            np.put_along_axis(out, first, g.reshape(top.shape), axis)
+            return out
 
-        return self._make(top if keepdims else top.squeeze(axis), (self,), rule)
+        return self._make(top if keepdims else top.squeeze(axis), (self,), (rule,))
 
     def pick(self, index: np.ndarray) -> Tensor:
         """Row i's entry in column index[i], for a 2-D tensor: a target class per row."""
-        rows = np.arange(len(index))
+        x, rows = self.data, np.arange(len(index))
 
         def rule(g):
-            out = np.zeros_like(self.data)
+            out = np.zeros_like(x)
             out[rows, index] = g
-            return (out,)
+            return out
 
-        return self._make(self.data[rows, index], (self,), rule)
+        return self._make(x[rows, index], (self,), (rule,))
 
     # -- the chain rule ----------------------------------------------------------------
     def backward(self, grad=None) -> None:
@@ -196,19 +206,17 @@ class Tensor:
             if self.data.size != 1:
                 raise ValueError(f"backward of a tensor of shape {self.shape} needs its gradient")
             grad = np.ones_like(self.data)
-        order = topological_order(self)
-        grads = {id(self): grad}  # interior nodes: this root's gradient only
-        for node in reversed(order):
-            g = grads.pop(id(node), None)
-            if g is None:
-                continue
-            for parent, pg in zip(node.parents, node.rule(g)):
+        grads = {self: grad}  # interior nodes: this root's gradient only
+        for node in reversed(topological_order(self)):
+            g = grads.pop(node)
+            for parent, rule in zip(node.parents, node.rules):
                 if not parent.requires_grad:
-                    continue
+                    continue  # a constant: its gradient is never computed
+                pg = rule(g)
                 if parent.parents:  # interior: summed over the edges into it
-                    grads[id(parent)] = grads[id(parent)] + pg if id(parent) in grads else pg
-                elif parent.grad is None:  # a leaf: accumulated over backward calls
-                    parent.grad = np.array(pg, dtype=parent.data.dtype)
+                    grads[parent] = grads[parent] + pg if parent in grads else pg
+                elif parent.grad is None:  # a leaf: its own array (a rule may hand g on as is: copied)
+                    parent.grad = pg.astype(parent.data.dtype, copy=pg is g)
                 else:
                     parent.grad += pg
 
@@ -216,18 +224,15 @@ class Tensor:
 def topological_order(root: Tensor) -> list[Tensor]:
     """The interior nodes root depends on, root last, each after everything it was computed
     from: an iterative depth-first search with an explicit stack (any depth works)."""
-    order: list[Tensor] = []
     if not root.parents:
-        return order
-    seen = {id(root)}
-    interior = lambda node: iter([p for p in node.parents if p.parents])
-    stack = [(root, interior(root))]
+        return []
+    order, seen, stack = [], {root}, [(root, iter(root.parents))]
     while stack:
         node, parents = stack[-1]
         for parent in parents:
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append((parent, interior(parent)))
+            if parent.parents and parent not in seen:
+                seen.add(parent)
+                stack.append((parent, iter(parent.parents)))
                 break
         else:
             stack.pop()

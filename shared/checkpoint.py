@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import tokenize
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -72,6 +73,9 @@ def save_checkpoint(path: Path | str, checkpoint: Checkpoint) -> None:
 MAX_METADATA_BYTES = 1 << 20  # the JSON of a real checkpoint is under 1 KiB, and 2 KiB an epoch of history
 EPOCH_FIELDS = ("epoch", "train_loss", "test_loss", "test_accuracy", "train_seconds", "eval_seconds", "train_samples",
                 "loss_curve")
+# The book's protocol (a validation set, L2, the halving schedule): null when a run does not use it, and then
+# the test set is evaluated after the last epoch only (test_loss and test_accuracy null before it).
+MORE_EPOCH_FIELDS = ("validation_loss", "validation_accuracy", "lr", "weight_penalty")
 MAX_EPOCH = 10**6
 FLOAT_DTYPES = ("float16", "float32", "float64")
 
@@ -93,8 +97,10 @@ def read_member(archive: zipfile.ZipFile, path: Path, name: str, check=None) -> 
                     shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
                 else:
                     shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+            except tokenize.TokenError:  # a header cut off inside a bracket or a string stops numpy's tokenizer
+                raise CheckpointError(path, f"{name} is not a NumPy array (its header is cut off)") from None
             except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError) as error:
-                raise CheckpointError(path, f"{name} is not a NumPy array ({error})") from None
+                raise CheckpointError(path, f"{name} is not a NumPy array ({shorten(str(error), 200)})") from None
             if dtype.hasobject:  # unpickling it could run code
                 raise CheckpointError(path, "not a checkpoint: it holds pickled objects, which are never loaded")
             if check is not None:
@@ -221,20 +227,25 @@ def read_epoch_history(raw, epoch: int, path: Path) -> tuple[dict, ...]:
     records = []
     for index, record in enumerate(raw):
         where = f"its history's record {index}"
-        if not isinstance(record, dict) or set(record) != set(EPOCH_FIELDS):
-            raise CheckpointError(path, f"{where} must hold exactly {', '.join(EPOCH_FIELDS)}")
+        if not isinstance(record, dict) or not set(EPOCH_FIELDS) <= set(record) <= set(EPOCH_FIELDS + MORE_EPOCH_FIELDS):
+            raise CheckpointError(path, f"{where} must hold {', '.join(EPOCH_FIELDS)} (and may hold "
+                                        f"{', '.join(MORE_EPOCH_FIELDS)})")
         curve = record["loss_curve"]
         if not (isinstance(curve, list) and len(curve) <= 10_000
                 and all(isinstance(p, list) and len(p) == 2 and all(map(number, p)) for p in curve)):
             raise CheckpointError(path, f"{where}: loss_curve must be a list of [epochs, loss] pairs")
-        if not all(number(record[key]) for key in EPOCH_FIELDS if key != "loss_curve"):
+        untested = record.get("validation_accuracy") is not None  # a validation run tests only after its last epoch
+        if not all(number(record[key]) or (untested and key in ("test_loss", "test_accuracy") and record[key] is None)
+                   for key in EPOCH_FIELDS if key != "loss_curve") or \
+                not all(record[key] is None or number(record[key]) for key in MORE_EPOCH_FIELDS if key in record):
             raise CheckpointError(path, f"{where} holds a value that is not a finite number")
         if not isinstance(record["epoch"], int) or not 0 < record["epoch"] <= epoch or \
                 (records and record["epoch"] <= records[-1]["epoch"]):
             raise CheckpointError(path, f"{where} is of epoch {shorten(record['epoch'])}: epochs must be numbered "
                                         f"in order, up to {epoch}")
-        if not 0 <= record["test_accuracy"] <= 1:
-            raise CheckpointError(path, f"{where}: test_accuracy must be a fraction from 0 to 1")
+        for key in ("test_accuracy", "validation_accuracy"):
+            if record.get(key) is not None and not 0 <= record[key] <= 1:
+                raise CheckpointError(path, f"{where}: {key} must be a fraction from 0 to 1")
         records.append(record)
     return tuple(records)
 

@@ -16,10 +16,19 @@ LOSSES = ("mse", "cross-entropy")
 OUTPUT_ACTIVATION = {"mse": "sigmoid", "cross-entropy": "softmax"}
 INITS = ("nielsen", "nielsen-large", "xavier", "he")
 DTYPES = ("float64", "float32")
+FLOAT32_MAX = 3.4028234663852886e38  # numpy.finfo(numpy.float32).max (this module imports no NumPy)
 DEVICES = ("auto", "cpu", "cuda")
-# How the learning rate changes over training: "constant", or "cosine", which decays it
-# from lr to 0 over all the steps of the run along half a cosine wave.
-SCHEDULES = ("constant", "cosine")
+# How the learning rate changes over training: "constant"; "cosine", which decays it from lr
+# to 0 over all the steps of the run along half a cosine wave; or "halve", the book's schedule
+# (chapter 3): halve it each time the validation accuracy has not improved for PATIENCE epochs
+# (or early_stop's), and end the run when it has fallen to 1/2**HALVINGS (1/128) of lr.
+SCHEDULES = ("constant", "cosine", "halve")
+PATIENCE = 10  # the book's "no-improvement-in-ten" rule
+HALVINGS = 7
+# Expanded training data (the book's chapter 6): "shifts" adds each training image moved by one
+# pixel up, down, left and right (5x the images); "rotations" adds it turned by a small seeded
+# angle each way (3x); "shifts+rotations" both (7x). shared.expansion makes them.
+EXPANSIONS = ("none", "shifts", "rotations", "shifts+rotations")
 
 
 class ConfigError(ValueError):
@@ -53,7 +62,18 @@ class Config:
     momentum: float = 0.0
     # L2 penalty on the weights (not the biases): g += weight_decay * W.
     weight_decay: float = 0.0
+    # The same penalty in the book's convention, C = C0 + (l2 / 2n) sum w^2 with n the number of
+    # training images: its gradient adds (l2 / n) W, so it trains as weight_decay = l2 / n, which
+    # shared.training.regularized fills in once n is known. Either l2 or weight_decay is given.
+    l2: float = 0.0
     schedule: str = "constant"
+    # Training images held out at the end of the training set as a validation set, evaluated
+    # after every epoch (the test set then only once, at the end). None: the data's own split
+    # (Nielsen's mnist.pkl.gz holds 10,000 out; the IDX files none); 0: none.
+    validation: int | None = None
+    # End the run when the validation accuracy has not improved for this many epochs.
+    early_stop: int | None = None
+    expand: str = "none"
     seed: int = 0
     dtype: str = "float64"
     device: str = "auto"
@@ -67,6 +87,12 @@ class Config:
     @property
     def output_activation(self) -> str:
         return OUTPUT_ACTIVATION[self.loss]
+
+    @property
+    def patience(self) -> int | None:
+        """Epochs without a better validation accuracy before the run reacts (stops, or halves
+        the learning rate under the "halve" schedule); None: it never does."""
+        return self.early_stop or (PATIENCE if self.schedule == "halve" else None)
 
     def with_changes(self, **changes) -> "Config":
         return replace(self, **changes)
@@ -106,12 +132,25 @@ def check_config(config: Config) -> None:
     lr = config.lr
     if not _number(lr) or not 0 < lr < float("inf"):
         raise ConfigError("lr", f"learning rate must be a positive finite number; got {lr!r}")
+    if config.dtype == "float32":  # torch cannot even take the step; NumPy would make every weight inf
+        for field, value, what in (("lr", lr, "learning rate"), ("weight_decay", config.weight_decay, "weight decay")):
+            if _number(value) and value > FLOAT32_MAX:
+                raise ConfigError(field, f"{what} {value:g} is beyond the largest float32 number ({FLOAT32_MAX:.3g}); "
+                                         f"give a smaller one, or --dtype float64")
     _positive_int("batch_size", config.batch_size)
     if not _number(config.momentum) or not 0 <= config.momentum < 1:
         raise ConfigError("momentum", f"momentum must be at least 0 and below 1; got {config.momentum!r}")
     if not _number(config.weight_decay) or not 0 <= config.weight_decay < float("inf"):
         raise ConfigError("weight_decay", f"weight decay must be 0 or a positive number; got {config.weight_decay!r}")
+    if not _number(config.l2) or not 0 <= config.l2 < float("inf"):
+        raise ConfigError("l2", f"the L2 parameter lambda must be 0 or a positive number; got {config.l2!r}")
     _choice("schedule", config.schedule, SCHEDULES)
+    _choice("expand", config.expand, EXPANSIONS)
+    if config.validation is not None and (isinstance(config.validation, bool) or not isinstance(config.validation, int)
+                                          or config.validation < 0):
+        raise ConfigError("validation", f"validation must be a number of images (0 or more); got {config.validation!r}")
+    if config.early_stop is not None:
+        _positive_int("early_stop", config.early_stop, "early stop (epochs without improvement)")
     _positive_int("epochs", config.epochs)
     if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
         raise ConfigError("seed", f"seed must be a non-negative integer; got {config.seed!r}")

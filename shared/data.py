@@ -1,4 +1,5 @@
-"""The one data loader: four IDX files in a directory -> images, labels, batches.
+"""The one data loader: four IDX files in a directory, or Nielsen's mnist.pkl.gz -> images,
+labels, batches.
 
 Every implementation trains on what this module returns, so pixel scaling and the
 order of mini-batches are decided here, once.
@@ -48,6 +49,9 @@ class Dataset:
     train_labels: np.ndarray
     test_images: np.ndarray
     test_labels: np.ndarray
+    # Training images the data itself sets apart as validation images, the last of the training
+    # set: 10,000 in Nielsen's mnist.pkl.gz (its 50,000 / 10,000 split), none in the IDX files.
+    held_out: int = 0
 
     @property
     def input_size(self) -> int:
@@ -69,6 +73,7 @@ class Dataset:
             train_labels=self.train_labels[:train_limit],
             test_images=self.test_images[:test_limit],
             test_labels=self.test_labels[:test_limit],
+            held_out=self.held_out,
         )
 
 
@@ -85,7 +90,9 @@ def find_file(directory: Path, stem: str) -> Path:
 
 def load_dataset(directory: Path | str | None = None, expect: str | None = None,
                  splits: tuple[str, ...] = ("train", "test")) -> Dataset:
-    """Load and validate the IDX files of `directory` (the bundled MNIST by default).
+    """Load and validate the IDX files of `directory` (the bundled MNIST by default), or
+    Nielsen's mnist.pkl.gz: `directory` may be that file, or a directory holding it and no
+    IDX files (shared.book_pickle reads it without running code).
 
     `splits` says which pairs of files to read: ("test",) for a command that only evaluates,
     which then needs only the two test files (the training arrays are empty).
@@ -96,6 +103,9 @@ def load_dataset(directory: Path | str | None = None, expect: str | None = None,
     if directory is None:
         directory, expect = DEFAULT_DATA_DIR, expect or "mnist"
     directory = Path(directory)
+    book_file = book_pickle_path(directory)
+    if book_file is not None:
+        return load_book_dataset(book_file, expect, splits)
     if not directory.is_dir():
         raise DataError(directory, "data directory not found" if not directory.exists() else "is not a directory")
 
@@ -140,6 +150,35 @@ def load_dataset(directory: Path | str | None = None, expect: str | None = None,
               np.zeros((0, *shape) if key.endswith("images") else 0, dtype=np.uint8) for key in FILE_STEMS}
 
     return Dataset(name=known[0] if known else directory.name, verified=bool(known), directory=directory, **values)
+
+
+def book_pickle_path(path: Path) -> Path | None:
+    """The book's data file that `path` names: the file itself (gzipped, or a pickle of protocol
+    2 or later, whatever its name), or mnist.pkl.gz in a directory that has no IDX training images."""
+    from shared.book_pickle import FILE_NAME, looks_like_pickle
+
+    if path.is_file():
+        if looks_like_pickle(path):
+            return path
+        raise DataError(path, "is not a directory (nor a gzipped pickle such as Nielsen's mnist.pkl.gz)")
+    stem = FILE_STEMS["train_images"]
+    if path.is_dir() and not any((path / name).exists() for name in (f"{stem}.gz", stem)) and (path / FILE_NAME).exists():
+        return path / FILE_NAME
+    return None
+
+
+def load_book_dataset(path: Path, expect: str | None, splits: tuple[str, ...]) -> Dataset:
+    from shared.book_pickle import load_book_pickle
+
+    book = load_book_pickle(path)
+    arrays, md5 = book["arrays"], book["md5"]
+    if expect is not None and any(md5[key] != KNOWN_CHECKSUMS[expect][key] for key in arrays):
+        raise DataError(path, f"checksum mismatch: its arrays are not {expect}'s")
+    known = [name for name, sums in KNOWN_CHECKSUMS.items() if all(sums[key] == md5[key] for key in arrays)]
+    if "train" not in splits:  # a command that only evaluates: as load_dataset gives it
+        arrays = arrays | {"train_images": arrays["train_images"][:0], "train_labels": arrays["train_labels"][:0]}
+    return Dataset(name=known[0] if known else path.name.split(".")[0], verified=bool(known), directory=path,
+                   held_out=book["held_out"] if "train" in splits else 0, **arrays)
 
 
 def scale_pixels(images: np.ndarray, dtype: str | np.dtype = "float64") -> np.ndarray:

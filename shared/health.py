@@ -37,10 +37,15 @@ class Health:
     stuck_layer: int | None  # the first hidden layer (1-based) whose units are all dead or stuck on a flat end
     outputs_finite: bool
     outputs_constant: bool  # the same outputs for every probe image
+    # Whether "the same answer for every image" can mean anything: two different probe images at
+    # least, and more than one class (one class has only one answer, and one image only one output).
+    varied: bool = True
 
     def problem(self) -> str | None:
         """How the network stopped depending on its input, or None: every image then gets
         the same answer (what shared.divergence calls diverged)."""
+        if not self.varied:
+            return None if self.outputs_finite else "the outputs are NaN or infinite"
         if self.stuck_layer is not None:
             how = ("is dead (ReLU output 0 for all" if self.activation == "relu"
                    else f"is stuck on a flat end of its {self.activation} for all")
@@ -102,6 +107,7 @@ def probe(params: Params, x: np.ndarray, activation: str, loss: str) -> Health:
         stuck_layer=stuck,
         outputs_finite=finite,
         outputs_constant=finite and float(np.max(out.max(axis=0) - out.min(axis=0))) < CONSTANT_OUTPUT,
+        varied=len(x) > 1 and bool(np.any(np.asarray(x) != np.asarray(x)[:1])) and out.shape[1] > 1,
     )
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from shared.files import file_kind  # noqa: F401 (shared.data imports it from here)
+
 UNSIGNED_BYTE = 0x08
 IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions (count, rows, cols)
 LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension (count)
@@ -44,22 +46,6 @@ GZIP_CHUNK = 1 << 16
 HEADER_MAX = 4 + 4 * 255  # magic and up to 255 dimensions
 
 
-def file_kind(path: Path) -> str | None:
-    """What a path that exists but is not a regular file is ("a directory", "a FIFO ..."), else None."""
-    import stat
-
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return None
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return name
-    return None
-
-
 def declared_size(header: bytes) -> int | None:
     """The total byte length an IDX header declares, or None while `header` is too short to say
     (or is not an unsigned-byte IDX header: parse_idx then names the problem)."""
@@ -83,24 +69,39 @@ def read_bytes(path: Path) -> bytes:
     Never more than the IDX header declares (plus one byte, to tell trailing bytes), and never a
     declared size above MAX_IDX_BYTES: a small .gz that inflates to gigabytes is refused after
     its first kilobytes."""
+    def read(file, gzipped: bool) -> bytes:
+        if gzipped:
+            return inflate(file, path)
+        size = declared_size(file.read(HEADER_MAX))
+        file.seek(0)
+        if size is not None and size > MAX_IDX_BYTES:
+            raise too_large(path, size)
+        return file.read(size + 1 if size is not None and size >= 0 else HEADER_MAX + 1)
+
+    return read_file(path, read)
+
+
+def read_file(path: Path, read) -> bytes:
+    """read(file, gzipped) on the file opened for reading, gzipped telling a gzip stream by its first
+    bytes; a file that is not a regular file is never opened, and errors name the file (DataError)."""
     kind = file_kind(path)
     if kind is not None:
         raise DataError(path, f"is {kind}, not a file")
     try:
         with path.open("rb") as file:
-            start = file.read(2)
+            gzipped = file.read(2) == b"\x1f\x8b"
             file.seek(0)
-            if start != b"\x1f\x8b":
-                size = declared_size(file.read(HEADER_MAX))
-                file.seek(0)
-                if size is not None and size > MAX_IDX_BYTES:
-                    raise too_large(path, size)
-                return file.read(size + 1 if size is not None and size >= 0 else HEADER_MAX + 1)
-            return inflate(file, path)
+            return read(file, gzipped)
     except FileNotFoundError:
         raise DataError(path, "file not found") from None
     except OSError as error:
         raise DataError(path, f"cannot read: {error.strerror or error}") from None
+
+
+def corrupt_gzip(path: Path, error: Exception) -> DataError:
+    # EOFError is what a half-downloaded .gz looks like.
+    reason = "ends early" if isinstance(error, EOFError) else str(error)
+    return DataError(path, f"corrupt gzip data ({reason}); the file may be truncated")
 
 
 def inflate(file, path: Path) -> bytes:
@@ -137,9 +138,7 @@ def inflate(file, path: Path) -> bytes:
         if decompressor is not None:  # a member began but never ended
             raise EOFError
     except (EOFError, zlib.error) as error:
-        # EOFError is what a half-downloaded .gz looks like.
-        reason = "ends early" if isinstance(error, EOFError) else str(error)
-        raise DataError(path, f"corrupt gzip data ({reason}); the file may be truncated") from None
+        raise corrupt_gzip(path, error) from None
     return bytes(out)
 
 

@@ -12,6 +12,7 @@ contrast. Then: cropped to the ink, the longer side scaled to 20, centred by mas
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +83,12 @@ def to_gray_array(image) -> np.ndarray:
 
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
         values = np.asarray(image, dtype=np.float64)
+        finite = np.isfinite(values)
+        if not finite.any():
+            raise ValueError("it holds no finite pixel value (only NaN or infinite ones)")
+        if not finite.all():  # a float image's NaN and infinities: its darkest and brightest finite values
+            low, high = values[finite].min(), values[finite].max()
+            values = np.where(np.isnan(values), low, np.clip(values, low, high))
         if image.mode.startswith("I;16") or (image.mode == "I" and 0 <= values.min() and values.max() <= 65535):
             bits = max(8, int(values.max()).bit_length())
             return values / float(2**bits - 1)
@@ -105,12 +112,16 @@ def load_grayscale(path: Path | str) -> np.ndarray:
     if path.stat().st_size == 0:
         raise ImageError(path, "the file is empty")
     try:
-        with open_reduced(path) as image:
-            image = ImageOps.exif_transpose(image)
-            gray = to_gray_array(image)
+        with warnings.catch_warnings():
+            # Pillow's warnings of a damaged but readable file ("Corrupt EXIF data") are not ours to print
+            warnings.simplefilter("ignore", UserWarning)
+            with open_reduced(path) as image:
+                image = ImageOps.exif_transpose(image)
+                gray = to_gray_array(image)
     except UnidentifiedImageError:
         raise ImageError(path, "not an image Pillow can read (PNG, JPEG, ...)") from None
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        # (Pillow says "broken PNG file" of a damaged chunk, found while decoding, as a SyntaxError)
         if isinstance(error, ImageError):
             raise
         raise ImageError(path, f"cannot read the image: {error}") from None

@@ -29,6 +29,17 @@ def mnist():
     return load_dataset()
 
 
+@pytest.fixture
+def learner(tmp_path):
+    """A learner's file, ex/my_mlp.py: the exercise's numpy solution (class MyMLP, name my_mlp)."""
+    from exercise_fills import solution
+
+    path = tmp_path / "ex" / "my_mlp.py"
+    path.parent.mkdir()
+    path.write_text(solution("numpy"))
+    return path
+
+
 def idx_bytes(array: np.ndarray) -> bytes:
     """An IDX file's bytes for a uint8 array: magic 0x0000 08 ndim, dims, values."""
     array = np.asarray(array, dtype=np.uint8)

@@ -56,10 +56,11 @@ def test_imports_flow_one_way(package, forbidden):
 # compare/'s wings and the wings each may import (docs/ARCHITECTURE.md draws them). The modules at
 # compare/'s top level (blocks, wording, progress) are shared by the wings and import none of them.
 WINGS = {
-    "cli": {"run", "check", "report", "benchmark", "sweep"},  # the commands: each wires the wings it needs
+    "cli": {"run", "check", "report", "benchmark", "sweep", "experiment"},  # the commands: each wires the wings it needs
     "run": {"check"},  # the comparison runs the gradient check first
     "benchmark": {"run"},  # the machine's facts and thread choice are the run's
     "sweep": {"run", "report"},  # many runs at once: their output places, threads, and the combined report
+    "experiment": {"sweep", "report"},  # the book's experiments: run as a sweep, read and drawn as reports are
     "report": set(),  # reads results documents, nothing of the run that made them
     "check": set(),
 }

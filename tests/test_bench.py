@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from bench import BASELINES, baseline_class
+from bench import BASELINES, baseline_class, installed as bench_installed
 from compare.benchmark.markdown import to_markdown
 from compare.benchmark.plan import BENCH_CONFIGS, NIELSEN, THREEB1B
 from compare.benchmark.targets import targets
@@ -16,12 +16,15 @@ from compare.run.machine import training_flops
 from compare.cli import main
 from impls import build
 from shared.config import Config
+from shared.data import scale_pixels
 from shared.params import init_params, max_abs_difference, relative_error
 
 
 def available(name):
     if "torch" in name:
         pytest.importorskip("torch")
+    if BASELINES[name].needs:
+        pytest.importorskip(BASELINES[name].needs)
     return baseline_class(name)
 
 
@@ -111,6 +114,12 @@ def test_quick_bench_writes_json_and_markdown(tmp_path, monkeypatch):
     assert table == (tmp_path / "out" / "bench.md").read_text() == to_markdown(document) + "\n"
     assert "| target | measured | goal | met |" in table
     assert "## The graphs of the scalar autograd engines" in table
+    steps = {(g["config"], g["dtype"]): g for g in document["tensor_graph"]}
+    assert steps[(NIELSEN, "float64")]["nodes_per_step"] == 10 and steps[(NIELSEN, "float64")]["batch_size"] == 10
+    assert steps[(NIELSEN, "float64")]["bytes_per_step"] > steps[(NIELSEN, "float32")]["bytes_per_step"] > 3 * 10 * 30 * 4
+    assert "## The graph of the tensor engine" in table
+    if bench_installed(BASELINES["jax-scan"]):  # the optional extra: measured where installed
+        assert "jax-scan" in document["throughput"][0]["results"] and "JAX lax.scan per epoch (baseline)" in table
 
 
 # -- issue 11: faithful baselines, batches by index, threads, load warnings ---------------
@@ -193,14 +202,147 @@ def test_bench_hands_each_runner_its_batches_as_in_real_use():
     rng = np.random.default_rng(0)
     x, y = rng.random((40, 12)), rng.integers(0, 4, 40)
     rows = [np.arange(0, 10), np.arange(30, 40)]
-    step, batches = feed(build_runner("torch", config, params), x, y, rows)
-    assert batches == [(rows[0],), (rows[1],)] and step.__name__ == "train_step_at"
-    step, batches = feed(build_runner("per-sample-numpy", config, params), x, y, rows)
+    step, batches, per_call = feed(build_runner("torch", config, params), x, y, rows)
+    assert batches == [(rows[0],), (rows[1],)] and step.__name__ == "train_step_at" and per_call == 1
+    step, batches, _ = feed(build_runner("per-sample-numpy", config, params), x, y, rows)
     assert len(batches[0][0]) == 10 and batches[0][0][0][0].shape == (12, 1)
-    model = build_runner("numpy", config, params)
-    step, batches = feed(model, x, y, rows)
+
+    class Plain:  # the Protocol's train_step only (a learner's class, say): rows gathered at every step
+        def __init__(self, model):
+            self.model = model
+
+        def train_step(self, x, y, lr):
+            return self.model.train_step(x, y, lr)
+
+    step, batches, _ = feed(Plain(build("numpy", config, params)), x, y, rows)
     reference = build("numpy", config, params)
-    assert step(*batches[1], 0.1) == reference.train_step(x[30:40], y[30:40], 0.1)
+    assert step.__name__ == "train_step" and step(*batches[1], 0.1) == reference.train_step(x[30:40], y[30:40], 0.1)
+
+
+def test_bench_hands_a_compiled_loop_every_batch_at_once():
+    pytest.importorskip("jax")
+    from compare.benchmark.measure import build_runner, feed
+
+    config = Config(sizes=(12, 5, 4), loss="mse")
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 12)), rng.integers(0, 4, 40)
+    rows = [np.arange(0, 10), np.arange(30, 40), np.arange(10, 20)]
+    step, batches, per_call = feed(build_runner("jax-scan", config, init_params(config.sizes, seed=0)), x, y, rows)
+    assert step.__name__ == "train_steps_at" and per_call == 3
+    assert len(batches) == 1 and batches[0][0].tolist() == np.stack(rows).tolist()
+
+
+# -- issue 20: the JAX baselines ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("activation,loss", [("sigmoid", "mse"), ("relu", "cross-entropy")])
+def test_jax_steps_and_scan_train_like_the_numpy_implementation(mnist, dtype, activation, loss):
+    """Same initial parameters, same batches by index: after a few steps JAX's jit step and its
+    scan over the same batches hold numpy's parameters (1e-10 in float64)."""
+    pytest.importorskip("jax")
+    config = Config(sizes=(784, 16, 10), activation=activation, loss=loss, dtype=dtype, lr=0.5, batch_size=10)
+    params = init_params(config.sizes, "he" if activation == "relu" else "nielsen", seed=4)
+    x, y = scale_pixels(mnist.train_images[:200], dtype), mnist.train_labels[:200].astype(np.int64)
+    batches = [np.random.default_rng(step).choice(200, 10, replace=False) for step in range(6)]
+    reference, jit, scan = build("numpy", config, params), available("jax-jit")(config, params), available("jax-scan")(config, params)
+    for model in (reference, jit, scan):
+        model.load_training_set(x, y)
+    losses = [(reference.train_step_at(rows, 0.5), jit.train_step_at(rows, 0.5)) for rows in batches]
+    last = scan.train_steps_at(np.stack(batches), 0.5)
+    tolerance = 1e-10 if dtype == "float64" else 1e-5
+    assert max_abs_difference(reference.parameters(), jit.parameters()) < tolerance
+    assert max_abs_difference(reference.parameters(), scan.parameters()) < tolerance
+    assert all(a == pytest.approx(b, rel=tolerance) for a, b in losses) and last == pytest.approx(losses[-1][0], rel=tolerance)
+    assert jit.parameters()[0][0].dtype == np.float64  # the neutral format, whatever it computed in
+
+
+def test_numpy_against_jax_is_a_target_per_config_and_dtype():
+    entry = lambda rate: {"median": rate, "gflops": 0.0}  # noqa: E731
+    document = {"matmul_peak_gflops": {"float32": 1.0, "float64": 1.0}, "throughput": [
+        {"config": NIELSEN, "dtype": "float64",
+         "results": {"numpy": entry(130_688.0), "jax-jit": entry(57_690.0), "jax-scan": entry(84_774.0)}}]}
+    rows = {row["target"]: row for row in targets(document)}
+    jit, scan = rows[f"numpy / JAX, jax.jit per step, {NIELSEN}, float64"], rows[
+        f"numpy / JAX, an epoch as one compiled lax.scan, {NIELSEN}, float64"]
+    assert jit["measured"] == pytest.approx(2.265, abs=1e-3) and jit["met"] is True
+    assert scan["measured"] == pytest.approx(1.542, abs=1e-3) and scan["met"] is True
+    assert rows[f"numpy / JAX, jax.jit per step, {NIELSEN}, float32"]["met"] is None  # not measured
+
+
+# -- issue 19: a learner's implementation in the bench ---------------------------------------
+
+
+@pytest.fixture
+def tiny_plan(monkeypatch):
+    """compare bench --quick, shorter still: two rounds, one pure-Python config."""
+    from compare.benchmark.plan import Plan
+
+    plan = Plan(repeats=2, seconds_per_repeat=0.01, warmup_steps=1, matmul_sizes=(64,), settle_seconds=0.0,
+                pure_python_configs=(NIELSEN,), measure_memory=False, micrograd_configs=(), graph_samples=1)
+    monkeypatch.setattr(Plan, "quick", classmethod(lambda cls: plan))
+    return plan
+
+
+def test_bench_measures_a_learners_file_under_its_own_name(tmp_path, monkeypatch, tiny_plan, learner):
+    import impls
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["bench", "--quick", "--impl", f"numpy,{learner}", "--out", "out"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    document = json.loads((tmp_path / "out" / "bench.json").read_text())
+    assert document["runners"] == ["numpy", "my_mlp"] and document["selected"] is True
+    assert str(learner) in document["loaded"]["my_mlp"]
+    nielsen = next(e for e in document["throughput"] if e["config"] == NIELSEN and e["dtype"] == "float64")
+    assert set(nielsen["results"]) == {"numpy", "my_mlp"} and nielsen["results"]["my_mlp"]["median"] > 0
+    assert all(set(e["results"]) == {"numpy"} for e in document["throughput"] if e is not nielsen)
+    assert "tensor_graph" not in document and document["autograd_graph"] == []  # tensor, autograd not chosen
+    table = (tmp_path / "out" / "bench.md").read_text()
+    assert "| config | numpy | my_mlp |" in table and f"`my_mlp` is " in table
+    assert "not measured" not in table  # targets of runners not chosen are left out
+    assert "my_mlp" not in impls.REGISTRY
+
+
+def test_bench_times_a_learners_steps_without_a_limit_per_call(learner):
+    """impls.plugins.bounded's limit costs more per call than a small network's whole step:
+    the bench builds the learner's class as it is and bounds whole rounds instead."""
+    from compare.benchmark.measure import build_runner
+    from impls import REGISTRY, learners_scope, parse_impl_names
+
+    with learners_scope():
+        (name,) = parse_impl_names(str(learner))
+        config = Config(sizes=(784, 8, 10))
+        model = build_runner(name, config, init_params(config.sizes, seed=0))
+        assert type(model) is REGISTRY[name].loaded
+
+
+def test_bench_stops_a_learners_hanging_step_with_a_message(tmp_path, monkeypatch, tiny_plan, learner):
+    import impls
+
+    monkeypatch.setattr(impls, "LEARNER_CALL_LIMIT", 1.0)
+    text = learner.read_text().replace(
+        "    def train_step(self", "    def train_step(self, *a, **k):\n        while True:\n            pass\n\n"
+        "    def old_train_step(self", 1)
+    learner.write_text(text)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["bench", "--quick", "--impl", str(learner), "--out", "out"])
+    assert result.exit_code == 1, result.output
+    assert "error: MyMLP.train_step did not return within 1 s (stopped: an endless loop?)" in result.output
+    assert not (tmp_path / "out" / "bench.json").exists()
+
+
+def test_bench_impl_refuses_unknown_names_and_missing_packages_in_one_line(tmp_path, monkeypatch):
+    import bench
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["bench", "--quick", "--impl", "numpy,nosuch"])
+    assert result.exit_code == 2 and "unknown implementation nosuch" in result.output
+    assert "Traceback" not in result.output
+    monkeypatch.setattr(bench, "installed", lambda baseline: False)
+    result = CliRunner().invoke(main, ["bench", "--quick", "--impl", "jax-scan"])
+    assert result.exit_code == 2 and "the baseline jax-scan needs jax, which is not installed" in result.output
+    assert "pip install '.[jax]'" in result.output
 
 
 def test_thread_choice():
@@ -343,3 +485,15 @@ def test_a_share_of_the_peak_above_one_is_not_met_and_unreliable():
     assert row["met"] is False and row["unreliable"] is True
     skipped = next(r for r in targets(document) if r["target"].startswith("scratch / textbook"))
     assert skipped["measured"] is None and skipped["unreliable"] is False  # not measured is not "busy"
+
+
+def test_a_commands_peak_memory_is_its_own_not_the_bench_processes():
+    """A child's peak RSS on Linux counts the memory of the process it was forked from: the
+    bench, holding torch and XLA, once measured more than `compare run` itself used."""
+    import sys
+
+    from compare.benchmark.measure import peak_rss
+
+    held = np.ones(400 * 2**20 // 8)  # 400 MiB held by this process while the child runs
+    peak = peak_rss([sys.executable, "-c", "data = bytearray(60 * 2**20)"])
+    assert 60 * 2**20 < peak < 300 * 2**20 and held[0] == 1.0

@@ -141,7 +141,7 @@ def test_a_checkpoint_from_before_histories_loads_without_one(good_checkpoint, t
 
 @pytest.mark.parametrize("history, words", [
     ("not a list", "its history must be a list of at most 3 epochs"),
-    ([{"epoch": 1}], "its history's record 0 must hold exactly epoch, train_loss"),
+    ([{"epoch": 1}], "its history's record 0 must hold epoch, train_loss"),
     ([{"epoch": 2, "train_loss": 0.3, "test_loss": 0.2, "test_accuracy": 0.9, "train_seconds": 1, "eval_seconds": 0.1,
        "train_samples": 500, "loss_curve": [[1.0, 0.3]]}] * 2, "record 1 is of epoch 2: epochs must be numbered in order"),
     ([{"epoch": 1, "train_loss": float("nan"), "test_loss": 0.2, "test_accuracy": 0.9, "train_seconds": 1,

@@ -11,7 +11,6 @@ from click.testing import CliRunner
 
 import impls
 from compare.cli import main
-from exercise_fills import solution
 
 TINY = ["--sizes", "784,8,10", "--train-limit", "300", "--test-limit", "200", "--epochs", "1"]
 
@@ -19,14 +18,6 @@ TINY = ["--sizes", "784,8,10", "--train-limit", "300", "--test-limit", "200", "-
 @pytest.fixture(autouse=True)
 def in_tmp_dir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-
-
-@pytest.fixture
-def learner(tmp_path):
-    path = tmp_path / "ex" / "my_mlp.py"
-    path.parent.mkdir()
-    path.write_text(solution("numpy"))
-    return path
 
 
 def invoke(*args):

@@ -457,7 +457,7 @@ def test_ctrl_c_between_the_gradient_check_and_training_says_where_and_what_was_
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(compare.run.comparison, "prepare", interrupted)  # Ctrl-C right after the gradient check
+    monkeypatch.setattr(compare.run.comparison, "format_agreement", interrupted)  # Ctrl-C right after the gradient check
     result = invoke("run", *TINY, "--save", "m.npz")
     assert result.exit_code == 130, result.output
     assert "interrupted before numpy's training; nothing was saved in m.npz" in result.output

@@ -29,6 +29,7 @@ import pytest
 from click.testing import CliRunner
 
 from compare.cli import main
+from drawn_digits import DIGITS, ellipse, prepare_in_page, variations
 from compare.report.page import SCRIPTS, build_page, choose_samples, script
 from impls import build
 from shared.checkpoint import load_checkpoint
@@ -153,8 +154,9 @@ def test_page_command_writes_and_refuses_to_overwrite(tmp_path):
 # How docs/page.html is made: the shipped model's training run again (docs/NOTES.md, "The 3b1b
 # model"; about a minute), which keeps its history, then the page of that run.
 DOCS_PAGE_COMMANDS = ("compare run --impl numpy --sizes 784,16,16,10 --activation sigmoid --loss cross-entropy "
-                      "--init xavier --lr 0.2 --batch-size 64 --epochs 60 --momentum 0.9 --weight-decay 1e-4 "
-                      "--schedule cosine --seed 0 --name 3b1b && compare page reports/3b1b --out docs/page.html --force")
+                      "--init xavier --lr 0.2 --batch-size 64 --epochs 20 --expand shifts+rotations --momentum 0.9 "
+                      "--weight-decay 1e-4 --schedule cosine --seed 0 --name 3b1b && compare page reports/3b1b "
+                      "--out docs/page.html --force")
 
 
 def test_the_shipped_page_is_up_to_date(shipped):
@@ -379,23 +381,6 @@ def draw(page, strokes, box=(0.15, 0.1, 0.7, 0.8)):
     return settled(page)
 
 
-def ellipse(cx, cy, rx, ry, start=0.0, turn=1.0, count=40):
-    return [(cx + rx * math.sin(start + 2 * math.pi * turn * i / count), cy - ry * math.cos(start + 2 * math.pi * turn * i / count))
-            for i in range(count + 1)]
-
-
-DIGITS = {
-    "1": [[(0.5, 0.0), (0.5, 1.0)]],
-    "0": [ellipse(0.5, 0.5, 0.3, 0.48, count=24)],
-    "7": [[(0.1, 0.05), (0.9, 0.05), (0.4, 1.0)]],
-    "4": [[(0.55, 0.0), (0.1, 0.65), (0.9, 0.65)], [(0.7, 0.3), (0.7, 1.0)]],
-    "2": [ellipse(0.5, 0.28, 0.35, 0.26, start=-1.4, turn=0.55, count=16) + [(0.1, 1.0), (0.9, 1.0)]],
-    "3": [ellipse(0.45, 0.25, 0.35, 0.24, start=-1.3, turn=0.62, count=16) + ellipse(0.45, 0.74, 0.38, 0.26, start=0.0, turn=0.62, count=16)[1:]],
-    "5": [[(0.85, 0.02), (0.2, 0.02), (0.15, 0.45)] + ellipse(0.5, 0.7, 0.38, 0.3, start=-1.2, turn=0.7, count=16)],
-    "6": [[(0.7, 0.0), (0.3, 0.4)] + ellipse(0.5, 0.72, 0.3, 0.28, start=-2.2, turn=1.05, count=20)],
-    "8": [ellipse(0.5, 0.25, 0.28, 0.24, start=3.14, turn=1.0, count=20) + ellipse(0.5, 0.74, 0.34, 0.26, start=0.0, turn=-1.0, count=20)],
-    "9": [ellipse(0.5, 0.28, 0.32, 0.26, start=1.57, turn=-1.0, count=20) + [(0.82, 0.3), (0.75, 1.0)]],
-}
 
 
 def test_forward_pass_equals_numpy_on_600_test_images(desktop, shipped, mnist):
@@ -815,6 +800,18 @@ def test_the_timeline_is_usable_on_a_phone(browser, run_directory):
 
 
 # ---------------------------------------------------------------- unsure and specks (issue 22.4)
+
+
+def test_the_shipped_model_reads_digits_drawn_on_the_pad(desktop, shipped):
+    """1,000 drawings of the ten digits (slanted, turned, narrow or wide, small or large, anywhere),
+    prepared by the page. The model trained on expanded data (issue 21) reads 962 of them; the same
+    network trained on the 60,000 images alone read 943."""
+    drawn = variations(per_digit=100)
+    prepared = prepare_in_page(desktop, drawn)
+    labels = np.array([label for label, _ in drawn])
+    right = int(np.sum(numpy_probabilities(shipped.params, shipped.config, prepared).argmax(axis=1) == labels))
+    assert shipped.config.expand == "shifts+rotations"
+    assert right >= 955, right
 
 
 def test_a_single_dot_is_no_digit(desktop):

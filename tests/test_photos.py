@@ -56,6 +56,15 @@ def test_the_shipped_model_reads_photo_like_digits(photo_set, photo_answers):
     assert correct >= 0.9 * len(digits), f"{correct} of {len(digits)}"
 
 
+def test_the_shipped_model_is_sure_of_the_photo_digits_it_reads(photo_set, photo_answers):
+    """Trained on expanded data (shifts and small rotations, issue 21): of the photo digits it reads
+    right, 2 are under the 70% line; 4 were with the same network trained on the 60,000 images alone."""
+    digits, _ = photo_set
+    unsure = [path for path, label in digits if photo_answers[path]["prediction"] == label
+              and any("unsure" in warning for warning in photo_answers[path]["warnings"])]
+    assert len(unsure) <= 2, unsure
+
+
 def test_every_blank_image_warns_and_names_no_digit(photo_set, photo_answers):
     _, blanks = photo_set
     for path in blanks:

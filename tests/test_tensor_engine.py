@@ -217,3 +217,28 @@ def test_the_readmes_one_neuron_example_gives_the_scalar_engines_numbers():
     assert abs(float(scope["loss"].data) - 0.12814) < 5e-6
     np.testing.assert_allclose(scope["WT"].grad.ravel(), [-0.06327, -0.12654, -0.03164], atol=5e-6)
     np.testing.assert_allclose(scope["b"].grad, [-0.12654], atol=5e-6)
+
+
+def test_a_constants_rule_never_runs():
+    """The network's input is a constant: the gradient of x @ W by x (the largest product of
+    a first layer) is never computed."""
+    x, w = Tensor(np.ones((2, 3))), Tensor(np.ones((3, 4)), True)
+    out = x @ w
+
+    def refuse(g):
+        raise AssertionError("the constant's rule ran")
+
+    out.rules = (refuse, out.rules[1])
+    out.sum().backward()
+    np.testing.assert_array_equal(w.grad, np.full((3, 4), 2.0))
+
+
+def test_leaves_get_arrays_of_their_own():
+    """+ hands its gradient on unchanged to both parents: each leaf still gets its own array,
+    and not the caller's either, so accumulating into one changes nothing else."""
+    a, b = Tensor(np.zeros(3), True), Tensor(np.zeros(3), True)
+    seed = np.ones(3)
+    (a + b).backward(seed)
+    assert a.grad is not b.grad and a.grad is not seed and b.grad is not seed
+    a.grad += 1
+    assert b.grad.tolist() == [1.0, 1.0, 1.0] and seed.tolist() == [1.0, 1.0, 1.0]

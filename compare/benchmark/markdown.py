@@ -43,13 +43,15 @@ def bench_blocks(document: dict) -> list:
         "time, so the best round is the least disturbed); the matmul peak is the best median "
         f"over square sizes {', '.join(map(str, document['plan']['matmul_sizes']))}.")]
     blocks += reliability_blocks(document)
+    blocks += runner_blocks(document)
     blocks += [Heading("Targets"), Table(["target", "measured", "goal", "met"], [
         [row["target"], format_measured(row) + (" (unreliable: busy)" if row.get("unreliable") else ""), row["goal"],
          {True: "yes", False: "**no**", None: "-"}[row["met"]]]
-        for row in document["targets"]])]
+        for row in document["targets"] if row["measured"] is not None or not document.get("selected")])]
     blocks += throughput_blocks(document)
     blocks += study_blocks(document.get("threads_study"))
     blocks += graph_blocks(document.get("autograd_graph"))
+    blocks += tensor_graph_blocks(document.get("tensor_graph"))
     if document.get("accuracy"):
         blocks += [Heading("Accuracy"), Table(
             ["implementation", "config", "epochs", "test accuracy", "training seconds"],
@@ -144,3 +146,28 @@ def graph_blocks(entries: list[dict] | None) -> list:
             [entry["config"], label(entry["runner"]), f"{entry['nodes_per_sample']:,.0f} ({entry['max_nodes']:,})",
              f"{entry['bytes_per_sample'] / 1024:,.0f} KiB ({entry['max_bytes'] / 1024:,.0f} KiB)"]
             for entry in entries])]
+
+
+def tensor_graph_blocks(entries: list[dict] | None) -> list:
+    if not entries:
+        return []
+    return [Heading("The graph of the tensor engine"), Paragraph(
+        "Built for one training step, a whole batch at once: nodes made for the batch (the parameters, the "
+        "batch and its targets, which exist anyway, not counted) and the memory allocated while the graph is "
+        "alive, as backward finds it (tracemalloc): each node's array and what its backward rules keep."),
+        Table(["config", "dtype", "nodes per step", "graph memory per step", "per image"], [
+            [entry["config"], entry["dtype"], f"{entry['nodes_per_step']:,}", f"{entry['bytes_per_step'] / 1024:,.0f} KiB",
+             f"{entry['bytes_per_step'] / entry['batch_size'] / 1024:,.1f} KiB"]
+            for entry in entries])]
+
+
+def runner_blocks(document: dict) -> list:
+    """What was measured beyond the usual: a learner's implementations, the JAX baselines."""
+    sentences = [f"`{name}` is {description}." for name, description in (document.get("loaded") or {}).items()]
+    if any(r.startswith("jax-") for r in document.get("runners", ())):
+        sentences.append(
+            f"JAX {document['environment'].get('jax') or ''} computes on one core of the CPU (XLA is started on one "
+            "and keeps it: bench/jax_step.py), whatever the config's thread count; "
+            "`jax-scan` runs the 2,048 images' mini-batches as one compiled lax.scan per call, `jax-jit` one "
+            "compiled step per mini-batch.")
+    return [Paragraph(" ".join(sentences))] if sentences else []

@@ -9,7 +9,6 @@ burst of load on a shared machine hits all of them, median with min and max.
 
 from __future__ import annotations
 
-import resource
 import statistics
 import subprocess
 import sys
@@ -21,9 +20,10 @@ from typing import Callable
 import numpy as np
 
 from bench import baseline_class
-from compare.benchmark.plan import BATCH_POOL, BENCH_CONFIGS, RUNNERS, Plan
+from compare.benchmark.plan import BATCH_POOL, BENCH_CONFIGS, Plan, runner as runner_record
 from compare.run.machine import cores, is_busy, load_average, training_flops
 from impls import REGISTRY
+from shared.call_limit import time_limit
 from shared.config import PRESETS, Config
 from shared.data import Dataset, scale_pixels
 from shared.model import TakesTrainingSet
@@ -32,10 +32,26 @@ from shared.timing import Stopwatch
 
 
 def build_runner(name: str, config: Config, params):
-    """An implementation or a baseline, by name, started from `params`."""
-    if RUNNERS[name].baseline:
+    """An implementation or a baseline, by name, started from `params`. A learner's class is
+    built as it is, without impls.plugins.bounded's limit on every call (which costs more than
+    a small network's whole step): the benchmark bounds its calls itself (learner_limit)."""
+    record = runner_record(name)
+    if record.baseline:
         return baseline_class(name)(config, params)
+    if record.learner:
+        with learner_limit(name, "__init__"):
+            return REGISTRY[name].loaded(config, params)
     return REGISTRY[name].build(config, params)
+
+
+def learner_limit(name: str, what: str):
+    """A time limit on a learner's calls (impls.LEARNER_CALL_LIMIT, one timed round of steps at
+    most as long as one call may take); none on the built-ins and baselines."""
+    from impls import LEARNER_CALL_LIMIT  # read when used: a test shortens it
+
+    if not runner_record(name).learner:
+        return time_limit(None, what)
+    return time_limit(LEARNER_CALL_LIMIT, f"{REGISTRY[name].cls}.{what}")
 
 
 def matmul_peak(dtype: str, sizes: tuple[int, ...], repeats: int = 5) -> float:
@@ -58,18 +74,27 @@ def matmul_peak(dtype: str, sizes: tuple[int, ...], repeats: int = 5) -> float:
 
 
 def feed(model, x: np.ndarray, y: np.ndarray, index_batches: list[np.ndarray]):
-    """(step function, its argument lists): each runner is handed its batches the way it
-    is in real use. One that takes the training set once (shared.model.TakesTrainingSet)
-    gets it once and then row indices, as from the shared loop; a baseline with a data
-    format of its own (prepare_batch) gets it made once, as its real data would be; the
-    rest get the rows gathered at every step, inside the clock, as the shared loop does."""
+    """(step function, its argument lists, training steps per call): each runner is handed
+    its batches the way it is in real use. One that runs a whole sequence of steps in one
+    call (train_steps_at: a compiled loop) gets the training set once and every batch's rows
+    at once; one that takes the training set once (shared.model.TakesTrainingSet) gets it
+    once and then row indices, as from the shared loop; a baseline with a data format of its
+    own (prepare_batch) gets it made once, as its real data would be; the rest get the rows
+    gathered at every step, inside the clock, as the shared loop does."""
+    if hasattr(model, "train_steps_at"):
+        model.load_training_set(x, y)
+        return model.train_steps_at, [(np.stack(index_batches),)], len(index_batches)
     if isinstance(model, TakesTrainingSet):
         model.load_training_set(x, y)
-        return model.train_step_at, [(rows,) for rows in index_batches]
+        return model.train_step_at, [(rows,) for rows in index_batches], 1
     prepare = getattr(model, "prepare_batch", None)
     if prepare is not None:
-        return model.train_step, [prepare(x[rows], y[rows]) for rows in index_batches]
-    return (lambda rows, lr: model.train_step(x[rows], y[rows], lr)), [(rows,) for rows in index_batches]
+        return model.train_step, [prepare(x[rows], y[rows]) for rows in index_batches], 1
+
+    def train_step(rows, lr):  # the model's own, on the rows gathered
+        return model.train_step(x[rows], y[rows], lr)
+
+    return train_step, [(rows,) for rows in index_batches], 1
 
 
 def time_steps(step, batches, steps: int, lr: float) -> float:
@@ -90,15 +115,18 @@ def bench_config(name: str, dtype: str, dataset: Dataset, plan: Plan, runners: l
     order = np.random.default_rng(0).permutation(BATCH_POOL)  # shuffled, as in training
     index_batches = [order[i : i + config.batch_size]
                      for i in range(0, BATCH_POOL - config.batch_size + 1, config.batch_size)]
-    stepper, batches, steps = {}, {}, {}
+    stepper, batches, steps, per_call = {}, {}, {}, {}
     for runner in runners:
         model = build_runner(runner, config, params)
-        step, batches[runner] = feed(model, x, y, index_batches)
-        # Warm up with up to warmup_steps steps, fewer when one step is already slow.
-        warm, done = 0.0, 0
-        while done < plan.warmup_steps and (done == 0 or warm < 0.2):
-            warm += time_steps(step, batches[runner], 1, config.lr)
-            done += 1
+        with learner_limit(runner, "load_training_set"):
+            step, batches[runner], per_call[runner] = feed(model, x, y, index_batches)
+        with learner_limit(runner, step.__name__):
+            step(*batches[runner][0], config.lr)  # untimed: a compiling runner compiles here
+            # Warm up with up to warmup_steps calls, fewer when one call is already slow.
+            warm, done = 0.0, 0
+            while done < plan.warmup_steps and (done == 0 or warm < 0.2):
+                warm += time_steps(step, batches[runner], 1, config.lr)
+                done += 1
         warm /= done
         steps[runner] = max(1, round(plan.seconds_per_repeat / max(warm, 1e-9)))
         stepper[runner] = step
@@ -107,15 +135,16 @@ def bench_config(name: str, dtype: str, dataset: Dataset, plan: Plan, runners: l
         order = runners[repeat % len(runners):] + runners[: repeat % len(runners)]
         for runner in order:
             time.sleep(plan.settle_seconds)
-            seconds = time_steps(stepper[runner], batches[runner], steps[runner], config.lr)
-            rates[runner].append(steps[runner] * config.batch_size / seconds)
+            with learner_limit(runner, stepper[runner].__name__):
+                seconds = time_steps(stepper[runner], batches[runner], steps[runner], config.lr)
+            rates[runner].append(steps[runner] * per_call[runner] * config.batch_size / seconds)
     results = {}
     flops = training_flops(config.sizes)
     for runner, values in rates.items():
         median = statistics.median(values)
         results[runner] = {
             "median": median, "min": min(values), "max": max(values), "repeats": len(values), "rates": values,
-            "steps_per_repeat": steps[runner], "gflops": median * flops / 1e9,
+            "steps_per_repeat": steps[runner] * per_call[runner], "gflops": median * flops / 1e9,
         }
     load = load_average()
     busy = is_busy(load, cores())
@@ -141,13 +170,21 @@ def help_seconds(repeats: int = 5) -> float:
 def run_peak_memory() -> float:
     """Peak RSS in bytes of `compare run --impl numpy` (default config) in a child process."""
     with tempfile.TemporaryDirectory() as directory:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        subprocess.run([sys.executable, "-m", "compare", "run", "--impl", "numpy", "--quiet",
-                        "--reports-dir", directory, "--name", "memory"], check=True)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if after <= before:
-        raise RuntimeError("could not tell the run's peak memory from earlier child processes")
-    return after * 1024.0  # ru_maxrss is in KiB on Linux
+        return peak_rss([sys.executable, "-m", "compare", "run", "--impl", "numpy", "--quiet",
+                         "--reports-dir", directory, "--name", "memory"])
+
+
+# Runs the command and prints the largest RSS of its children (only it), in KiB on Linux.
+PEAK_RSS = ("import resource, subprocess, sys\nsubprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
+def peak_rss(command: list[str]) -> float:
+    """The peak resident memory of a command, in bytes. Started from a small Python process in
+    between: Linux counts in a child's peak the memory of the process it was forked from (here
+    the bench's own, which holds torch and XLA: 700 MB, more than the run it measures)."""
+    result = subprocess.run([sys.executable, "-c", PEAK_RSS, *command], check=True, capture_output=True, text=True)
+    return int(result.stdout.split()[-1]) * 1024.0
 
 
 def accuracy_runs(dataset: Dataset, echo) -> dict:

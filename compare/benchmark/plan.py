@@ -1,12 +1,14 @@
 """What `compare bench` measures: the configs, the runners (every implementation of the
-registry and every baseline of bench/), and how long and how often (Plan)."""
+registry and every baseline of bench/, or those chosen with --impl, a learner's among them),
+and how long and how often (Plan)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.util import find_spec
 
-from bench import BASELINES
-from impls import IMPLEMENTATIONS
+from bench import BASELINES, installed
+from impls import IMPLEMENTATIONS, REGISTRY, LearnerImplementation
 
 # The configs of issue 4: 3Blue1Brown's, Nielsen's, and two ReLU networks.
 BENCH_CONFIGS = {
@@ -29,12 +31,30 @@ class Runner:
     python_floats: bool  # pure Python: measured in float64 only
     uses_torch: bool  # needs torch installed
     baseline: bool
+    learner: bool = False  # loaded from a spec after --impl for this command (impls.LearnerImplementation)
+
+
+def implementation_runner(impl) -> Runner:
+    return Runner(impl.name, impl.name, impl.python_floats, impl.uses_torch, False,
+                  learner=isinstance(impl, LearnerImplementation))
 
 
 RUNNERS = {r.name: r for r in (
-    [Runner(i.name, i.name, i.python_floats, i.uses_torch, False) for i in IMPLEMENTATIONS]
+    [implementation_runner(i) for i in IMPLEMENTATIONS]
     + [Runner(name, f"{b.label} (baseline)", b.python_floats, b.uses_torch, True) for name, b in BASELINES.items()]
 )}
+
+
+def runner(name: str) -> Runner:
+    """A built-in runner, or an implementation this command loaded from a spec (in impls.REGISTRY)."""
+    return RUNNERS[name] if name in RUNNERS else implementation_runner(REGISTRY[name])
+
+
+def runnable(name: str) -> bool:
+    """Whether what the runner needs is installed (torch; jax for the JAX baselines)."""
+    if name in BASELINES:
+        return installed(BASELINES[name])
+    return not runner(name).uses_torch or find_spec("torch") is not None
 # The implementations that compute with BLAS or torch: their GFLOP/s against the matmul
 # peak, and their threads in the threads study.
 VECTORIZED = tuple(r.name for r in RUNNERS.values() if not r.baseline and not r.python_floats)

@@ -50,6 +50,11 @@ def targets(document: dict) -> list[dict]:
             for other, goal in (("torch", 1.0), ("numpy", 0.7)):
                 add(f"tensor / {other}, {config}, {dtype}", ratio(table, config, dtype, "tensor", other), f">= {goal}",
                     lambda m, goal=goal: m >= goal, entries=[(config, dtype)])
+    for dtype in DTYPES:  # issue 20: the peer an engineer would pick instead, JAX (when installed)
+        for config in BENCH_CONFIGS:
+            for other, how in (("jax-jit", "jax.jit per step"), ("jax-scan", "an epoch as one compiled lax.scan")):
+                add(f"numpy / JAX, {how}, {config}, {dtype}", ratio(table, config, dtype, "numpy", other), ">= 1.0",
+                    lambda m: m >= 1.0, entries=[(config, dtype)])
     add(f"numpy / per-sample NumPy baseline (network.py), {NIELSEN}, float64",
         ratio(table, NIELSEN, "float64", "numpy", "per-sample-numpy"), ">= 10", lambda m: m >= 10,
         entries=[(NIELSEN, "float64")])
@@ -116,11 +121,42 @@ def quiet_peaks_key() -> str:
     return f"{cpu_model()} x{cores()}"
 
 
+class PeaksError(ValueError):
+    """A quiet-peaks file that is not what compare bench keeps; the message names it."""
+
+
+MAX_PEAKS_BYTES = 1 << 20  # a line per machine
+
+
 def read_quiet_peaks(path: Path) -> dict | None:
+    """This machine's matmul peaks from the last quiet bench, None when none is known; a file
+    that is not what remember_quiet_peaks writes is a PeaksError (read before any measuring,
+    and only a regular file: a FIFO is never opened to wait)."""
+    from shared.files import read_regular
+
     try:
-        return json.loads(path.read_text()).get(quiet_peaks_key())
-    except (OSError, ValueError, AttributeError):
+        known = json.loads(read_regular(path, MAX_PEAKS_BYTES))
+    except FileNotFoundError:
         return None
+    except (OSError, ValueError, RecursionError) as error:
+        raise PeaksError(f"{path}: not the quiet matmul peaks compare bench keeps ({error})") from None
+    problem = peaks_problem(known)
+    if problem:
+        raise PeaksError(f"{path}: not the quiet matmul peaks compare bench keeps ({problem})")
+    return known.get(quiet_peaks_key())
+
+
+def peaks_problem(known) -> str | None:
+    """What is wrong with a quiet-peaks document ({machine: {dtype: GFLOP/s}}), or None."""
+    if not isinstance(known, dict):
+        return "expected an object of machines"
+    for machine, peaks in known.items():
+        if not isinstance(peaks, dict):
+            return f"{machine!r} holds {type(peaks).__name__}, not peaks by dtype"
+        for dtype, value in peaks.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+                return f"{machine!r} {dtype}: {value!r} is not a positive number of GFLOP/s"
+    return None
 
 
 def remember_quiet_peaks(path: Path, document: dict) -> None:
@@ -129,7 +165,7 @@ def remember_quiet_peaks(path: Path, document: dict) -> None:
         return
     try:
         known = json.loads(path.read_text())
-        known = known if isinstance(known, dict) else {}
+        known = known if isinstance(known, dict) and peaks_problem(known) is None else {}
     except (OSError, ValueError):
         known = {}
     known[quiet_peaks_key()] = document["matmul_peak_gflops"]

@@ -4,6 +4,13 @@ Always in float64: float32 rounding (about 1e-7) would drown the 1e-10 agreement
 checks. From identical parameters and the same batch, every pair of implementations
 must agree to PAIR_TOLERANCE, and each must agree with central finite differences of
 its own loss to FD_TOLERANCE, per weight matrix and per bias vector.
+
+With an L2 penalty (weight decay, or the book's lambda as weight decay lambda / n) the cost is
+C = C0 + (weight_decay / 2) sum w^2, and the implementations add its part of the gradient in
+their SGD step, not in loss_and_gradients. So the gradient checked is then the one each
+implementation's own step takes, (theta - theta after one step) / lr, against the other
+implementations' and against finite differences of its C0 plus the penalty: a step that
+decays by anything but weight_decay * w fails.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from shared.params import Params, copy_params, relative_error
 PAIR_TOLERANCE = 1e-10
 FD_TOLERANCE = 1e-6
 FD_STEP = 1e-5  # the usual step: truncation error ~h^2, rounding ~1e-16/h, both ~1e-10
+STEP_LR = 1.0  # the step the regularized gradient is read from: (theta - theta') / lr loses ~1e-16 / |g|
 
 
 @dataclass
@@ -123,6 +131,21 @@ def crosses_kink(loss_at, params, where, base, plus, minus, scale) -> bool:
     return abs(second - 4 * half_second) > FD_STEP * FD_TOLERANCE * scale
 
 
+def penalty(params: Params, weight_decay: float) -> float:
+    """(weight_decay / 2) sum w^2 over the weights, not the biases."""
+    return 0.5 * weight_decay * sum(float(np.vdot(W, W)) for W, _ in params) if weight_decay else 0.0
+
+
+def loss_and_step_gradients(name: str, config: Config, params: Params, x, y) -> tuple[float, Params]:
+    """The regularized cost C0 + penalty, and its gradient as the implementation's own first SGD step
+    takes it (a first step: momentum has no velocity yet, so the step is lr times the gradient)."""
+    model = build(name, config, params)
+    loss = model.train_step(x, y, STEP_LR)
+    after = model.parameters()
+    gradients = [((W - W2) / STEP_LR, (b - b2) / STEP_LR) for (W, b), (W2, b2) in zip(params, after)]
+    return loss + penalty(params, config.weight_decay), gradients
+
+
 def check_gradients(
     config: Config,
     params: Params,
@@ -139,7 +162,10 @@ def check_gradients(
     step = on_step or (lambda note: None)
     results = {}
     for name in impls:
-        results[name] = build(name, config, params).loss_and_gradients(x, y)
+        if config.weight_decay:
+            results[name] = loss_and_step_gradients(name, config, params, x, y)
+        else:
+            results[name] = build(name, config, params).loss_and_gradients(x, y)
         step(f"{name} gradients")
     tensors = [
         TensorAgreement(name=name, shape=params[l][i].shape) for l, i, name in tensor_names(params)
@@ -154,7 +180,7 @@ def check_gradients(
         work = copy_params(params)
 
         def loss_at(p: Params, name=name) -> float:
-            return build(name, config, p).loss_and_gradients(x, y)[0]
+            return build(name, config, p).loss_and_gradients(x, y)[0] + penalty(p, config.weight_decay)
 
         for tensor, (l, i, _) in zip(tensors, tensor_names(params)):
             gradient = results[name][1][l][i].ravel()
@@ -228,4 +254,9 @@ def format_agreement(result: GradientAgreement) -> str:
     ]
     if kinks:
         summary.append(f"{kinks} finite-difference entries skipped: a ReLU kink lay within the step")
+    config = result.config
+    if config.weight_decay:
+        term = (f"(lambda / 2n) sum w^2, lambda {config.l2:g} and n {round(config.l2 / config.weight_decay):,} "
+                f"(weight decay {config.weight_decay:.3g})" if config.l2 else f"({config.weight_decay:g} / 2) sum w^2")
+        summary.append(f"with the L2 term: C = C0 + {term}, its gradient read from each implementation's own SGD step")
     return "\n".join(lines + summary)

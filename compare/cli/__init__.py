@@ -8,6 +8,7 @@ the implementations load inside the command that needs them, so `compare --help`
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -15,6 +16,7 @@ import click
 from compare.cli.bench import bench
 from compare.cli.check import check_command, exercise_command
 from compare.cli.data import data
+from compare.cli.experiment import experiment
 from compare.cli.gradcheck import gradcheck
 from compare.cli.models import evaluate_command, page_command, predict
 from compare.cli.options import EXIT_CODES
@@ -24,8 +26,44 @@ from compare.cli.run import run
 from compare.cli.sweep import sweep
 
 # In the order `compare --help` lists them.
-COMMANDS = (run, sweep, gradcheck, report, bench, evaluate_command, predict, page_command, check_command, exercise_command,
+COMMANDS = (run, sweep, experiment, gradcheck, report, bench, evaluate_command, predict, page_command, check_command, exercise_command,
             data, presets)
+
+
+class ReaderGone:
+    """Standard output that goes quiet when its reader has gone (`compare run ... | head -1`):
+    the command finishes its work and keeps its files, and only stops printing."""
+
+    def __init__(self, stream):
+        self.stream, self.gone = stream, False
+
+    def write(self, text):
+        if not self.gone:
+            try:
+                return self.stream.write(text)
+            except BrokenPipeError:
+                self.go_quiet()
+        return len(text)
+
+    def flush(self):
+        if not self.gone:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self.go_quiet()
+
+    def go_quiet(self):
+        """What is left in the stream's buffer, and all that follows, goes nowhere (also at exit)."""
+        self.gone = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # no file descriptor (a test's stream): nothing to flush
+            pass
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
 
 
 class InterruptibleGroup(click.Group):
@@ -37,6 +75,12 @@ class InterruptibleGroup(click.Group):
 
     def invoke(self, ctx):
         import signal
+
+        for stream in (sys.stdout, sys.stderr):  # a name the terminal cannot show is escaped, not a traceback
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="backslashreplace")
+        if sys.stdout is not None and not isinstance(sys.stdout, ReaderGone):
+            sys.stdout = ReaderGone(sys.stdout)
 
         try:
             if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # from here on, Ctrl-C unwinds (and saves)
@@ -52,6 +96,12 @@ class InterruptibleGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("\ninterrupted", err=True)
             sys.exit(130)
+        except OSError as error:  # a place that fails under the command (a full disk, a file gone): one line
+            from compare.run.outputs import reason
+
+            where = f"{error.filename}: " if error.filename else ""
+            click.echo(f"Error: {where}{reason(error)}", err=True)
+            sys.exit(1)
         except CallTimedOut as error:  # a learner's method (after --impl) that hangs: named, in one line
             click.echo(f"\nerror: {error} (stopped: an endless loop?)", err=True)
             sys.exit(1)

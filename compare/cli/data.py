@@ -35,6 +35,7 @@ def data_download(dataset, dest, mirrors, md5_pairs, timeout, deadline, retries,
     from compare.run.outputs import check_directory
     from shared.data import DEFAULT_DATA_DIR, load_dataset
     from shared.download import DATASETS, DownloadError, download_file, files_for, verify_file
+    from shared.files import file_kind
     from shared.idx import DataError
 
     md5s = parse_md5s(md5_pairs)
@@ -46,10 +47,18 @@ def data_download(dataset, dest, mirrors, md5_pairs, timeout, deadline, retries,
     if dataset not in DATASETS and not mirrors:
         raise click.BadParameter(f"{dataset!r} is not a known dataset ({', '.join(DATASETS)}): give --mirror URL",
                                  param_hint="'--dataset'")
+    if not dataset.strip() or any(c in dataset for c in "/\\\0") or dataset in (".", ".."):
+        raise click.BadParameter(f"{dataset!r} is not a name: a dataset's files go to data/NAME (give --dest DIR "
+                                 f"for another place)", param_hint="'--dataset'")
     mirrors = list(mirrors) or DATASETS[dataset][0]
     dest = dest or DEFAULT_DATA_DIR.parent / dataset
     check_directory(dest, "--dest")
     files = files_for(dataset, md5s)
+    for remote in files:  # a FIFO would hang the checksum, a directory fail the rename: neither is replaced
+        kind = file_kind(dest / remote.name) if not (dest / remote.name).is_symlink() else None
+        if kind is not None:
+            raise click.BadParameter(f"{dest / remote.name} is {kind}, not a regular file; compare replaces only "
+                                     f"regular files, not even with --force", param_hint="'--dest'")
     verified = {remote.name for remote in files
                 if (dest / remote.name).exists() and remote.verifiable and verify_file(dest / remote.name, remote) is None}
     replaced = [remote.name for remote in files if os.path.lexists(dest / remote.name) and remote.name not in verified]

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import click
 
-from compare.cli.options import EXIT_CODES, build_config, config_options, parse_impls, typed
+from compare.cli.options import EXIT_CODES, build_config, config_options, parse_impls, penalty_options, typed
 from compare.cli.preflight import check_memory, data_inputs, load_data_sized
 
 
 @click.command(epilog=EXIT_CODES)
 @config_options
+@penalty_options
 @click.option("--samples", type=click.IntRange(min=1), default=16, show_default=True,
               help="Training images in the batch the gradients are taken on.")
 @click.option("--coordinates", type=click.IntRange(min=1), default=10, show_default=True,
@@ -26,17 +27,21 @@ def gradcheck(impl_text, data_dir, samples, coordinates, json_path, force, **opt
 
     From identical parameters and the same batch of training images: each pair of
     implementations, and each against central finite differences of its own loss.
-    Exits with 1 when any relative error is above its tolerance.
+    Exits with 1 when any relative error is above its tolerance. With --weight-decay or --l2
+    the gradient checked is that of C0 + (weight_decay / 2) sum w^2 as each implementation's own
+    SGD step takes it (--l2 LAMBDA: weight_decay = LAMBDA / n, n the data's training images).
     """
     from compare.check.gradients import check_on_training_images, format_agreement, step_count
     from compare.progress import Progress
     from compare.wording import describe_network
     from shared.atomic import atomic_write_text
     from shared.params import init_params
+    from shared.training import regularized, training_rows
 
     config = build_config(options)
     impls = parse_impls(impl_text)
     dataset, config = load_data_sized(data_dir, config, sizes_chosen=typed("sizes"))
+    config = regularized(config, training_rows(dataset, config))
     check_memory(config, impls)
     if json_path is not None and str(json_path) != "-":
         from compare.run.outputs import check_file
@@ -62,6 +67,11 @@ def gradcheck(impl_text, data_dir, samples, coordinates, json_path, force, **opt
         click.echo("relative error = max|a - b| / max(max|a|, max|b|) per tensor\n")
         click.echo(format_agreement(result))
         if json_path is not None:
-            atomic_write_text(json_path, document)
+            from compare.run.outputs import could_not_write
+
+            try:
+                atomic_write_text(json_path, document)
+            except OSError as error:
+                raise could_not_write(error, "; the table above is the check's result") from None
             click.echo(f"wrote {json_path}")
     sys.exit(0 if result.passed else 1)

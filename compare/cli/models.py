@@ -36,6 +36,28 @@ def model_from_checkpoint(path: Path, impl: str | None, device: str):
     return checkpoint, REGISTRY[name].build(config, checkpoint.params)
 
 
+def computed(path: Path, params, compute):
+    """compute(), refused in one line when it overflows: finite weights large enough make the
+    outputs NaN or infinite (softmax of inf - inf), or a pure-Python exp() overflow. What it returns
+    ends with the outputs (images, classes); NumPy's own warnings of the overflow are not printed."""
+    import numpy as np
+
+    try:
+        with np.errstate(all="ignore"):
+            result = compute()
+    except (OverflowError, FloatingPointError):
+        bad = None
+    else:
+        outputs = result[-1] if isinstance(result, tuple) else result
+        bad = int(np.sum(~np.all(np.isfinite(np.asarray(outputs, dtype=np.float64)), axis=1)))
+        if bad == 0:
+            return result
+    largest = max(float(np.abs(W).max()) for W, _ in params)
+    images = f" for {bad:,} of {len(outputs):,} images" if bad is not None else ""
+    raise click.ClickException(f"{path}: the model computes NaN or infinite outputs{images} (its largest weight is "
+                               f"{largest:.3g}): it gives no answer; train it again with a lower learning rate")
+
+
 @click.command("eval", epilog=EXIT_CODES)
 @click.argument("checkpoint", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--impl", "impl", default=None, metavar="NAME",
@@ -53,8 +75,9 @@ def evaluate_command(checkpoint, impl, data_dir, device):
     dataset = load_data(data_dir, saved.config, test_only=True, model=checkpoint)
     x = scale_pixels(dataset.test_images, model.config.dtype)
     with Progress(f"evaluating with {model.name}", len(x), unit="image") as progress:
-        loss, accuracy, _ = evaluate(model, x, dataset.test_labels.astype("int64"),
-                                     on_progress=lambda done, total: progress.update(done - progress.done))
+        loss, accuracy, _ = computed(checkpoint, saved.params, lambda: evaluate(
+            model, x, dataset.test_labels.astype("int64"),
+            on_progress=lambda done, total: progress.update(done - progress.done)))
     click.echo(f"{checkpoint}: {layer_sizes(saved.config.sizes)} {saved.config.activation}, trained by "
                f"{saved.impl} for {plural(saved.epoch, 'epoch')}; evaluated by {model.name} on {len(x):,} {dataset.name} "
                f"test images: accuracy {accuracy:.2%}, loss {loss:.4f}")
@@ -105,7 +128,7 @@ def predict(checkpoint, images, impl, show_path, as_json, device, force):
     except ImageError as error:
         raise click.ClickException(str(error)) from None
     inputs = np.stack([digit.seen.reshape(-1) for digit in digits]).astype(model.config.dtype)
-    outputs = model.predict_proba(inputs)
+    outputs = computed(checkpoint, saved.params, lambda: model.predict_proba(inputs))
     if saved.config.loss == "mse":  # sigmoid scores: normalized so they read as shares
         outputs = outputs / outputs.sum(axis=1, keepdims=True)
     answers = []
@@ -132,11 +155,18 @@ def predict(checkpoint, images, impl, show_path, as_json, device, force):
             for warning in answer["warnings"]:
                 click.echo(f"  warning: {warning}")
     if show_path is not None:
-        from compare.report.predictions import plot_predictions
+        from compare.report.predictions import MAX_SHOWN, plot_predictions
+        from compare.run.outputs import could_not_write
 
-        plot_predictions(answers, digits, show_path)
+        shown = min(len(answers), MAX_SHOWN)  # a row each: hundreds would take minutes, in a picture none reads
+        try:
+            with Progress("drawing the picture", shown, unit="image", enabled=shown >= 10 and not as_json) as bar:
+                plot_predictions(answers[:shown], digits[:shown], show_path, tick=lambda: bar.update(1))
+        except OSError as error:
+            raise could_not_write(error, "; the answers above stand" if not as_json else "") from None
         if not as_json:
-            click.echo(f"wrote {show_path}")
+            part = f" (the first {shown} of the {len(answers)} images)" if shown < len(answers) else ""
+            click.echo(f"wrote {show_path}{part}")
 
 
 @click.command("page", epilog=EXIT_CODES)
@@ -166,16 +196,20 @@ def page_command(source, out_path, force, data_dir):
     else:
         check_file(out_path, "--out", force=force, inputs=(source,))
         text = page_of_checkpoint(source, data_dir)
+    from compare.run.outputs import could_not_write
     from shared.atomic import atomic_write_text
 
-    atomic_write_text(out_path, text)
+    try:
+        atomic_write_text(out_path, text)
+    except OSError as error:
+        raise could_not_write(error) from None
     size = len(text.encode("utf-8"))
     click.echo(f"wrote {out_path} ({size / 1024:,.0f} KiB): open it in a browser, draw a digit")
 
 
 def page_of_checkpoint(checkpoint: Path, data_dir) -> str:
     """The page of a saved model: sample digits and accuracy from the test set."""
-    from compare.report.page import dataset_label, model_predictions, page_text
+    from compare.report.page import dataset_label, model_outputs, page_text
     from compare.report.page.digits import choose_page_digits
     from compare.wording import plural
 
@@ -188,7 +222,8 @@ def page_of_checkpoint(checkpoint: Path, data_dir) -> str:
     trains = has_training_files(data_dir)
     dataset = read_data(data_dir, test_only=not trains)
     check_data(dataset, saved.config, test_only=True, model=checkpoint)
-    predictions = model_predictions(saved.params, saved.config, dataset.test_images)
+    predictions = computed(checkpoint, saved.params,
+                           lambda: model_outputs(saved.params, saved.config, dataset.test_images)).argmax(axis=1)
     source = f"trained by {saved.impl} for {plural(saved.epoch, 'epoch')} ({checkpoint.name})"
     digits = (choose_page_digits(dataset.train_images, dataset.train_labels, dataset.test_images, dataset.test_labels)
               if trains else None)

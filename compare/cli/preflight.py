@@ -19,10 +19,14 @@ from shared import config as cfg
 
 def data_inputs(data_dir: Path | None) -> tuple[Path, ...]:
     """The dataset files a command may read from --data-dir: an output never replaces one, --force or not."""
+    from shared.book_pickle import FILE_NAME
     from shared.data import DEFAULT_DATA_DIR, FILE_STEMS
 
     directory = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
-    return tuple(directory / f"{stem}{ext}" for stem in FILE_STEMS.values() for ext in (".gz", ""))
+    if directory.is_file():  # Nielsen's mnist.pkl.gz given as a file
+        return (directory,)
+    return tuple(directory / f"{stem}{ext}" for stem in FILE_STEMS.values() for ext in (".gz", "")) + (
+        directory / FILE_NAME,)
 
 
 def load_data(data_dir: Path | None, config: cfg.Config, test_only: bool = False, model: Path | None = None):
@@ -93,11 +97,32 @@ def check_data(dataset, config: cfg.Config, test_only: bool = False, model: Path
             f"{dataset.num_classes} classes", param_hint="'--sizes'")
     if test_only:
         return
-    for limit, name, count in ((config.train_limit, "--train-limit", len(dataset.train_labels)),
+    check_split(dataset, config)
+
+
+def check_split(dataset, config: cfg.Config) -> None:
+    """The validation set, --train-limit, --test-limit, --expand and the batch size fit the data, and
+    early stopping has a validation set to watch."""
+    from shared.expansion import copies
+    from shared.training import held_out, training_rows
+
+    count = len(dataset.train_labels)
+    held = held_out(dataset, config)
+    if held >= count:
+        raise click.BadParameter(f"holding out {held:,} images leaves none of the {count:,} training images",
+                                 param_hint="'--validation'")
+    if config.patience and not held:
+        option = "--early-stop" if config.early_stop else "--schedule"
+        raise click.BadParameter("it watches the validation accuracy: give --validation N too (the book holds "
+                                 "out the last 10,000 training images)", param_hint=f"'{option}'")
+    available = count - held
+    kept = f" ({held:,} held out for validation)" if held else ""
+    for limit, name, there in ((config.train_limit, "--train-limit", available),
                                (config.test_limit, "--test-limit", len(dataset.test_labels))):
-        if limit is not None and limit > count:
-            raise click.BadParameter(f"{limit:,} is more than the {count:,} images there are", param_hint=f"'{name}'")
-    train_count = min(config.train_limit or len(dataset.train_labels), len(dataset.train_labels))
+        if limit is not None and limit > there:
+            raise click.BadParameter(f"{limit:,} is more than the {there:,} images there are"
+                                     f"{kept if name == '--train-limit' else ''}", param_hint=f"'{name}'")
+    train_count = training_rows(dataset, config) * copies(config.expand)
     if config.batch_size > train_count:
         raise click.BadParameter(
             f"{config.batch_size:,} is larger than the {train_count:,} training images", param_hint="'--batch-size'")
@@ -126,16 +151,54 @@ def memory_needed(config: cfg.Config, impl: str) -> int:
     return parameter_count(config.sizes) * per_parameter + images * sum(config.sizes[1:]) * 8 * ACTIVATION_COPIES
 
 
-def check_memory(config: cfg.Config, impls: list[str]) -> None:
+PYTHON_PIXEL_BYTES = 68  # a non-zero pixel kept by a Python-float implementation: its index and value objects
+
+
+def data_memory(dataset, config: cfg.Config, impl: str) -> int:
+    """The bytes the data takes once prepared for training: every image (the training images after
+    --validation, --train-limit and --expand, the validation and the test images) scaled to the
+    config's dtype, and a Python-float implementation's own copy of the training images' non-zero
+    pixels. (A small .gz can declare a million images of zeros.)"""
+    import numpy as np
+
+    from impls import REGISTRY
+    from shared.expansion import copies
+    from shared.training import held_out, training_rows
+
+    rows = training_rows(dataset, config)
+    images = rows * copies(config.expand) + held_out(dataset, config) + len(dataset.limit(test_limit=config.test_limit).test_labels)
+    scaled = images * dataset.input_size * (4 if config.dtype == "float32" else 8)
+    if REGISTRY[impl].python_floats:
+        scaled += np.count_nonzero(dataset.train_images[:rows]) * copies(config.expand) * PYTHON_PIXEL_BYTES
+    return scaled
+
+
+def check_memory(config: cfg.Config, impls: list[str], dataset=None) -> None:
     """Absurd --sizes are refused before anything is allocated (the implementations train one
-    after another, so the largest need counts)."""
+    after another, so the largest need counts); given the dataset, its prepared copy counts too."""
     from shared.resources import available_memory
 
     available = available_memory()
     if available is None:
         return
-    impl = max(impls, key=lambda name: memory_needed(config, name))
-    needed = memory_needed(config, impl)
+
+    def needed_by(name: str) -> int:
+        return memory_needed(config, name) + (data_memory(dataset, config, name) if dataset is not None else 0)
+
+    impl = max(impls, key=needed_by)
+    needed = needed_by(impl)
+    if dataset is not None and needed > available and memory_needed(config, impl) <= available:
+        from shared.expansion import copies
+        from shared.training import training_rows
+
+        train = training_rows(dataset, config) * copies(config.expand)
+        test = len(dataset.limit(test_limit=config.test_limit).test_labels)
+        expanded = f" (with --expand {config.expand})" if config.expand != "none" else ""
+        raise click.BadParameter(
+            f"{train:,} training{expanded} and {test:,} test images of "
+            f"{dataset.input_size:,} pixels, with the network, need about {gibibytes(needed)} of memory to train with "
+            f"{impl}, more than the {gibibytes(available)} available here; --train-limit N uses fewer",
+            param_hint="'--train-limit'")
     if needed > available:
         from shared.params import parameter_count
 
@@ -167,8 +230,9 @@ def stray_label(dataset, outputs: int) -> str | None:
         return None
     key = next(key for key, where in outside.items() if len(where))
     index = int(outside[key][0])
-    path = next((p for p in (dataset.directory / f"{FILE_STEMS[key]}.gz", dataset.directory / FILE_STEMS[key])
-                 if p.exists()), dataset.directory / FILE_STEMS[key])
+    path = dataset.directory if dataset.directory.is_file() else next(  # the book's file, or an IDX file
+        (p for p in (dataset.directory / f"{FILE_STEMS[key]}.gz", dataset.directory / FILE_STEMS[key]) if p.exists()),
+        dataset.directory / FILE_STEMS[key])
     others = f" ({count - 1:,} more like it)" if count > 1 else ""
     return (f"{path}: label {int(labels[key][index])} at index {index:,} is not one of the classes 0-{outputs - 1} "
             f"that {total - count:,} of the {total:,} labels use{others}: the file is damaged")
@@ -196,10 +260,11 @@ def read_checkpoint(path: Path):
 
 def check_threads(ctx, param, value: str) -> str:
     """--threads: a number of threads no larger than the cores, or auto (a click callback)."""
-    if value.isdigit() and int(value) > (os.cpu_count() or 1):
+    number = value.isascii() and value.isdigit()  # '²' and '٣' pass isdigit() but are no number int() reads
+    if number and int(value) > (os.cpu_count() or 1):
         raise click.BadParameter(f"{value} threads on {os.cpu_count()} cores would only wait for each other; "
                                  f"give at most {os.cpu_count()}, or auto")
-    if value == "auto" or (value.isdigit() and int(value) >= 1):
+    if value == "auto" or (number and int(value) >= 1):
         return value
     raise click.BadParameter(f"give a number of threads (1 or more) or auto; got {value!r}")
 
@@ -212,6 +277,18 @@ def check_resumable(config: cfg.Config, checkpoint, path: Path) -> None:
             shown = ",".join(map(str, value)) if key == "sizes" else value
             raise click.BadParameter(f"{path} holds a network with {key} {shown}; a resumed run keeps it",
                                      param_hint=f"'--{key}'")
+
+
+def check_last_epoch(config: cfg.Config, start_epoch: int) -> None:
+    """The last epoch's number fits in a checkpoint (shared.checkpoint reads epochs up to MAX_EPOCH):
+    a run never writes a model that eval, page and --resume would refuse."""
+    from shared.checkpoint import MAX_EPOCH
+
+    last = start_epoch - 1 + config.epochs
+    if last > MAX_EPOCH:
+        start = f"resumed after epoch {start_epoch - 1:,}, " if start_epoch > 1 else ""
+        raise click.BadParameter(f"{start}the run would end at epoch {last:,}, past the {MAX_EPOCH:,} a checkpoint "
+                                 f"holds; give at most {max(MAX_EPOCH - start_epoch + 1, 0):,}", param_hint="'--epochs'")
 
 
 def checkpoint_paths(save_path: Path | None, impls: list[str]) -> dict[str, Path]:

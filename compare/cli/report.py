@@ -23,7 +23,7 @@ def report(results, out_dir, force):
     from compare.report.document import PAGE, write_report
     from compare.report.folder import write_page
     from compare.report.results import ResultsError, load_results
-    from compare.run.outputs import check_files_in, same_file
+    from compare.run.outputs import check_files_in, could_not_write, same_file
     from shared.checkpoint import CheckpointError
 
     try:
@@ -36,11 +36,16 @@ def report(results, out_dir, force):
     in_place = len(results) == 1 and same_file(out_dir, results[0].parent)
     check_files_in(out_dir, ("report.md", "report.html", "results.json", PAGE), "--out", force=force or in_place)
     page = None
-    if len(documents) == 1:
-        try:
-            page = write_page(documents[0], results[0].parent, out_dir)
-        except CheckpointError as error:  # the report does not need it: say so, and go on
-            click.echo(f"warning: {error}: {PAGE} is not made again", err=True)
-    written = write_report(documents, out_dir, progress=True)
+    try:
+        if len(documents) == 1:
+            try:
+                page = write_page(documents[0], results[0].parent, out_dir)
+            except CheckpointError as error:  # the report does not need it: say so, and go on
+                click.echo(f"warning: {error}: {PAGE} is not made again", err=True)
+        written = write_report(documents, out_dir, progress=True)
+    except OSError as error:
+        made = [name for name in (PAGE, "report.md", "report.html") if (out_dir / name).exists()]
+        kept = f"; {out_dir} holds {', '.join(made)} (each whole, perhaps from before)" if made else ""
+        raise could_not_write(error, kept) from None
     made = f" and {page}" if page else ""
     click.echo(f"Wrote {written[1]} and {written[0]} with {len(written) - 2} figures{made}")

@@ -10,8 +10,9 @@ from pathlib import Path
 import click
 
 from compare.cli.options import EXIT_CODES, build_config, config_options, parse_impls, training_options, typed
-from compare.cli.preflight import (check_device, check_memory, data_inputs, check_resumable, check_save_paths, check_threads,
-                                   checkpoint_paths, load_data_sized, read_checkpoint)
+from compare.cli.preflight import (check_device, check_last_epoch, check_memory, data_inputs, check_resumable, check_save_paths,
+                                   check_threads, checkpoint_paths, load_data_sized, read_checkpoint)
+from compare.run.outputs import reason
 from shared import config as cfg
 
 
@@ -43,7 +44,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     results.json, report.md, report.html, the figures, model.npz and page.html (draw a
     digit, watch the first implementation's trained network answer) to REPORTS_DIR/NAME.
     """
-    from compare.report.folder import DIGITS, HISTORY, MODEL, RESULTS, write_run
+    from compare.report.folder import DIGITS, HISTORY, MODEL, RESULTS, run_files, write_run
     from compare.run.comparison import run_comparison
     from compare.run.outputs import claim_run_directory, reserve_files
 
@@ -61,9 +62,14 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     config = build_config(options, base)
     if checkpoint is not None:
         check_resumable(config, checkpoint, resume_path)
+        if config.patience:
+            raise click.UsageError("a resumed run cannot go on with --early-stop or --schedule halve: how long the "
+                                   "validation accuracy has not improved, and the rate halved so far, are not in "
+                                   "the checkpoint; resume without them, or start the run again")
+    check_last_epoch(config, start_epoch)
     impls = parse_impls(impl_text)
     dataset, config = load_data_sized(data_dir, config, sizes_chosen=typed("sizes") or checkpoint is not None)
-    check_memory(config, impls)
+    check_memory(config, impls, dataset)
     check_device(config, impls)
     save_paths = checkpoint_paths(save_path, impls)
     check_save_paths(save_paths, resume_path, force, inputs=data_inputs(data_dir))
@@ -72,6 +78,9 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
         from compare.run.outputs import check_file
 
         check_file(json_path, "--json", force=force, inputs=data_inputs(data_dir))
+    if name is not None:
+        check_not_the_runs_own(reports_dir / name, [("--save", p) for p in save_paths.values()]
+                               + ([("--json", json_path)] if json_path is not None and not as_json else []))
     # Held until the command ends, however it ends: two runs never share a checkpoint.
     click.get_current_context().call_on_close(reserve_files(save_paths.values(), "--save"))
     silent = quiet or as_json
@@ -83,12 +92,16 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
                                  command=" ".join(["compare", *sys.argv[1:]]), params=params,
                                  start_epoch=start_epoch, save_paths=save_paths, threads=threads,
                                  previous_accuracy=checkpoint.test_accuracy if checkpoint else None,
-                                 resumed_from=resume_path, earlier_epochs=checkpoint.history if checkpoint else ())
+                                 resumed_from=resume_path, earlier_epochs=checkpoint.history if checkpoint else (),
+                                 force=force)
         if outcome.diverged:  # nothing is written of a diverged run; the checkpoints hold the last good epoch
             raise click.ClickException(
                 f"{outcome.diverged}{saves_note(outcome.saved, save_paths, resume_path, 'the last good epoch')}")
         if outcome.interrupted:
-            written = write_run(outcome, name, directory, dataset, not silent)[1] if outcome.results else None
+            written = False
+            if outcome.results:
+                write_run(outcome, name, claimed.build, dataset, not silent)
+                written = claimed.finish(run_files(directory))
             saves = saves_note(outcome.saved, save_paths, resume_path, "the last completed epoch")
             report = f"; the report of the completed epochs is in {directory}" if written else ""
             click.echo(f"\n{outcome.interrupted}{saves}{report}", err=True)
@@ -97,30 +110,114 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
         claimed.abandon()  # removes the directory only if it is still empty
         raise
     for impl, path in save_paths.items():
-        echo(f"saved the model trained by {impl} in {path}")
+        if path in outcome.saved and path not in outcome.unsaved:
+            echo(f"saved the model trained by {impl} in {path}")
     try:
-        document, written = write_run(outcome, name, directory, dataset, not silent)
+        document, written = write_run(outcome, name, claimed.build, dataset, not silent)
+        claimed.finish(run_files(directory))
     except KeyboardInterrupt:  # the training is done: keep what is written, say where
-        results = directory / RESULTS
-        if not results.exists():  # model.npz comes first: without the results it names, it is only a fragment
+        results = claimed.build / RESULTS
+        if results.exists():
+            claimed.finish(run_files(directory))
+        else:  # model.npz comes first: without the results it names, it is only a fragment
             for fragment in (MODEL, HISTORY, DIGITS):
-                (directory / fragment).unlink(missing_ok=True)
+                (claimed.build / fragment).unlink(missing_ok=True)
             claimed.abandon()
-        kept = f"; the results are in {results} (`compare report {results}` draws the report)" if results.exists() else ""
+        kept = (f"; the results are in {directory / RESULTS} (`compare report {directory / RESULTS}` draws the report)"
+                if results.exists() else "")
         click.echo(f"\ninterrupted while writing the report{kept}", err=True)
         sys.exit(130)
+    except OSError as error:  # a full disk: keep what was written, say where, and what the run found
+        installed = claimed.finish(run_files(directory))
+        notes = [unwritten_run_note(error, outcome, directory, installed)] + keep_unsaved(outcome, save_paths,
+                                                                                          directory)
+        notes += [f"the model trained by {impl} is saved in {path}" for impl, path in save_paths.items()
+                  if path in outcome.saved and path not in outcome.unsaved]
+        if not any(directory.iterdir()):
+            claimed.abandon()
+        raise click.ClickException("; ".join(notes)) from None
     finally:
         claimed.release()
+    unsaved = keep_unsaved(outcome, save_paths, directory)
     if as_json:
         click.echo(json.dumps(document, indent=1))
     else:
         if json_path is not None:
             from shared.atomic import atomic_write_text
 
-            atomic_write_text(json_path, json.dumps(document, indent=1) + "\n")
-            echo(f"wrote {json_path}")
-        echo(f"\nWrote {directory / 'results.json'} and the report: {written[1]} ({written[0].name} beside it)")
+            try:
+                atomic_write_text(json_path, json.dumps(document, indent=1) + "\n")
+            except OSError as error:
+                unsaved.append(f"could not write {json_path} ({reason(error)}); the same results are in "
+                               f"{directory / RESULTS}")
+            else:
+                echo(f"wrote {json_path}")
+        echo(f"\nWrote {directory / RESULTS} and the report: {directory / written[1].name} ({written[0].name} beside it)")
+    if unsaved:
+        raise click.ClickException("; ".join(unsaved))
     sys.exit(0 if outcome.passed else 1)
+
+
+def check_not_the_runs_own(directory: Path, outputs: list[tuple[str, Path]]) -> None:
+    """A file named on the command line is not one the run writes in its own folder itself."""
+    from compare.report.folder import RUN_FILES
+    from compare.run.outputs import OutputError
+
+    for option, path in outputs:
+        if Path(os.path.abspath(path.parent)) == Path(os.path.abspath(directory)) and path.name in RUN_FILES:
+            raise OutputError(f"{path} is a file the run writes itself in its folder {directory}; choose another "
+                              f"name", option)
+
+
+def keep_unsaved(outcome, save_paths: dict[str, Path], directory: Path) -> list[str]:
+    """Each model that its --save file does not hold (a full disk, or a model worse than the one
+    resumed from, held back) is kept in the run's folder (the first implementation's is its
+    model.npz): one note each, saying where."""
+    from compare.report.folder import MODEL
+    from shared.checkpoint import Checkpoint, save_checkpoint
+
+    notes = []
+    for result in outcome.results:
+        path = save_paths.get(result.name)
+        unsaved = outcome.unsaved.get(path)
+        if unsaved is None:
+            continue
+        holds = (f"holds epoch {outcome.saved[path]}" if path in outcome.saved else
+                 "is unchanged" if path.exists() else "was not written")
+        kept = directory / MODEL
+        try:
+            if result is not outcome.results[0] or not kept.exists():
+                kept = directory / path.name
+                save_checkpoint(kept, Checkpoint(result.params, outcome.config, result.name, unsaved.epoch,
+                                                 unsaved.accuracy))
+            where = f"it is kept in {kept}"
+        except OSError as error:
+            where = f"it could not be kept in {directory} either ({reason(error)})"
+        force = f" (add --force to replace {path} with it)" if unsaved.held_back else ""
+        notes.append(f"{path} {holds}: the model of epoch {unsaved.epoch} ({unsaved.accuracy:.2%}) was not saved "
+                     f"there ({unsaved.why}); {where}{force}")
+    return notes
+
+
+def unwritten_run_note(error: OSError, outcome, directory: Path, installed: bool = True) -> str:
+    """What a run folder that could not be written whole keeps; when nothing, what the run found.
+    installed: False when the run that --force was to replace is still there, whole."""
+    from compare.report.document import PAGE
+    from compare.report.folder import HISTORY, MODEL, RESULTS
+    from compare.wording import plural
+
+    problem = f"could not write {error.filename or directory} ({reason(error)})"
+    present = [name for name in (RESULTS, MODEL, HISTORY, PAGE, "report.md", "report.html")
+               if installed and (directory / name).exists()]
+    if RESULTS in present:
+        return (f"{problem}; kept in {directory}: {', '.join(present)} (`compare report {directory / RESULTS}` draws "
+                f"the report again once there is room)")
+    if present:
+        return f"{problem}; kept in {directory}: {', '.join(present)}, without the results"
+    found = ", ".join(f"{r.name} {r.final.test_accuracy:.2%}" for r in outcome.results)
+    still = "" if installed else f" ({directory} still holds the run it was to replace)"
+    return (f"{problem}; nothing of the run could be kept there{still}; it found: {found} after "
+            f"{plural(outcome.results[0].final.epoch, 'epoch')}")
 
 
 def saves_note(saved: dict[Path, int], save_paths: dict[str, Path], resume_path: Path | None, what: str) -> str:

@@ -15,8 +15,10 @@ from compare.progress import Progress
 from compare.report.figures import FIGURES
 from compare.wording import describe_network, epochs_trained, plural, process_memory, start_epoch, summary_table
 from shared.atomic import atomic_write_text
+from shared.files import read_regular
 
-PAGE = "page.html"  # the run's drawing page, linked when it is beside the report
+PAGE = "page.html"
+MAX_REPORT_BYTES = 16 << 20  # a report.md is tens of kilobytes  # the run's drawing page, linked when it is beside the report
 
 
 def setup_lines(document: dict) -> str:
@@ -65,15 +67,24 @@ def gradient_table(document: dict) -> Table:
 
 
 def epoch_table(document: dict) -> Table:
+    """Every epoch of every implementation; with a validation set its columns come first, and
+    the test set's cells are blank on the epochs it was not evaluated after."""
+    def number(value, form: str) -> str:
+        return "" if value is None else format(value, form)
+
+    epochs = [(impl["name"], e) for impl in document["implementations"] for e in impl["epochs"]]
+    validation = any(e.get("validation_accuracy") is not None for _, e in epochs)
     rows = [
-        [impl["name"], f"{e['epoch']} (before resuming)" if e.get("before_resume") else str(e["epoch"]),
-         f"{e['train_loss']:.4f}", f"{e['test_loss']:.4f}",
-         f"{e['test_accuracy']:.2%}", f"{e['train_seconds']:.2f}", f"{e['eval_seconds']:.2f}",
-         f"{e['samples_per_second']:,.0f}"]
-        for impl in document["implementations"]
-        for e in impl["epochs"]
+        [name, f"{e['epoch']} (before resuming)" if e.get("before_resume") else str(e["epoch"]),
+         f"{e['train_loss']:.4f}"]
+        + ([number(e.get("validation_loss"), ".4f"), number(e.get("validation_accuracy"), ".2%")] if validation else [])
+        + [number(e["test_loss"], ".4f"), number(e["test_accuracy"], ".2%"), f"{e['train_seconds']:.2f}",
+           f"{e['eval_seconds']:.2f}", f"{e['samples_per_second']:,.0f}"]
+        for name, e in epochs
     ]
-    return Table(["implementation", "epoch", "train loss", "test loss", "test accuracy", "train s", "eval s", "samples/s"], rows)
+    return Table(["implementation", "epoch", "train loss"]
+                 + (["validation loss", "validation accuracy"] if validation else [])
+                 + ["test loss", "test accuracy", "train s", "eval s", "samples/s"], rows)
 
 
 def agreement_sentence(document: dict) -> str:
@@ -192,7 +203,7 @@ def write_report(documents: list[dict], directory: Path, progress: bool = False)
 def figures_shown(markdown: Path) -> set[str]:
     """The PNG files (in its own directory) an earlier report.md shows."""
     try:
-        text = markdown.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_regular(markdown, MAX_REPORT_BYTES).decode("utf-8")
+    except (OSError, UnicodeDecodeError):  # NotReadable too: a FIFO there is never opened to wait
         return set()
     return {name for name in re.findall(r"!\[[^\]]*\]\(([^)/\\]+\.png)\)", text)}

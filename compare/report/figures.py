@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from compare.report.drawing import RUN_HATCHES, new_figure, plain, run_style, save, signed_colormap, style
-from compare.wording import drift_summary, start_epoch, vs_fastest
+from compare.wording import drift_summary, start_epoch, vs_fastest, watched
 
 ZERO_FLOOR = 1e-18  # where an exact 0 is drawn on a log axis
 MIN_ACCURACY_SPAN = 1.0  # percentage points: closer accuracies are not stretched into a peak
@@ -100,7 +100,7 @@ def curves_coincide(document: dict, tolerance: float = 1e-9) -> bool:
     reference = impls[0]["epochs"]
     for other in impls[1:]:
         for a, b in zip(reference, other["epochs"]):
-            if abs(a["test_accuracy"] - b["test_accuracy"]) > tolerance:
+            if abs(watched(a)[2] - watched(b)[2]) > tolerance:
                 return False
             ya = np.array([p[1] for p in a["loss_curve"]])
             yb = np.array([p[1] for p in b["loss_curve"]])
@@ -110,18 +110,26 @@ def curves_coincide(document: dict, tolerance: float = 1e-9) -> bool:
 
 
 def test_points(document: dict, impl: dict) -> list[tuple[float, float, float]]:
-    """(epochs elapsed, test loss, test accuracy) of an implementation: after each epoch, and where
-    the run kept its training history (the first implementation), at log-spaced steps of the first
-    epoch too (results' "test_history"), so that even a one-epoch run draws a curve."""
-    points = {e["epoch"]: (e["test_loss"], e["test_accuracy"]) for e in impl["epochs"]}
+    """(epochs elapsed, loss, accuracy) of an implementation on the set evaluated after each epoch
+    (the test set; the validation set when the run held one out), and where the run kept its
+    training history (the first implementation; test set runs only), at log-spaced steps of the
+    first epoch too (results' "test_history"), so that even a one-epoch run draws a curve."""
+    points = {e["epoch"]: watched(e)[1:] for e in impl["epochs"]}
     history = document.get("test_history")
-    if history and history["impl"] == impl["name"]:
+    if history and history["impl"] == impl["name"] and held_out(impl) == "test":
         points |= {epoch: (loss, accuracy) for epoch, loss, accuracy in history["points"]}
     return [(epoch, *points[epoch]) for epoch in sorted(points)]
 
 
+def held_out(impl: dict) -> str:
+    """The set an implementation's epochs were evaluated on: "validation" when its run held one out."""
+    return watched(impl["epochs"][-1])[0]
+
+
 def curves_caption(documents: list[dict]) -> str:
     text = "Training loss (the mean of each 1/50 of an epoch) and test loss, and test accuracy, every implementation"
+    if any(held_out(impl) == "validation" for d in documents for impl in d["implementations"]):
+        text += "; with a validation set held out, its loss and accuracy after each epoch, and the test accuracy once (a star)"
     kept = [d["test_history"]["impl"] for d in documents if d.get("test_history")]
     if kept:
         text += (f"; {' and '.join(dict.fromkeys(kept))}'s test loss and accuracy also from the random start and at "
@@ -133,7 +141,7 @@ def curves_caption(documents: list[dict]) -> str:
         note=lambda documents: COINCIDE if len(documents) == 1 and curves_coincide(documents[0]) else None)
 def curves(documents: list[dict], path: Path, size) -> Path:
     canvas, (loss_axis, accuracy_axis) = new_figure(size, ncols=2)
-    order, accuracies, xs = impl_names(documents), [], []
+    order, accuracies, xs, sets = impl_names(documents), [], [], set()
     for run, document in enumerate(documents):
         for impl in document["implementations"]:
             lab = label(document, impl["name"], len(documents))
@@ -149,8 +157,15 @@ def curves(documents: list[dict], path: Path, size) -> Path:
             accuracy_axis.plot([p[0] for p in tested], [100 * p[2] for p in tested], label=lab, **look)
             accuracies += [100 * p[2] for p in tested]
             xs += [p[0] for p in tested]
-    loss_axis.set(title="Loss: training (each 1/50 of an epoch) and test (squares)", xlabel="epochs", ylabel="loss",
-                  yscale="log")
+            sets.add(held_out(impl))
+            if held_out(impl) == "validation":  # the test set, evaluated once, after the last epoch
+                accuracies.append(100 * impl["final"]["test_accuracy"])
+                accuracy_axis.plot([tested[-1][0]], [accuracies[-1]], marker="*", markersize=12, linestyle="none",
+                                   color=look["color"])
+    positive = any(value > 0 for line in loss_axis.get_lines() for value in line.get_ydata())
+    evaluated = " and ".join(sorted(sets, reverse=True)) or "test"  # "validation and test": runs of both kinds
+    loss_axis.set(title=f"Loss: training (each 1/50 of an epoch) and {evaluated} (squares)", xlabel="epochs", ylabel="loss",
+                  yscale="log" if positive else "linear")  # a one-class run's loss is 0: no log scale
     for document in documents:  # a resumed run: where this run took over from its checkpoint
         resumed = start_epoch(document) - 1
         if resumed:
@@ -160,7 +175,9 @@ def curves(documents: list[dict], path: Path, size) -> Path:
                           color="#555555")
     for ticks in (loss_axis.yaxis.set_major_formatter, loss_axis.yaxis.set_minor_formatter):
         ticks(lambda value, _: f"{value:g}")  # 0.2, not 2 x 10^-1
-    accuracy_axis.set(title="Test accuracy", xlabel="epochs", ylabel="test accuracy (%)")
+    accuracy_axis.set(title=f"{evaluated.capitalize()} accuracy" + (" (star: test, once at the end)" if "validation" in sets
+                                                                      else ""),
+                      xlabel="epochs", ylabel=f"{evaluated} accuracy (%)")
     if accuracies:
         accuracy_axis.set_ylim(*accuracy_limits(accuracies))
     early = [x for x in xs if 0 < x < 0.1]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from compare.report.document import PAGE, write_report
+from compare.report.document import PAGE, figures_shown, write_report
 from compare.report.page import (SIDE, build_page, choose_samples, dataset_label, describe, samples_document,
                                  samples_from_document)
 from compare.report.page.digits import DIGITS_FILE, choose_page_digits, load_page_digits, save_page_digits
@@ -56,6 +56,15 @@ def write_run(outcome, name: str, directory: Path, dataset, progress: bool = Tru
     save_results(directory / RESULTS, document)
     write_page(document, directory, directory)  # before the report, which links to it
     return document, write_report([document], directory, progress=progress)
+
+
+RUN_FILES = {RESULTS, MODEL, HISTORY, DIGITS, PAGE, "report.md", "report.html"}  # and the figures report.md shows
+
+
+def run_files(directory: Path) -> set[str]:
+    """The names of the files the run in `directory` wrote there itself (its figures are those its
+    report.md shows): everything else in the directory is the user's."""
+    return RUN_FILES | figures_shown(directory / "report.md")
 
 
 def write_page(document: dict, run_directory: Path, out_directory: Path) -> Path | None:

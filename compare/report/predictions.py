@@ -9,9 +9,12 @@ from pathlib import Path
 from compare.report.drawing import DPI, plain, pyplot, save
 
 
-def plot_predictions(answers: list[dict], digits, path: Path) -> Path:
+MAX_SHOWN = 40  # rows in one picture: hundreds would take minutes to draw, and no one reads them
+
+
+def plot_predictions(answers: list[dict], digits, path: Path, tick=lambda: None) -> Path:
     """Per image: the original, the 28x28 the network saw, and a bar chart of its
-    probabilities, with the warnings that say when not to trust it."""
+    probabilities, with the warnings that say when not to trust it. tick() after each row."""
     plt = pyplot()
     rows = len(answers)
     figure, axes = plt.subplots(rows, 3, figsize=(10, 2.6 * rows), dpi=DPI, layout="constrained", squeeze=False,
@@ -40,4 +43,5 @@ def plot_predictions(answers: list[dict], digits, path: Path) -> Path:
             bar_axis.text(0.5, 0.95, "\n".join(lines), transform=bar_axis.transAxes,
                           ha="center", va="top", fontsize=8, color="#CC3311",
                           bbox=dict(facecolor="white", alpha=0.85, edgecolor="#CC3311"))
+        tick()
     return save(figure, path)

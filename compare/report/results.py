@@ -17,12 +17,15 @@ import numpy as np
 
 from compare.wording import shown_path
 from shared.atomic import atomic_write_text
+from shared.files import NotReadable, read_regular
 from shared.params import max_abs_difference
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the book's protocol (validation sets: epochs without a test evaluation)
+READABLE_VERSIONS = (1, 2)
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 MAX_WEIGHT_IMAGES = 100  # first-layer units drawn in the report
 MAX_MISCLASSIFIED = 24
+MAX_RESULTS_BYTES = 64 << 20  # a run's results are about 0.3 MB, and 2 KB more per epoch of each implementation
 
 
 class ResultsError(ValueError):
@@ -78,8 +81,9 @@ def build_results(name: str, outcome, dataset, page: dict | None = None) -> dict
             "name": dataset.name,
             "verified": dataset.verified,
             "directory": shown_path(dataset.directory),
-            "train_images": int(min(config.train_limit or 10**12, len(dataset.train_labels))),
-            "test_images": int(min(config.test_limit or 10**12, len(dataset.test_labels))),
+            "train_images": int(outcome.counts["train_images"]),
+            "validation_images": int(outcome.counts["validation_images"]),
+            "test_images": int(outcome.counts["test_images"]),
         },
         "environment": outcome.environment,
         "implementations": [r.to_dict() for r in results],
@@ -120,9 +124,13 @@ def save_results(path: Path, document: dict) -> None:
 def load_results(path: Path) -> dict:
     """Read and validate a results file; errors are one line naming the file."""
     try:
-        document = json.loads(Path(path).read_text())
+        document = json.loads(read_regular(path, MAX_RESULTS_BYTES).decode("utf-8"))
     except FileNotFoundError:
         raise ResultsError(f"{path}: file not found") from None
+    except NotReadable as error:
+        raise ResultsError(str(error)) from None
+    except RecursionError:
+        raise ResultsError(f"{path}: not a results file (its JSON is nested too deeply)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ResultsError(f"{path}: not a results file ({error})") from None
     problem = size_problem(document) or schema_problem(document) or meaning_problem(document)
@@ -181,6 +189,9 @@ def meaning_problem(document: dict) -> str | None:
         numbers = [epoch["epoch"] for epoch in impl["epochs"]]
         if any(b <= a for a, b in zip(numbers, numbers[1:])):
             return f"implementations/{index}/epochs are numbered {numbers[:8]}: not one each, in order"
+        for number, epoch in enumerate(impl["epochs"]):
+            if epoch["test_accuracy"] is None and epoch.get("validation_accuracy") is None:
+                return f"implementations/{index}/epochs/{number} was evaluated on neither a test nor a validation set"
     for pair in document["parameter_agreement"]:
         for side in ("a", "b"):
             if pair[side] not in impls:
@@ -281,9 +292,9 @@ def schema_problem(document) -> str | None:
     """The first way the document breaks the schema, or None."""
     import jsonschema
 
-    if not isinstance(document, dict) or document.get("schema_version") != SCHEMA_VERSION:
+    if not isinstance(document, dict) or document.get("schema_version") not in READABLE_VERSIONS:
         version = document.get("schema_version") if isinstance(document, dict) else None
-        return f"schema_version is {version!r}, this version of compare reads {SCHEMA_VERSION}"
+        return f"schema_version is {version!r}, this version of compare reads {' and '.join(map(str, READABLE_VERSIONS))}"
     schema = json.loads(SCHEMA_PATH.read_text())
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(document))
     if error is None:

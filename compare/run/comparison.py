@@ -12,6 +12,8 @@ import textwrap
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from compare.check.gradients import check_on_training_images, format_agreement, step_count
 from compare.progress import Progress
 from compare.run.drift import DriftRecorder, compose, drift_steps
@@ -19,8 +21,8 @@ from compare.run.console import (ProgressBar, ProgressLines, agreement_lines, an
                                  progress_lines_wanted, run_estimate_line, summary_lines, worth_probing)
 from compare.run.machine import (busy_warning, choose_threads, cores, environment, is_busy, load_average, load_now,
                                  thread_limits)
-from compare.run.outcome import ImplResult, Outcome
-from compare.run.outputs import interrupts_deferred
+from compare.run.outcome import ImplResult, Outcome, Unsaved
+from compare.run.outputs import interrupts_deferred, reason, same_file
 from compare.wording import drift_summary, plural
 from impls import REGISTRY
 from shared.checkpoint import Checkpoint, save_checkpoint
@@ -31,7 +33,7 @@ from shared.params import Params, init_params
 from shared.resources import PeakMemory
 from shared.history import MAX_PAGE_HISTORY_BYTES, history_bytes
 from shared.training import (EpochEnd, EpochStats, Estimate, HistoryRecorder, Split, TrainingDiverged, estimate_training,
-                             evaluate, prepare, train)
+                             evaluate, prepare, regularized, train)
 
 GRADCHECK_SAMPLES = 16
 GRADCHECK_COORDINATES = 6
@@ -51,18 +53,22 @@ def run_comparison(
     threads: str = "auto",
     resumed_from: Path | None = None,
     earlier_epochs: tuple[dict, ...] = (),
+    force: bool = False,
 ) -> Outcome:
     """Check gradients, train each implementation from the same parameters (a fresh
     initialization unless given), print as it goes, save checkpoints where asked.
 
     Ctrl-C and a diverged training do not raise: the Outcome says where it was interrupted
     (or why training was stopped) and holds the epochs completed before.
-    earlier_epochs: the history of the checkpoint resumed from (shared.checkpoint), carried on."""
+    earlier_epochs: the history of the checkpoint resumed from (shared.checkpoint), carried on.
+    The file resumed from is replaced only by a model at least as good as it was, unless `force`."""
     outcome = Outcome(config, command, resumed_from)
+    save_paths = save_paths or {}
+    guarded = set() if force or resumed_from is None else {p for p in save_paths.values() if same_file(p, resumed_from)}
     earlier = [EpochStats.from_record(record) for record in earlier_epochs if record["epoch"] < start_epoch]
     try:
-        compare(outcome, impls, dataset, echo, progress, params, start_epoch, save_paths or {}, previous_accuracy,
-                threads, earlier)
+        compare(outcome, impls, dataset, echo, progress, params, start_epoch, save_paths, previous_accuracy,
+                threads, earlier, guarded)
     except KeyboardInterrupt:
         outcome.interrupted = f"interrupted {outcome.stage}"
     except TrainingDiverged as error:
@@ -73,9 +79,13 @@ def run_comparison(
 
 def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress: bool, params: Params | None,
             start_epoch: int, save_paths: dict[str, Path], previous_accuracy: float | None, threads: str,
-            earlier: list[EpochStats]) -> None:
-    config = outcome.config
-    for line in describe(config, dataset, start_epoch):
+            earlier: list[EpochStats], guarded: set[Path] = frozenset()) -> None:
+    split = prepare(dataset, outcome.config)
+    # The book's lambda becomes the weight decay lambda / n it is, n the training images used.
+    config = outcome.config = regularized(outcome.config, len(split.y_train))
+    outcome.counts = {"train_images": len(split.y_train), "test_images": len(split.y_test),
+                      "validation_images": len(split.y_validation) if split.has_validation else 0}
+    for line in describe(config, dataset, outcome.counts, start_epoch):
         echo(line)
     if params is None:
         params = init_params(config.sizes, config.init, config.seed)
@@ -87,7 +97,8 @@ def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress
     outcome.stage = f"before {impls[0]}'s training"
     echo(f"\nGradient check (float64, {outcome.agreement.batch_size} training images, same initial parameters)")
     echo(format_agreement(outcome.agreement))
-    split = prepare(dataset, config)
+    if guarded:  # measured again on this run's test images: a checkpoint's own figure may be of others
+        outcome.resumed_accuracy = float64_evaluation(config, split)(params)[1]
     outcome.stage = "while timing each implementation's first steps, before any training"
     estimates = probe_each(impls, config, params, split, threads) if progress and worth_probing(config, split) else {}
     load = load_now()
@@ -105,10 +116,14 @@ def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress
         try:
             train_one(outcome, name, params, split, echo, progress, start_epoch, save_paths.get(name),
                       previous_accuracy, threads, keep_history=name == impls[0], drift=drift, earlier=earlier,
-                      estimate=estimates.get(name))
+                      estimate=estimates.get(name), guarded=save_paths.get(name) in guarded)
         finally:  # Ctrl-C or divergence: the drift of the steps trained so far is kept
             outcome.drift = drift.to_dict() if drift is not None else None
     outcome.stage = "after the training"
+    for path, unsaved in outcome.unsaved.items():
+        if unsaved.held_back:
+            outcome.warn(f"warning: the model of epoch {unsaved.epoch} ({unsaved.accuracy:.2%}) is {unsaved.why}, "
+                         f"so it was not saved in {path}", echo)
     if outcome.drift is not None and len(outcome.results) > 1:
         check_after_training(outcome, dataset, progress)
 
@@ -165,6 +180,37 @@ def history_recorder(model, split: Split, config: Config, start_epoch: int) -> H
     recorder = HistoryRecorder(model, split, config, start_epoch, evaluator=None)
     if history_bytes(config.sizes, len(recorder.steps)) > MAX_PAGE_HISTORY_BYTES:
         return None
+    recorder.evaluator = float64_evaluation(config, split)
+    return recorder
+
+
+def save_epoch(outcome: Outcome, path: Path, end: EpochEnd, name: str, guarded: bool, echo,
+               history: list[dict]) -> None:
+    """Save an epoch's model in its --save file, unless it is worse than the model that file holds
+    and was resumed from (`guarded`). A save that fails (a full disk) does not stop the training:
+    the outcome says so, and the command keeps the model in the run's folder."""
+    epoch, accuracy = end.stats.epoch, end.stats.test_accuracy
+    if guarded and accuracy is None:  # a run with a validation set tests once, at the end: only then is it weighed
+        return
+    if guarded and accuracy < outcome.resumed_accuracy:
+        outcome.unsaved[path] = Unsaved(epoch, accuracy, f"worse than the {outcome.resumed_accuracy:.2%} of the "
+                                                         f"model it resumed from", held_back=True)
+        return
+    with interrupts_deferred():  # the file and the record of it change together
+        try:
+            save_checkpoint(path, Checkpoint(end.params, outcome.config, name, epoch, accuracy, history=history))
+        except OSError as error:
+            if path not in outcome.unsaved:
+                outcome.warn(f"warning: could not save epoch {epoch} in {path} ({reason(error)}); the training "
+                             f"goes on, and its model will be kept in the run's folder", echo)
+            outcome.unsaved[path] = Unsaved(epoch, accuracy, reason(error))
+            return
+        outcome.saved[path] = epoch
+        outcome.unsaved.pop(path, None)
+
+
+def float64_evaluation(config: Config, split: Split) -> Callable[[Params], tuple[float, float]]:
+    """params -> (test loss, test accuracy) on the split, by the numpy implementation in float64."""
     reference = REGISTRY["numpy"]
     float64 = dataclasses.replace(config, dtype="float64")
 
@@ -172,16 +218,16 @@ def history_recorder(model, split: Split, config: Config, start_epoch: int) -> H
         loss, accuracy, _ = evaluate(reference.build(float64, params), split.x_test, split.y_test)
         return loss, accuracy
 
-    recorder.evaluator = evaluator
-    return recorder
+    return evaluator
 
 
 def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, progress: bool, start_epoch: int,
               save_path: Path | None, previous_accuracy: float | None, threads: str, keep_history: bool = False,
               drift: DriftRecorder | None = None, earlier: list[EpochStats] = (),
-              estimate: Estimate | None = None) -> None:
+              estimate: Estimate | None = None, guarded: bool = False) -> None:
     """Train one implementation; each completed epoch goes into the outcome at once (its
-    result, its warnings, its checkpoint), so Ctrl-C at any moment loses only the epoch under way."""
+    result, its warnings, its checkpoint), so Ctrl-C at any moment loses only the epoch under way.
+    guarded: save_path is the file resumed from, replaced only by a model at least as good."""
     config, impl = outcome.config, REGISTRY[name]
     # The one place threads are chosen and applied: BLAS and torch, for this training and its probe.
     choice = choose_threads(threads, config.sizes, config.batch_size, load=load_now())
@@ -205,10 +251,7 @@ def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, p
         for warning in health_warnings(end.health, config, end.stats.epoch, name):
             outcome.warn(warning, echo)
         if save_path is not None:  # after every epoch: Ctrl-C loses at most the epoch under way
-            with interrupts_deferred():  # the file and the record of it change together
-                save_checkpoint(save_path, Checkpoint(end.params, config, name, end.stats.epoch,
-                                                      end.stats.test_accuracy, history=result.records()))
-                outcome.saved[save_path] = end.stats.epoch
+            save_epoch(outcome, save_path, end, name, guarded, echo, history=result.records())
         if end.stats.epoch < last_epoch:
             outcome.stage = f"during {name}'s epoch {end.stats.epoch + 1}"
 
@@ -217,16 +260,41 @@ def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, p
                                 (set(drift.steps), drift.hook(name, model)) if drift else (set(), None))
     memory = PeakMemory()
     try:
-        with memory, thread_limits(choice.threads, with_torch=impl.uses_torch):
-            train(model, split, config, start_epoch=start_epoch, on_epoch=after_epoch,
-                  on_progress=bar.update if lines is None else lines.update, previous_accuracy=previous_accuracy,
-                  at_steps=at_steps, on_step=on_step if at_steps else None)
+        # NumPy's overflow warnings are not printed: a run that overflows is stopped as diverged, in one line
+        with memory, thread_limits(choice.threads, with_torch=impl.uses_torch), np.errstate(all="ignore"):
+            run = train(model, split, config, start_epoch=start_epoch, on_epoch=after_epoch,
+                        on_progress=bar.update if lines is None else lines.update, previous_accuracy=previous_accuracy,
+                        at_steps=at_steps, on_step=on_step if at_steps else None)
+        if run.stopped:
+            result.stopped = run.stopped
+            echo(f"  {run.stopped}")
+    except KeyboardInterrupt:
+        if result.history and result.outputs is None:  # a validation run stopped early: the test set, once
+            with thread_limits(choice.threads, with_torch=impl.uses_torch):
+                test_on(result, impl.build(config, result.params), split)
+        raise
     finally:
         bar.close()
         result.peak_rss = memory.peak
         if recorder is not None and recorder.snapshots:  # Ctrl-C or divergence: what was recorded is kept
             outcome.history = recorder.history()
+    result.train_accuracy = training_accuracy(result.params, split, config)
     result.load_average = load_average()
     warning = busy_warning(result.load_average, cores(), f"{name}'s training")
     if warning:
         outcome.warn(warning, echo)
+
+
+def test_on(result: ImplResult, model, split: Split) -> None:
+    """The test set evaluated once for a run with a validation set that Ctrl-C ended before its
+    last epoch: the model of its last completed epoch is what the report then shows."""
+    loss, accuracy, outputs = evaluate(model, split.x_test, split.y_test)
+    result.history[-1] = dataclasses.replace(result.history[-1], test_loss=loss, test_accuracy=accuracy)
+    result.outputs = outputs
+
+
+def training_accuracy(params: Params, split: Split, config: Config) -> float:
+    """The final model's accuracy on its training images (the book's overfitting: 100% of 1,000),
+    computed by the numpy implementation in float64 from its parameters: milliseconds, whoever trained it."""
+    reference = REGISTRY["numpy"].build(dataclasses.replace(config, dtype="float64"), params)
+    return evaluate(reference, split.x_train, split.y_train)[1]

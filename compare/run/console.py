@@ -19,8 +19,9 @@ import numpy as np
 
 from compare.blocks import to_text
 from compare.wording import describe_network, epochs_trained, plural, shown_path, summary_table
-from shared.config import Config
+from shared.config import HALVINGS, Config
 from shared.data import Dataset
+from shared.expansion import copies
 from shared.params import max_abs_difference
 from shared.training import Estimate, EpochStats, Split, format_duration
 
@@ -28,33 +29,55 @@ LONG_SECONDS = 30.0  # runs estimated longer than this print the estimate and pr
 PROBE_MIN_SAMPLES = 10_000  # smaller runs finish quickly whatever runs them: no probe
 
 
-def describe(config: Config, dataset: Dataset, start_epoch: int = 1) -> list[str]:
+def describe(config: Config, dataset: Dataset, counts: dict, start_epoch: int = 1) -> list[str]:
     """The run's first lines: the data, the network, the training (of a resumed run: which
-    epochs, counted on from the checkpoint's)."""
-    data = dataset.limit(config.train_limit, config.test_limit)
+    epochs, counted on from the checkpoint's). counts: the images trained on, held out for
+    validation and tested on (compare.run.outcome.Outcome.counts)."""
     verified = "checksums verified" if dataset.verified else "unverified: no known checksums"
+    expanded = (f" ({counts['train_images'] // copies(config.expand):,} expanded by {config.expand})"
+                if config.expand != "none" else "")
+    validation = f", {counts['validation_images']:,} validation" if counts["validation_images"] else ""
     return [
-        f"data      {dataset.name} ({verified}): {len(data.train_labels):,} training and "
-        f"{len(data.test_labels):,} test images from {shown_path(dataset.directory)}",
+        f"data      {dataset.name} ({verified}): {counts['train_images']:,} training{expanded}{validation} and "
+        f"{counts['test_images']:,} test images from {shown_path(dataset.directory)}",
         f"network   {describe_network(config)}",
         f"training  {epochs_trained(config.epochs, start_epoch)} of mini-batch SGD, batch {config.batch_size}, "
         f"learning rate {config.lr:g}{schedule_text(config)}, seed {config.seed}, {config.dtype}",
-    ]
+    ] + ([f"          {line}" for line in protocol_lines(config, counts)])
+
+
+def protocol_lines(config: Config, counts: dict) -> list[str]:
+    """The book's protocol, when the run follows it: what is evaluated when, and when it ends."""
+    lines = []
+    if counts["validation_images"]:
+        lines.append("evaluated on the validation set after every epoch, on the test set once at the end")
+    if config.patience:
+        reaction = (f"the learning rate is halved, the run ending at 1/{2 ** HALVINGS} of {config.lr:g}"
+                    if config.schedule == "halve" else "the run ends")
+        lines.append(f"when the validation accuracy has not improved for {plural(config.patience, 'epoch')}, {reaction}")
+    return lines
 
 
 def schedule_text(config: Config) -> str:
-    parts = [" (cosine decay)" if config.schedule == "cosine" else ""]
+    parts = [{"cosine": " (cosine decay)", "halve": " (halved on plateaus)"}.get(config.schedule, "")]
     if config.momentum:
         parts.append(f", momentum {config.momentum:g}")
-    if config.weight_decay:
+    if config.l2:
+        parts.append(f", L2 lambda {config.l2:g} (weight decay lambda/n = {config.weight_decay:.3g})")
+    elif config.weight_decay:
         parts.append(f", weight decay {config.weight_decay:g}")
     return "".join(parts)
 
 
 def format_epoch(stats: EpochStats) -> str:
+    """One line per epoch: the set evaluated after it (validation, or test), and the test set too
+    when it was evaluated after a validation run's last epoch."""
+    watched, loss, accuracy = stats.watched
+    test = (f"  test {stats.test_accuracy:.2%}" if watched == "validation" and stats.test_accuracy is not None
+            else "")
     return (
-        f"  epoch {stats.epoch:>2}  loss {stats.train_loss:.4f}  test loss {stats.test_loss:.4f}  "
-        f"accuracy {stats.test_accuracy:.2%}  train {stats.train_seconds:6.2f} s  "
+        f"  epoch {stats.epoch:>2}  loss {stats.train_loss:.4f}  {watched} loss {loss:.4f}  "
+        f"accuracy {accuracy:.2%}{test}  train {stats.train_seconds:6.2f} s  "
         f"eval {stats.eval_seconds:5.2f} s  {stats.samples_per_second:>9,.0f} samples/s"
     )
 
@@ -95,7 +118,7 @@ class ProgressBar:
         self.bar.update(done - self.bar.n)
         self.bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
         if done == total:  # the bar stays, saying so, while the test set is evaluated (seconds for scratch)
-            self.bar.set_postfix_str(f"loss {loss:.4f}, evaluating on the test set")
+            self.bar.set_postfix_str(f"loss {loss:.4f}, evaluating")
 
     def close(self) -> None:
         if self.bar is not None:

@@ -35,9 +35,12 @@ class ImplResult:
     peak_rss: int = 0  # bytes, sampled while it trained
     load_average: float | None = None  # 1-minute load average when its training ended
     earlier: list[EpochStats] = field(default_factory=list)  # the epochs before resuming (the checkpoint's history)
+    stopped: str | None = None  # why it ended before its last epoch (early stopping, the halving schedule)
+    train_accuracy: float | None = None  # the final model on its training images
 
     def record(self, end: EpochEnd) -> None:
         self.history.append(end.stats)
+        # With a validation set the test set is evaluated after the last epoch only: None before it.
         self.params, self.outputs = end.params, end.test_outputs
 
     def records(self) -> tuple[dict, ...]:
@@ -78,11 +81,24 @@ class ImplResult:
             "final": {
                 "test_accuracy": self.final.test_accuracy,
                 "test_loss": self.final.test_loss,
+                "validation_accuracy": self.final.validation_accuracy,
+                "train_accuracy": self.train_accuracy,
                 "train_seconds_per_epoch": self.train_seconds_per_epoch,
                 "eval_seconds_per_epoch": self.eval_seconds_per_epoch,
                 "samples_per_second": self.samples_per_second,
             },
+            "stopped": self.stopped,
         }
+
+
+@dataclass(frozen=True)
+class Unsaved:
+    """An epoch's model that was not saved in its --save file, and why."""
+
+    epoch: int
+    accuracy: float
+    why: str  # "No space left on device", or "worse than the 31.35% it resumed from"
+    held_back: bool = False  # on purpose: --force would have saved it
 
 
 @dataclass
@@ -96,12 +112,18 @@ class Outcome:
     results: list[ImplResult] = field(default_factory=list)  # those with a completed epoch, in order
     warnings: list[str] = field(default_factory=list)  # every warning printed, without "warning: "
     saved: dict[Path, int] = field(default_factory=dict)  # checkpoints written, with the epoch each holds
+    # Checkpoints that do not hold their implementation's last epoch: a save that failed (a full
+    # disk) or was held back (a worse model than the one resumed from, without --force).
+    unsaved: dict[Path, Unsaved] = field(default_factory=dict)
+    resumed_accuracy: float | None = None  # of the model resumed from, on this run's test images
     environment: dict = field(default_factory=dict)  # compare.run.machine.environment()
     stage: str = "before the gradient check"  # what the run is doing: where Ctrl-C would stop it
     interrupted: str | None = None  # where Ctrl-C stopped it: "interrupted during numpy's epoch 3"
     diverged: str | None = None  # why a training was stopped (shared.divergence's message)
     history: object | None = None  # shared.history.History of the first implementation's training, when kept
     drift: dict | None = None  # compare.run.drift.DriftRecorder.to_dict(): how far the others drifted from the first
+    # images trained on (after --validation, --train-limit, --expand), held out for validation, tested on
+    counts: dict = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:

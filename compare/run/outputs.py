@@ -11,7 +11,9 @@ in a place that exists or can be made, and an existing file is replaced only wit
 from __future__ import annotations
 
 import errno
+import glob
 import os
+import shutil
 import signal
 import stat
 import tempfile
@@ -22,6 +24,7 @@ from pathlib import Path
 import click
 
 LOCK = ".compare-run.lock"  # present while a run writes into its directory
+RESULTS_LIMIT = 64 << 20  # compare.report.results.MAX_RESULTS_BYTES (this wing does not import the report's)
 TEMPORARY_EXTRA = len(".") + len(".") + 8 + len(".tmp")  # shared.atomic's mkstemp name: .NAME.XXXXXXXX.tmp
 
 
@@ -36,6 +39,12 @@ def reason(error: OSError) -> str:
     if error.errno == errno.ENAMETOOLONG:
         return "the name is too long for the file system"
     return error.strerror or str(error)
+
+
+def could_not_write(error: OSError, kept: str = "") -> click.ClickException:
+    """A file that could not be written (a full disk, a quota, a read-only place) as one line,
+    exit 1, with what was kept: `kept` begins "; ..." when anything was."""
+    return click.ClickException(f"could not write {error.filename or 'a file'} ({reason(error)}){kept}")
 
 
 def nearest_existing(path: Path) -> Path:
@@ -77,6 +86,7 @@ def check_file(path: Path, option: str, force: bool = False, may_replace: Path |
     existing file is replaced only with --force (or when it is `may_replace`, the run's own input).
     `inputs`: the files the command reads, never replaced, not even with --force."""
     path = Path(path)
+    check_name_length(path, option)  # first: a name too long makes even is_dir() fail
     if path.is_dir():
         raise OutputError(f"{path} is a directory; give a file name", option)
     for source in inputs:
@@ -84,14 +94,6 @@ def check_file(path: Path, option: str, force: bool = False, may_replace: Path |
             what = "a file" if str(path) == str(source) else f"{source},"
             raise OutputError(f"{path} is {what} which this command reads; choose another file", option)
     check_directory(path.parent, option, shown=path)
-    try:
-        name_max = os.pathconf(nearest_existing(path.parent), "PC_NAME_MAX")
-    except (OSError, ValueError):
-        name_max = 255
-    if len(os.fsencode(path.name)) + TEMPORARY_EXTRA > name_max:  # the temporary name written first must fit too
-        raise OutputError(f"{path.name[:40]}...: longer than the {name_max - TEMPORARY_EXTRA} characters compare "
-                          f"allows in a file name ({name_max} in the file system, less its temporary name's "
-                          f"{TEMPORARY_EXTRA})", option)
     if path.exists() and not path.is_file():
         raise OutputError(f"{path} is not a regular file (a device, FIFO or socket); compare replaces only "
                           f"regular files, not even with --force", option)
@@ -103,6 +105,23 @@ def check_file(path: Path, option: str, force: bool = False, may_replace: Path |
             raise OutputError(f"{path} already exists{why}; choose another name, or add --force to replace it", option)
 
 
+def check_name_length(path: Path, option: str) -> None:
+    """Every name on the way to the file fits in the file system, and so does the file's
+    temporary name (shared.atomic writes .NAME.XXXXXXXX.tmp first, then renames it)."""
+    try:
+        name_max = os.pathconf(nearest_existing(path.parent), "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    for part in Path(os.path.abspath(path.parent)).parts:
+        if len(os.fsencode(part)) > name_max:
+            raise OutputError(f"{part[:40]}...: a name in {option}'s path is longer than the {name_max} characters "
+                              f"the file system allows", option)
+    if len(os.fsencode(path.name)) + TEMPORARY_EXTRA > name_max:
+        raise OutputError(f"{path.name[:40]}...: longer than the {name_max - TEMPORARY_EXTRA} characters compare "
+                          f"allows in a file name ({name_max} in the file system, less its temporary name's "
+                          f"{TEMPORARY_EXTRA})", option)
+
+
 def same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -111,14 +130,47 @@ def same_file(a: Path, b: Path) -> bool:
 
 
 class RunDirectory:
-    """A claimed reports/NAME directory; release() when the run has written its files."""
+    """A claimed reports/NAME directory. The run writes into `build`: the directory itself, or,
+    when it replaces a finished run (--force), a new directory beside it that finish() puts in
+    the old one's place as a whole, so that no report of one run ever stands beside the results of
+    another, however the run ends (Ctrl-C, a full disk, kill -9). release() when done."""
 
-    def __init__(self, name: str, path: Path, created: bool, lock_handle: int):
+    def __init__(self, name: str, path: Path, created: bool, lock_handle: int, replacing: bool = False):
         self.name, self.path, self.created, self.lock_handle = name, path, created, lock_handle
+        self.build = path
+        if replacing:
+            for stale in path.parent.glob(f".{glob.escape(name)}.new-*"):  # built by a run killed before its swap
+                shutil.rmtree(stale, ignore_errors=True)  # (only the holder of NAME's lock builds beside it)
+            self.build = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{name}.new-"))
+            os.chmod(self.build, stat.S_IMODE(os.stat(path).st_mode))  # mkdtemp's are private
 
     @property
     def lock(self) -> Path:
         return self.path / LOCK
+
+    def finish(self, ours: set[str]) -> bool:
+        """Once the run has written what it could: a run built beside the one it replaces takes that
+        run's place when it holds its results (the old directory's files that are not in `ours`,
+        the names the old run itself wrote, are the user's: they are carried over), and is removed
+        otherwise. Whether `path` now holds this run's files."""
+        if self.build == self.path:
+            return True
+        with interrupts_deferred():
+            if not (self.build / "results.json").exists():
+                shutil.rmtree(self.build, ignore_errors=True)
+                self.build = self.path
+                return False
+            for entry in self.path.iterdir():
+                if entry.name not in ours | {LOCK} and not os.path.lexists(self.build / entry.name):
+                    os.rename(entry, self.build / entry.name)
+            old = self.build
+            if not exchange(self.build, self.path):  # no atomic exchange here: two renames
+                old = Path(tempfile.mkdtemp(dir=self.path.parent, prefix=f".{self.name}.old-"))
+                os.rename(self.path, old / self.name)
+                os.rename(self.build, self.path)
+            self.build = self.path
+            shutil.rmtree(old, ignore_errors=True)
+        return True
 
     def release(self) -> None:
         if self.lock_handle is not None:
@@ -128,12 +180,33 @@ class RunDirectory:
 
     def abandon(self) -> None:
         """Nothing was written: give the place back as it was."""
+        if self.build != self.path:
+            shutil.rmtree(self.build, ignore_errors=True)
+            self.build = self.path
         self.release()
         if self.created:
             try:
                 self.path.rmdir()  # only when empty
             except OSError:
                 pass
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two directories in one step (Linux's renameat2 with RENAME_EXCHANGE); False where
+    the system or the file system cannot."""
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    AT_FDCWD, RENAME_EXCHANGE = -100, 2
+    if renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(error, os.strerror(error), str(b))
 
 
 def try_lock(directory: Path) -> int | None:
@@ -148,18 +221,26 @@ def reserve_files(paths, option: str):
     release() is called: a second run aiming at the same file is refused, instead of one
     run's model silently replacing the other's. (If the process dies first, the kernel lets
     go of the lock; only the empty lock file stays.)"""
-    held = []
+    held, made = [], []
 
     def release():
         for lock, handle in held:
             lock.unlink(missing_ok=True)
             os.close(handle)
         held.clear()
+        for directory in reversed(made):  # made for a file never written (a refusal after this): taken back
+            try:
+                directory.rmdir()  # only when empty
+            except OSError:
+                pass
+        made.clear()
 
     for path in paths:
         lock = Path(path).parent / f".{Path(path).name}.lock"
         try:
+            missing = [p for p in [lock.parent, *lock.parent.parents] if not p.exists()]
             lock.parent.mkdir(parents=True, exist_ok=True)
+            made.extend(reversed(missing))
             handle = try_lock_file(lock)
         except OSError as error:
             release()
@@ -212,7 +293,9 @@ def lock_problem(error: OSError) -> str:
 
 
 def holds_anything(directory: Path) -> bool:
-    return directory.is_dir() and any(p.name != LOCK for p in directory.iterdir())
+    """Anything but locks: a run's own, and those of the --save files it writes there (.NAME.lock)."""
+    return directory.is_dir() and any(p.name != LOCK and not (p.name.startswith(".") and p.name.endswith(".lock"))
+                                      for p in directory.iterdir())
 
 
 def holds_a_run(directory: Path) -> bool:
@@ -220,8 +303,10 @@ def holds_a_run(directory: Path) -> bool:
     every `compare run` writes). Anything else in the directory is the user's, not ours to replace."""
     import json
 
-    try:
-        document = json.loads((directory / "results.json").read_text())
+    from shared.files import read_regular
+
+    try:  # a FIFO there would wait for a writer: only a regular file is read, and no more than a results file is
+        document = json.loads(read_regular(directory / "results.json", RESULTS_LIMIT))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return False
     return isinstance(document, dict) and "schema_version" in document
@@ -280,7 +365,11 @@ def claim_run_directory(reports_dir: Path, name: str | None, force: bool) -> Run
                                       f"from one); choose another --name", "--name")
                 raise OutputError(f"{directory} already holds a run; choose another --name or add --force to "
                                   f"overwrite it", "--name")
-        return RunDirectory(candidate, directory, created, handle)
+        try:
+            return RunDirectory(candidate, directory, created, handle, replacing=not created and holds_anything(directory))
+        except OSError as error:
+            RunDirectory(candidate, directory, created, handle).release()
+            raise OutputError(f"{directory}: cannot build the new run beside it ({reason(error)})", "--name") from None
     raise OutputError(f"no free run directory under {reports_dir} for {stamp}", "--reports-dir")
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from compare.run.outputs import OutputError, check_directory, interrupts_deferred, lock_problem, try_lock_file
-from compare.sweep.worker import RESULTS, SCRATCH, Finished, complete, run_one
+from compare.sweep.worker import RESULTS, SCRATCH, Finished, complete, run_in_loky_worker, run_one
 from shared.atomic import atomic_write_text, current_umask
 
 MANIFEST = "sweep.json"  # the options each run of ROOT was made with
@@ -217,8 +217,10 @@ def execute(todo: list[RunSpec], workers: int, client, root: Path) -> Iterator[F
     threads = threads_per_run(workers)
     with warnings.catch_warnings():  # on Ctrl-C joblib warns that the runs under way were cancelled: we say so
         warnings.filterwarnings("ignore", message=".*tasks which were still being processed", category=UserWarning)
-        yield from Parallel(n_jobs=min(workers, len(todo)), backend="loky", return_as="generator_unordered")(
-            delayed(run_one)(spec.name, spec.args, threads, cwd, str(root.resolve())) for spec in todo)
+        n_jobs = min(workers, len(todo))  # joblib runs one job at a time here, in this process
+        task = run_in_loky_worker if n_jobs > 1 else run_one
+        yield from Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")(
+            delayed(task)(spec.name, spec.args, threads, cwd, str(root.resolve())) for spec in todo)
 
 
 def threads_per_run(workers: int) -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -65,6 +66,14 @@ def run_one(name: str, args: tuple[str, ...], threads: int | None, cwd: str | No
         return Finished(name, False, reason, seconds, cpu)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_in_loky_worker(*args) -> Finished:
+    """run_one in a loky worker process. A terminal's Ctrl-C reaches the whole process group: the
+    run, a child of this worker, stops on it by itself and the sweep stops its workers, so the
+    worker only waits for its run (a KeyboardInterrupt in loky's own loop prints a traceback)."""
+    signal.signal(signal.SIGINT, lambda signum, frame: None)  # a handler, not SIG_IGN: the run's is reset
+    return run_one(*args)
 
 
 def run_process(command: list[str], cwd: str | None, env: dict, errors: Path) -> tuple[int, str, float]:

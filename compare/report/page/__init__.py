@@ -214,11 +214,16 @@ def page_text(params: Params, config: Config, test_images: np.ndarray, test_labe
 
 def model_predictions(params: Params, config: Config, test_images: np.ndarray) -> np.ndarray:
     """The model's answers on the test images, computed by the numpy implementation in float64."""
+    return model_outputs(params, config, test_images).argmax(axis=1)
+
+
+def model_outputs(params: Params, config: Config, test_images: np.ndarray) -> np.ndarray:
+    """The model's outputs (images, classes) on the test images, by the numpy implementation in float64."""
     from impls import build
     from shared.data import scale_pixels
 
     model = build("numpy", config.with_changes(dtype="float64", device="cpu"), params)
-    return model.predict_proba(scale_pixels(test_images)).argmax(axis=1)
+    return model.predict_proba(scale_pixels(test_images))
 
 
 def samples_document(samples: Samples) -> dict:
