@@ -313,9 +313,13 @@ def drift(document: dict, path: Path, size) -> Path | None:
         heights = [max(value, ZERO_FLOOR) for value in values if value is not None]
         agree.bar(x, heights, width, color=style(name, order)["color"], edgecolor="white",
                   label=f"{name} vs {reference}")
+    if checks[1][1] is None:  # Ctrl-C came before it: say so rather than leave the place empty
+        why = "not checked:\nthe run was\ninterrupted" if document.get("interrupted") else "not checked"
+        agree.text(1, 1e-12, why, ha="center", va="center", fontsize=8, color="#555555")
     tolerance = document["gradients"]["tolerances"]["pairs"]
     agree.axhline(tolerance, color="#CC3311", linewidth=1.5, linestyle="--", label=f"tolerance {tolerance:.0e}")
     agree.set_xticks(range(len(checks)), [title for title, _ in checks], fontsize=8)
+    agree.set_xlim(-0.5, len(checks) - 0.5)  # both places, even when one has no bar
     agree.set(title="Their gradients still agree", ylabel="max relative error of the gradients", yscale="log",
               ylim=(1e-18, 10))
     agree.grid(True, axis="y", alpha=0.3)
