@@ -305,3 +305,20 @@ def test_a_wide_table_scrolls_inside_the_page_and_no_number_breaks_in_two(tmp_pa
         heights = page.evaluate("[...document.querySelectorAll('td')].map((td) => td.getBoundingClientRect().height)")
         assert max(heights) < 1.5 * min(heights)  # one line each: no number wrapped
         page.close()
+
+
+def test_the_progress_counts_the_figures_drawn(two_run, tmp_path):
+    """A one-implementation run has no drift figure: the count says the figures there will be
+    (it said 7 and drew 6); side by side with a two-implementation run, one drift figure."""
+    from compare.report.document import figure_count, write_report
+
+    directory, _ = two_run
+    two = load_results(directory / "results.json")
+    assert two["drift"]
+    one = json.loads(json.dumps(two))
+    one["implementations"], one["drift"] = one["implementations"][:1], None
+    for documents, out in (([one], tmp_path / "one"), ([two, one], tmp_path / "both")):
+        written = [path for path in write_report(documents, out) if path.suffix == ".png"]
+        assert figure_count(documents) == len(written)
+    assert not (tmp_path / "one" / "drift.png").exists()
+    assert (tmp_path / "both" / "drift-1.png").exists() and not (tmp_path / "both" / "drift-2.png").exists()
