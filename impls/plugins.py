@@ -112,7 +112,8 @@ def load_implementation(spec: str, import_limit: float | None = IMPORT_LIMIT) ->
     where, _, class_name = spec.rpartition(":")
     if not where or not re.fullmatch(r"[A-Za-z_]\w*", class_name):
         where, class_name = spec, ""  # no class named (a ':' in a directory name stays in the path)
-    if where.endswith(".py") or "/" in where or Path(where).is_file():
+    # A folder is a path too (`compare exercise ex` writes ex/my_mlp.py; `compare check ex` names the folder)
+    if where.endswith(".py") or "/" in where or Path(where).is_file() or (not class_name and Path(where).is_dir()):
         return load_file(Path(where), class_name or None, import_limit)
     if class_name:
         return load_module_class(where, class_name, import_limit)
