@@ -91,6 +91,8 @@ table { border-collapse: collapse; margin: 1em 0; font-variant-numeric: tabular-
 th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f3f3f3; }
+.table { overflow-x: auto; }  /* a table wider than the window scrolls sideways in its place */
+td.word { white-space: nowrap; }  /* a number (5.0e-16) or a name is never split at a hyphen */
 figure { margin: 1.5em 0; }
 img { max-width: 100%; }
 figcaption { color: #555; font-style: italic; }
@@ -115,14 +117,20 @@ def to_html(blocks: list) -> str:
             out.append(f"<p>{inline_markdown(block.text)}</p>")
         elif isinstance(block, Table):
             head = "".join(f"<th>{html.escape(h)}</th>" for h in block.headers)
-            body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in block.rows)
-            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            body = "".join("<tr>" + "".join(table_cell(c) for c in row) + "</tr>" for row in block.rows)
+            out.append(f"<div class=\"table\"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
         elif isinstance(block, Figure):
             data = base64.b64encode(block.path.read_bytes()).decode("ascii")
             out.append(f"<figure><img alt=\"{html.escape(block.caption)}\" src=\"data:image/png;base64,{data}\">"
                        f"<figcaption>{html.escape(block.caption)}</figcaption></figure>")
     out.append("</body></html>\n")
     return "\n".join(out)
+
+
+def table_cell(text: str) -> str:
+    """A cell of one word (a number, a name) kept on one line; sentences wrap."""
+    word = ' class="word"' if text and not any(c.isspace() for c in text) else ""
+    return f"<td{word}>{html.escape(text)}</td>"
 
 
 def to_text(table: Table, left: int = 0) -> list[str]:

@@ -60,6 +60,16 @@ class PluginImportError(PluginError):
         self.traceback = traceback_text
 
 
+class LearnerCallError(Exception):
+    """One of the learner's methods raised while a command used it (an exercise's TODO not yet
+    filled in, a bug). str() is one line naming the method and what it raised; `traceback` is
+    the learner's traceback, with the loader's own frames left out."""
+
+    def __init__(self, message: str, traceback_text: str):
+        super().__init__(message)
+        self.traceback = traceback_text
+
+
 @dataclass(frozen=True)
 class LoadedImplementation:
     """An implementation from outside the registry, ready to be built like a built-in."""
@@ -102,7 +112,8 @@ def load_implementation(spec: str, import_limit: float | None = IMPORT_LIMIT) ->
     where, _, class_name = spec.rpartition(":")
     if not where or not re.fullmatch(r"[A-Za-z_]\w*", class_name):
         where, class_name = spec, ""  # no class named (a ':' in a directory name stays in the path)
-    if where.endswith(".py") or "/" in where or Path(where).is_file():
+    # A folder is a path too (`compare exercise ex` writes ex/my_mlp.py; `compare check ex` names the folder)
+    if where.endswith(".py") or "/" in where or Path(where).is_file() or (not class_name and Path(where).is_dir()):
         return load_file(Path(where), class_name or None, import_limit)
     if class_name:
         return load_module_class(where, class_name, import_limit)
@@ -251,8 +262,9 @@ def built_in_names() -> tuple[str, ...]:
 def bounded(cls: type, seconds: float, label: str | None = None) -> type:
     """A subclass of `cls` whose constructor and Protocol methods each raise
     shared.call_limit.CallTimedOut ("MyMLP.train_step did not return within 60 s") when
-    one call runs longer than `seconds`. The methods it lacks stay lacking, so
-    isinstance(instance, TakesTrainingSet) answers as for cls."""
+    one call runs longer than `seconds`, and LearnerCallError when the learner's code raises.
+    The methods it lacks stay lacking, so isinstance(instance, TakesTrainingSet) answers as
+    for cls."""
     label = label or cls.__name__
 
     def limit(method_name: str):
@@ -260,8 +272,15 @@ def bounded(cls: type, seconds: float, label: str | None = None) -> type:
 
         @functools.wraps(original)
         def limited(self, *args, **kwargs):
-            with time_limit(seconds, f"{label}.{method_name}"):
-                return original(self, *args, **kwargs)
+            try:
+                with time_limit(seconds, f"{label}.{method_name}"):
+                    return original(self, *args, **kwargs)
+            except LearnerCallError:
+                raise  # from one of its methods that this one called: named there
+            except Exception as error:  # CallTimedOut, a BaseException, goes by
+                said = str(error).strip()
+                what = f"{type(error).__name__}: {said.splitlines()[0]}" if said else type(error).__name__
+                raise LearnerCallError(f"{label}.{method_name} raised {what}", learner_traceback(error)) from error
 
         return limited
 

@@ -67,6 +67,15 @@ def test_what_cannot_be_loaded_exits_2_in_one_line(target, says):
     assert says in result.output.splitlines()[1]
 
 
+def test_the_exercise_folder_itself_points_to_its_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert invoke("exercise", "ex").exit_code == 0
+    result = invoke("check", "ex")  # it said "unknown implementation 'ex'"
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[1].endswith(f"ex is not a file: name a .py file, e.g. ex/{FILE_NAME}"), \
+        result.output
+
+
 def test_an_import_error_shows_the_learners_traceback_framed_not_ours(tmp_path):
     path = tmp_path / "broken.py"
     path.write_text("import numpy\nraise RuntimeError('oops in my file')\n")

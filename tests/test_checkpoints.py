@@ -385,3 +385,15 @@ def test_a_member_cut_short_is_called_truncated(good_checkpoint, tmp_path):
 def test_a_checkpoint_declaring_absurd_layer_sizes(good_checkpoint, tmp_path):
     config = Config(sizes=(784, 6, 10)).to_dict() | {"sizes": [784, 100_000_000, 10]}
     assert_one_line_error(with_metadata(good_checkpoint, tmp_path, config=config), "more than this machine's memory")
+
+
+def test_resuming_the_name_given_to_save_of_several_implementations_names_their_files(tmp_path):
+    """--save m.npz with two implementations writes m-numpy.npz and m-tensor.npz; --resume m.npz
+    then says so, not only 'file not found'."""
+    result = invoke("run", "--impl", "numpy,tensor", *SMALL, "--epochs", "1", "--save", "m.npz", "-q")
+    assert result.exit_code == 0, result.output
+    result = invoke("run", "--resume", "m.npz", "--epochs", "2", "-q")
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "file not found" in lines[0], result.output
+    assert "resume from one of m-numpy.npz, m-tensor.npz" in lines[0], result.output

@@ -132,3 +132,30 @@ def test_at_lr_3_the_implementations_drift_apart_exponentially_and_at_lr_half_th
     calm = run_json("--lr", "0.5")
     assert max(d for _, d in calm["drift"]["impls"]["tensor"]) < 1e-13
     assert "stayed within" in drift_summary(calm["drift"], calm["gradients_after"], calm["config"])
+
+
+def drawn_texts(document, monkeypatch, tmp_path):
+    """Every text the drift figure draws (saved nowhere)."""
+    from compare.report import figures
+
+    texts = []
+
+    def keep(canvas, path):
+        texts.extend(text.get_text() for text in canvas.findobj(lambda artist: hasattr(artist, "get_text")))
+        return path
+
+    monkeypatch.setattr(figures, "save", keep)
+    figures.drift(document, tmp_path / "drift.png", (12.0, 4.5))
+    return texts
+
+
+def test_a_run_interrupted_before_the_check_after_training_says_so_on_the_figure(monkeypatch, tmp_path):
+    """Ctrl-C before the gradient check from the trained parameters: its place on the figure says
+    why it is empty instead of showing nothing."""
+    result = CliRunner().invoke(main, ["run", "--impl", "numpy,tensor", "--sizes", "784,8,10", "--train-limit", "300",
+                                       "--test-limit", "100", "--json", "-"], catch_exceptions=False)
+    document = json.loads(result.stdout)
+    assert document["gradients_after"]
+    assert not any("not checked" in t for t in drawn_texts(document, monkeypatch, tmp_path))
+    interrupted = document | {"gradients_after": None, "interrupted": "interrupted during tensor's epoch 1"}
+    assert any("not checked" in t and "interrupted" in t for t in drawn_texts(interrupted, monkeypatch, tmp_path))

@@ -75,3 +75,20 @@ def test_a_hanging_call_is_stopped_with_a_message_naming_the_method(tmp_path, le
     assert result.exit_code != 0
     assert "MyMLP.train_step did not return within" in result.output, result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("style", ["numpy", "scratch"])
+def test_an_unfilled_exercise_in_a_run_is_one_line_and_the_learners_traceback(tmp_path, style):
+    """`compare run --impl numpy,ex/my_mlp.py` before the TODOs are filled (the README's third
+    step, taken early): the method and what it raised in one line, the traceback from the
+    learner's own code only, no report folder, exit 1."""
+    from compare.check.exercise import write_exercise
+
+    path = write_exercise(tmp_path / "ex", style)
+    result = invoke("run", "--impl", f"numpy,{path}", "--reports-dir", str(tmp_path / "r"), *TINY)
+    assert result.exit_code == 1, result.output
+    (line,) = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert "MyMLP.loss_and_gradients raised NotImplementedError: BP1" in line and "compare check" in line, line
+    assert 'my_mlp.py", line' in result.output and "in output_error" in result.output
+    assert "click" not in result.output and "compare/" not in result.output and "impls/plugins.py" not in result.output
+    assert not list((tmp_path / "r").glob("*/results.json"))

@@ -25,7 +25,7 @@ def test_make_run_leaves_the_choice_of_implementations_to_args(args):
     assert line.split() == [".venv/bin/compare", "run", *args.split()]
 
 
-def test_make_run_alone_runs_all_four():
+def test_make_run_alone_runs_them_all():
     (line,) = make_dry_run("run", "")
     assert line.split() == [".venv/bin/compare", "run"]  # --impl's default is all
 
@@ -39,3 +39,18 @@ def test_readme_save_examples_do_not_write_into_the_repository_root():
     assert paths
     for path in paths:
         assert "/" in path, f"README example writes {path} into the repository root"
+
+
+def test_readme_says_how_many_implementations_make_run_trains():
+    """`make run` trains every implementation (--impl all): the Quickstart and the --impl row of the
+    options say how many, and name each, as a newcomer reads them first."""
+    import re
+
+    from impls import NAMES
+
+    readme = (ROOT / "README.md").read_text()
+    words = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+    (quickstart,) = [line for line in readme.splitlines() if line.startswith("make run ")]
+    assert f"all {words[len(NAMES)]}" in quickstart, quickstart
+    (row,) = [line for line in readme.splitlines() if line.startswith("| `--impl` |")]
+    assert set(re.findall(r"`(\w+)`", row)) >= set(NAMES), row

@@ -194,6 +194,9 @@ def test_page_command_makes_a_runs_page_with_its_history(run_directory, tmp_path
     assert embedded_model(out.read_text())["history"]["steps"][0] == 0
     again = invoke("page", run_directory)
     assert again.exit_code == 2 and "--force" in again.output
+    results = invoke("page", run_directory / "results.json", "--out", tmp_path / "from-results.html")
+    assert results.exit_code == 0, results.output  # the run's results file stands for its folder
+    assert (tmp_path / "from-results.html").read_text() == out.read_text()
 
 
 def broken_run(run_directory, tmp_path, name, change):

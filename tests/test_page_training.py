@@ -346,6 +346,149 @@ def test_scrubbing_pauses_and_training_can_start_where_the_timeline_stands(brows
         page.context.close()
 
 
+def curve_labels(page):
+    """The texts the training curve's canvas was last drawn with."""
+    return page.evaluate("""() => {
+        const texts = [], context = CanvasRenderingContext2D.prototype, fill = context.fillText;
+        context.fillText = function (text, ...rest) {
+          if (this.canvas.id === "train-curve") texts.push(text);
+          return fill.call(this, text, ...rest);
+        };
+        window.dispatchEvent(new Event("resize"));
+        context.fillText = fill;
+        return texts; }""")
+
+
+def test_the_curve_names_the_training_digits_before_any_step(browser, page_path):  # noqa: F811
+    page = open_page(browser, page_path)
+    try:
+        train = page.evaluate("() => window.mnistPage.training.live.digits.train")
+        labels = curve_labels(page)
+        assert f"{train:,} digits" in labels and not any("NaN" in label for label in labels), labels
+    finally:
+        page.context.close()
+
+
+def test_start_again_puts_the_curve_back_to_the_training_digits(browser, page_path):  # noqa: F811
+    page = open_page(browser, page_path)
+    try:
+        train = page.evaluate("() => window.mnistPage.training.live.digits.train")
+        page.click("#train-play")
+        page.wait_for_function(f"() => window.mnistPage.training.live.seen > {train}", timeout=60000)
+        page.click("#train-reset")
+        page.wait_for_function("() => !window.mnistPage.training.live.started")
+        assert f"{train:,} digits" in curve_labels(page)
+        assert page.inner_text("#train-status").startswith("Press Play or Step")
+    finally:
+        page.context.close()
+
+
+def test_one_step_of_one_digit_says_one_digit(browser, page_path):  # noqa: F811
+    page = open_page(browser, page_path)
+    try:
+        page.select_option("#train-batch", "1")
+        page.click("#train-step")
+        wait_until_idle(page, 1)
+        assert page.inner_text("#train-status").startswith("step 1 \u00b7 1 digit seen (epoch 0.00)")
+    finally:
+        page.context.close()
+
+
+def test_play_says_pause_from_the_click_on(browser, page_path):  # noqa: F811
+    """The worker's first report (the accuracy at step 0) came before it read "play" and said
+    it was not playing: the button went back to Play for a moment (and a test read it so)."""
+    page = open_page(browser, page_path)
+    try:
+        page.evaluate("""() => { window.labels = []; const button = document.getElementById("train-play");
+            new MutationObserver(() => window.labels.push(button.textContent))
+              .observe(button, { childList: true, characterData: true, subtree: true }); }""")
+        page.click("#train-play")
+        page.wait_for_function("() => window.mnistPage.training.live.points.length >= 2", timeout=60000)
+        labels = page.evaluate("() => window.labels")
+        assert labels and all(label.endswith("Pause") for label in labels), labels
+        page.click("#train-play")
+        wait_until_idle(page)
+    finally:
+        page.context.close()
+
+
+def test_learning_from_a_digit_while_it_trains_pauses_it_and_keeps_the_step(browser, page_path):  # noqa: F811
+    """"Learn from this digit" during Play: the step is taken on the network shown and stays on
+    the page (the live updates would otherwise replace it within a quarter of a second)."""
+    page = open_page(browser, page_path)
+    try:
+        page.click("#train-play")
+        page.wait_for_function("() => window.mnistPage.training.live.step > 0", timeout=60000)
+        page.click("#learn")
+        wait_until_idle(page)
+        page.wait_for_timeout(600)  # longer than the page waits between two live updates
+        assert page.inner_text("#learn-status").startswith("One step of")
+        assert page.is_visible("#nudges") and page.is_visible("#unlearn")
+        assert page.evaluate("() => window.mnistPage.model.layers !== window.mnistPage.training.live.layers")
+        assert "your step" in page.inner_text("#train-status")
+        # Play again: the page follows the live network, and says the step is no longer shown.
+        page.click("#train-play")
+        page.wait_for_function("() => window.mnistPage.model.layers === window.mnistPage.training.live.layers",
+                               timeout=60000)
+        page.click("#train-play")
+        wait_until_idle(page)
+        assert page.is_hidden("#unlearn") and page.errors == []
+    finally:
+        page.context.close()
+
+
+def test_a_resumed_runs_page_trains_from_the_real_random_start(browser, tmp_path):  # noqa: F811
+    """A resumed run's history begins where it resumed, not at step 0: live training's "random
+    start" is still the run's initialization (made again by the shared initializer), and the
+    timeline says where it begins."""
+    tiny = ("--impl", "numpy", "--sizes", "784,12,10", "--train-limit", "600", "--test-limit", "300",
+            "--reports-dir", tmp_path, "-q")
+    assert invoke("run", *tiny, "--name", "first", "--save", tmp_path / "m.npz").exit_code == 0
+    result = invoke("run", *tiny, "--name", "resumed", "--resume", tmp_path / "m.npz", "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    page = open_page(browser, tmp_path / "resumed" / "page.html")
+    try:
+        assert "step 0" not in page.inner_text("#train-status")
+        page.evaluate("() => window.mnistPage.scrub(0)")
+        assert "random start" not in page.inner_text("#timeline h2") + page.inner_text("#timeline-label")
+        page.select_option("#train-from", "random")
+        page.evaluate("() => window.mnistPage.training.step(20)")
+        wait_until_idle(page, 20)
+        config = load_checkpoint(tmp_path / "m.npz").config
+        replay = Replay(load_page_digits(tmp_path / "resumed" / DIGITS_FILE), config,
+                        init_params(config.sizes, config.init, config.seed))
+        replay.steps(20, 0.5, 10)
+        assert max_abs_difference(live_params(page, config.sizes), replay.model.parameters()) <= 1e-12
+        assert page.errors == []
+    finally:
+        page.context.close()
+
+
+def test_a_run_whose_history_is_too_big_for_the_page_trains_from_its_random_start(browser, run_directory,  # noqa: F811
+                                                                                   tmp_path, monkeypatch):
+    """A large network's history does not fit in the page (--preset best: 784-800-800-10), so the
+    page has no timeline; Play and Step still start from the run's initialization, made again."""
+    import compare.report.page as page_module
+    from shared.history import load_history
+
+    monkeypatch.setattr(page_module, "HISTORY_BUDGET_BYTES", 1)
+    result = invoke("page", run_directory, "--out", tmp_path / "page.html")
+    assert result.exit_code == 0, result.output
+    page = open_page(browser, tmp_path / "page.html")
+    try:
+        assert page.is_hidden("#timeline")
+        page.click("#train-step")
+        wait_until_idle(page, 1)
+        config = load_history(run_directory / "history.npz").config
+        start = init_params(config.sizes, config.init, config.seed)
+        replay = Replay(load_page_digits(run_directory / DIGITS_FILE), config, start)
+        replay.steps(1, 0.5, 10)
+        assert max_abs_difference(live_params(page, config.sizes), replay.model.parameters()) <= 1e-12
+        assert page.errors == []
+    finally:
+        page.context.close()
+
+
 def test_a_phone_trains_by_touch(browser, page_path):  # noqa: F811
     page = open_page(browser, page_path, 375, 667, has_touch=True, is_mobile=True)
     try:

@@ -14,6 +14,7 @@ from compare.cli import main
 from compare.report.drawing import DPI
 from compare.report.figures import FIGURES
 from compare.report.results import SCHEMA_VERSION, load_results, schema_problem
+from test_page import browser  # noqa: F401 - the Chromium fixture of the page's tests
 
 TINY = ["--sizes", "784,9,10", "--train-limit", "400", "--test-limit", "300", "--epochs", "2"]
 FILES = ["results.json", "report.md", "report.html", "model.npz", "page.html"] + [f"{name}.png" for name in FIGURES]
@@ -282,3 +283,42 @@ def test_a_longer_run_draws_train_and_test_loss_for_every_epoch(two_run, monkeyp
     assert list(lines["numpy: test"].get_ydata()) == [e["test_loss"] for e in epochs]
     assert lines["numpy: training"].get_xdata()[-1] == pytest.approx(2.0)
     assert accuracy_axis.get_xscale() == "linear"
+
+
+
+def test_a_wide_table_scrolls_inside_the_page_and_no_number_breaks_in_two(tmp_path, browser):  # noqa: F811
+    """The gradient table of the default five-implementation run has 17 columns: report.html stays
+    as wide as the window (the table scrolls sideways within it) and a number such as 5.0e-16 is
+    never split at its hyphen over two lines, at a desktop's and a phone's width."""
+    from compare.blocks import Heading, Paragraph, Table, to_html
+
+    names = ["scratch", "autograd", "numpy", "tensor", "torch"]
+    pairs = [f"{a} vs {b}" for i, a in enumerate(names) for b in names[i + 1:]]
+    pairs += [f"{n} vs finite diff." for n in names]
+    table = Table(["tensor", "shape", *pairs], [["W1", "30x784", *["5.0e-16"] * len(pairs)]] * 4)
+    path = tmp_path / "report.html"
+    path.write_text(to_html([Heading("A report", 1), Paragraph("Some words " * 40), table]))
+    for width in (1280, 375):
+        page = browser.new_page(viewport={"width": width, "height": 800})
+        page.goto(path.as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        heights = page.evaluate("[...document.querySelectorAll('td')].map((td) => td.getBoundingClientRect().height)")
+        assert max(heights) < 1.5 * min(heights)  # one line each: no number wrapped
+        page.close()
+
+
+def test_the_progress_counts_the_figures_drawn(two_run, tmp_path):
+    """A one-implementation run has no drift figure: the count says the figures there will be
+    (it said 7 and drew 6); side by side with a two-implementation run, one drift figure."""
+    from compare.report.document import figure_count, write_report
+
+    directory, _ = two_run
+    two = load_results(directory / "results.json")
+    assert two["drift"]
+    one = json.loads(json.dumps(two))
+    one["implementations"], one["drift"] = one["implementations"][:1], None
+    for documents, out in (([one], tmp_path / "one"), ([two, one], tmp_path / "both")):
+        written = [path for path in write_report(documents, out) if path.suffix == ".png"]
+        assert figure_count(documents) == len(written)
+    assert not (tmp_path / "one" / "drift.png").exists()
+    assert (tmp_path / "both" / "drift-1.png").exists() and not (tmp_path / "both" / "drift-2.png").exists()

@@ -105,6 +105,21 @@ class InterruptibleGroup(click.Group):
         except CallTimedOut as error:  # a learner's method (after --impl) that hangs: named, in one line
             click.echo(f"\nerror: {error} (stopped: an endless loop?)", err=True)
             sys.exit(1)
+        except Exception as error:
+            say_learner_failed(error)
+            raise
+
+
+def say_learner_failed(error: Exception) -> None:
+    """A learner's method (after --impl) that raised: named in one line, with the learner's own
+    traceback, exit 1. (impls.plugins is imported here, not before the command: a Ctrl-C at
+    start-up must find the handler above already in place.)"""
+    from impls.plugins import LearnerCallError
+
+    if isinstance(error, LearnerCallError):
+        click.echo(f"\nerror: {error} (`compare check` on its file says what is missing or wrong)", err=True)
+        click.echo(error.traceback.rstrip("\n"), err=True)
+        sys.exit(1)
 
 
 @click.group(cls=InterruptibleGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})

@@ -186,8 +186,11 @@ def page_command(source, out_path, force, data_dir):
     backpropagation of your digit. It makes no network request; open it from disk,
     offline, or put it on any static host. A source that is neither is exit code 1.
     """
+    from compare.report.folder import RESULTS
     from compare.run.outputs import check_file
 
+    if source.name == RESULTS and source.is_file():  # a run's results file: the page of its folder
+        source = source.parent
     out_path = out_path or Path((source.name if source.is_dir() else source.with_suffix(".html").name)
                                 + (".html" if source.is_dir() else ""))
     if source.is_dir():

@@ -8,6 +8,7 @@ each command.) Only click and the NumPy-free config are imported here; heavy mod
 
 from __future__ import annotations
 
+import glob
 import os
 from pathlib import Path
 
@@ -249,12 +250,19 @@ def check_device(config: cfg.Config, impls: list[str]) -> None:
             raise click.BadParameter("cuda was asked for, but PyTorch sees no CUDA device here", param_hint="'--device'")
 
 
-def read_checkpoint(path: Path):
+def read_checkpoint(path: Path, saved_apart: bool = False):
+    """The checkpoint at path, or a one-line error. saved_apart (--resume): where PATH is missing but a
+    run of several implementations saved PATH-IMPL.npz beside it, the error names those files."""
     from shared.checkpoint import CheckpointError, load_checkpoint
 
     try:
         return load_checkpoint(path)
     except CheckpointError as error:
+        apart = sorted(path.parent.glob(f"{glob.escape(path.stem)}-*{path.suffix or '.npz'}")) if saved_apart else []
+        if apart and not path.exists():
+            names = ", ".join(str(p) for p in apart)
+            raise click.ClickException(f"{error}; a run of several implementations saved each apart: resume from "
+                                       f"one of {names}") from None
         raise click.ClickException(str(error)) from None
 
 

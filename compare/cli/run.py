@@ -55,7 +55,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
         base = cfg.PRESETS[preset][1]
         impl_text = impl_text if typed("impl_text") else cfg.PRESETS[preset][2]
     if resume_path:
-        checkpoint = read_checkpoint(resume_path)
+        checkpoint = read_checkpoint(resume_path, saved_apart=True)
         base, params, start_epoch = checkpoint.config.to_dict(), checkpoint.params, checkpoint.epoch + 1
         base["sizes"] = checkpoint.config.sizes
         impl_text = impl_text if typed("impl_text") else checkpoint.impl

@@ -129,7 +129,9 @@ SECTIONS = [
 
 
 def figure_count(documents: list[dict]) -> int:
-    return sum(len(documents) if spec.per_run else 1 for spec in FIGURES.values())
+    """How many figures the report of `documents` draws."""
+    return sum(sum(map(spec.applies, documents)) if spec.per_run else int(spec.applies(documents))
+               for spec in FIGURES.values())
 
 
 def section_blocks(section: str, drawn, directory: Path, opening: list, tick, named: str = "",
@@ -139,16 +141,15 @@ def section_blocks(section: str, drawn, directory: Path, opening: list, tick, na
     into `directory`, their file names ending in `suffix`."""
     blocks = [Heading(section + named), *opening]
     for spec in FIGURES.values():
-        if spec.section != section:
+        if spec.section != section or not spec.applies(drawn):
             continue
         name = f"{spec.name}{suffix}.png"
         path = spec.draw(drawn, directory / name, spec.size)
         tick(name)
-        if path is not None:
-            blocks.append(Figure(path, spec.caption_for(drawn)))
-            note = spec.note(drawn) if spec.note else None
-            if note:
-                blocks.append(Paragraph(note))
+        blocks.append(Figure(path, spec.caption_for(drawn)))
+        note = spec.note(drawn) if spec.note else None
+        if note:
+            blocks.append(Paragraph(note))
     return blocks
 
 

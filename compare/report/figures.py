@@ -29,8 +29,9 @@ class ReportFigure:
     section: str  # the heading of the report section it stands in (compare.report.document.SECTIONS)
     per_run: bool  # drawn from each results document, or once from all of them
     caption: str | Callable[..., str]  # or made from what it draws
-    draw: Callable[..., Path | None]  # (document or documents, path, size) -> path, or None: nothing to draw
+    draw: Callable[..., Path]  # (document or documents, path, size) -> path, called only where it applies
     note: Callable[..., str | None] | None = None  # a paragraph after it, from what it draws
+    applies: Callable[..., bool] = lambda drawn: True  # whether there is anything to draw (counted, then drawn)
 
     def caption_for(self, drawn) -> str:
         return self.caption(drawn) if callable(self.caption) else self.caption
@@ -39,10 +40,11 @@ class ReportFigure:
 FIGURES: dict[str, ReportFigure] = {}  # by name, in the order of the report
 
 
-def figure(name: str, size: tuple[float, float], section: str, caption, per_run: bool = False, note=None):
+def figure(name: str, size: tuple[float, float], section: str, caption, per_run: bool = False, note=None,
+           applies=lambda drawn: True):
     """Register the decorated function as the report figure `name`."""
     def register(draw):
-        FIGURES[name] = ReportFigure(name, size, section, per_run, caption, draw, note)
+        FIGURES[name] = ReportFigure(name, size, section, per_run, caption, draw, note, applies)
         return draw
     return register
 
@@ -281,12 +283,10 @@ def worst_pair_error(gradients: dict | None, pair: str) -> float | None:
                          f"{document['drift']['reference']}'s as training goes (same start, same batches; log scale). "
                          f"Right: the gradient check, from the initial parameters and from "
                          f"{document['drift']['reference']}'s trained ones.",
-        per_run=True, note=drift_note)
-def drift(document: dict, path: Path, size) -> Path | None:
+        per_run=True, note=drift_note, applies=lambda document: bool(document.get("drift")))
+def drift(document: dict, path: Path, size) -> Path:
     """Parameters drifting apart (rounding amplified by training) beside gradients that agree."""
-    drift = document.get("drift")
-    if not drift:
-        return None
+    drift = document["drift"]
     reference, per_epoch = drift["reference"], drift["steps_per_epoch"]
     order = [reference, *drift["impls"]]
     canvas, (apart, agree) = new_figure(size, ncols=2, gridspec_kw={"width_ratios": [3, 1]})
@@ -313,9 +313,13 @@ def drift(document: dict, path: Path, size) -> Path | None:
         heights = [max(value, ZERO_FLOOR) for value in values if value is not None]
         agree.bar(x, heights, width, color=style(name, order)["color"], edgecolor="white",
                   label=f"{name} vs {reference}")
+    if checks[1][1] is None:  # Ctrl-C came before it: say so rather than leave the place empty
+        why = "not checked:\nthe run was\ninterrupted" if document.get("interrupted") else "not checked"
+        agree.text(1, 1e-12, why, ha="center", va="center", fontsize=8, color="#555555")
     tolerance = document["gradients"]["tolerances"]["pairs"]
     agree.axhline(tolerance, color="#CC3311", linewidth=1.5, linestyle="--", label=f"tolerance {tolerance:.0e}")
     agree.set_xticks(range(len(checks)), [title for title, _ in checks], fontsize=8)
+    agree.set_xlim(-0.5, len(checks) - 0.5)  # both places, even when one has no bar
     agree.set(title="Their gradients still agree", ylabel="max relative error of the gradients", yscale="log",
               ylim=(1e-18, 10))
     agree.grid(True, axis="y", alpha=0.3)
@@ -353,17 +357,23 @@ def grid(count: int) -> tuple[int, int]:
     return math.ceil(count / columns), columns
 
 
+def weights_drawable(visuals: dict) -> bool:
+    """First-layer weights that are images: some hidden units, each with one weight per pixel."""
+    weights = np.array(visuals["first_layer_weights"])
+    height, width = visuals["image_shape"]
+    return weights.size > 0 and weights.shape[1] == height * width
+
+
 @figure("weights", (8.0, 8.0), "What the network learned",
         "First-layer weights, one image per hidden unit: the pattern each neuron responds to. Blue is a positive "
         "weight (ink there pushes the unit up), orange a negative one (pushes it down), white zero: the drawing "
-        "page's colours.", per_run=True)
-def weights(document: dict, path: Path, size) -> Path | None:
+        "page's colours.", per_run=True,
+        applies=lambda document: weights_drawable(document["visuals"]))
+def weights(document: dict, path: Path, size) -> Path:
     """Each hidden unit's incoming weights drawn as an image: what the neuron "looks for"."""
     visuals = document["visuals"]
     weights = np.array(visuals["first_layer_weights"])
     height, width = visuals["image_shape"]
-    if weights.size == 0 or weights.shape[1] != height * width:
-        return None
     rows, columns = grid(len(weights))
     canvas, axes = new_figure(size, nrows=rows, ncols=columns, squeeze=False)
     for axis in axes.ravel():
@@ -382,12 +392,11 @@ def weights(document: dict, path: Path, size) -> Path | None:
 
 
 @figure("misclassified", (10.0, 7.0), "What the network learned",
-        "Test digits the network got wrong, most confident first, with the probability it gave.", per_run=True)
-def misclassified(document: dict, path: Path, size) -> Path | None:
+        "Test digits the network got wrong, most confident first, with the probability it gave.", per_run=True,
+        applies=lambda document: bool(document["visuals"]["misclassified"]))
+def misclassified(document: dict, path: Path, size) -> Path:
     visuals = document["visuals"]
     wrong = visuals["misclassified"]
-    if not wrong:
-        return None
     height, width = visuals["image_shape"]
     rows, columns = 4, 6
     canvas, axes = new_figure(size, nrows=rows, ncols=columns, squeeze=False)

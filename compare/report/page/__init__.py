@@ -116,9 +116,11 @@ def history_document(history) -> dict | None:
 
 def model_document(params: Params, config: Config, samples: Samples, history=None, trains: bool = False) -> dict:
     """What page.js reads: the network, its exact parameters, the sample digits, and the run's
-    history when there is one (timeline.js). A page that `trains` (training.js) and has no
-    history gets the run's initial parameters, made again by the shared initializer from the
-    config: live training starts there."""
+    history when there is one and it fits (timeline.js). A page that `trains` (training.js) and
+    has no history from step 0 (none, one too big for the page, or a resumed run's) gets the run's
+    initial parameters, made again by the shared initializer from the config: live training
+    starts there."""
+    timeline = history_document(history) if history is not None else None  # None too when it does not fit
     document = {
         "sizes": list(config.sizes),
         "activation": config.activation,
@@ -128,9 +130,9 @@ def model_document(params: Params, config: Config, samples: Samples, history=Non
         "seed": config.seed,
         "layers": [{"W": float64_base64(W), "b": float64_base64(b)} for W, b in params],
         "samples": samples_document(samples),
-        "history": history_document(history) if history is not None else None,
+        "history": timeline,
     }
-    if trains and history is None:
+    if trains and (timeline is None or timeline["steps"][0] != 0):  # a resumed run's history begins later
         document["start"] = [{"W": float64_base64(W), "b": float64_base64(b)}
                              for W, b in init_params(config.sizes, config.init, config.seed)]
     return document

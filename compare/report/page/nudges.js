@@ -7,6 +7,8 @@ function learnFromDigit(page) {
   const { model, state } = page, found = state.errors, lr = learningRate();
   if (!found) return;
   if (lr === null) { $("learn-status").textContent = "The learning rate \u03b7 must be a number above 0."; return; }
+  // Live training pauses: else its next update would undo the step.
+  if (page.training?.started) standAside(page.training, "the network after your step on this digit");
   const x = Float64Array.from(state.input), before = forward(model, x).output;
   const net = { ...model, layers: model.layers.map(({ W, b }) => ({ W: Float64Array.from(W), b: Float64Array.from(b) })) };
   const cost = sgdStep(net, [x], [found.target], lr);

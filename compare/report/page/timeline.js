@@ -26,7 +26,7 @@ function loadHistory(raw, trained) {
 function stepLabel(history, i) {
   const step = history.steps[i], epoch = history.epochs[i], accuracy = history.accuracy[i];
   const when = step === 0 ? "the random start (step 0)" : i === history.count - 1 ? `trained: step ${step.toLocaleString("en")}`
-    : `step ${step.toLocaleString("en")}`;
+    : i === 0 ? `where this run resumed: step ${step.toLocaleString("en")}` : `step ${step.toLocaleString("en")}`;
   const shown = accuracy === null ? "" : `, ${(100 * accuracy).toFixed(1)}% of test digits right`;
   return `${when}, epoch ${epoch.toFixed(epoch < 1 ? 3 : 1)}${shown}`;
 }
@@ -85,6 +85,10 @@ function listenToTimeline(page) {
   if (!history) return;
   const slider = $("timeline-slider"), grid = makeWeightGrid($("weight-grid"), page.model.sizes[1]);
   $("timeline").hidden = false;
+  if (history.steps[0] !== 0) { // a resumed run's history: its own epochs, not the checkpoint's
+    const heading = "Watch it learn: the network from where this run resumed to trained";
+    $("timeline").querySelector("h2").textContent = heading;
+  }
   slider.max = String(history.count - 1);
   slider.value = slider.max;
   const show = () => {

@@ -148,10 +148,11 @@ function listenAsWorker(scope) {
     } else if (message.type === "start") {
       trainer = new Trainer(digits, message.net, message.seed, message.lr, message.batchSize);
       trainer.run = message.run;
-      playing = false;
+      playing = Boolean(message.playing); // started by Play: it trains from here on
       stepsLeft = busyMs = seenBusy = 0;
       losses = [];
       report(true);
+      if (playing) schedule();
     } else if (message.type === "settings") {
       Object.assign(trainer, { lr: message.lr, batchSize: message.batchSize });
     } else if (message.type === "play") {

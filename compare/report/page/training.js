@@ -13,11 +13,13 @@ const defaultRate = (model) => (model.activation === "relu" ? 0.1 : model.output
 const count = (n) => n.toLocaleString("en");
 
 // Where training may start: the run's random start and the network the page shows now. A page
-// made from a checkpoint alone has no history: its random start is made again from the config by
-// the shared initializer (compare/report/page/__init__.py), exactly as the run began.
+// made from a checkpoint alone, or from a resumed run (whose history begins where it resumed), has
+// no step 0: its random start is made again from the config by the shared initializer
+// (compare/report/page/__init__.py), exactly as the run began.
 function trainingStarts(page) {
   const { history, model } = page, trained = model.layers;
-  const random = history ? { label: "the run's random start", detail: "step 0 of the timeline", layers: () => history.snapshot(0) }
+  const random = history && history.steps[0] === 0
+    ? { label: "the run's random start", detail: "step 0 of the timeline", layers: () => history.snapshot(0) }
     : { label: "the run's random start", detail: `${model.init} initialization, seed ${model.seed}, made again as the run made it`,
         layers: () => model.start.map(({ W, b }) => ({ W: decodeFloat64(W), b: decodeFloat64(b) })) };
   const shown = history ? { label: "where the timeline stands", detail: "its float32 snapshot", layers: () => page.model.layers }
@@ -39,13 +41,14 @@ function startWorker(page, live) {
   live.worker.postMessage({ type: "digits", digits: live.digits });
 }
 
-// A new live network, from the chosen start; nothing trained yet.
-function begin(page, live) {
+// A new live network, from the chosen start; nothing trained yet. `playing`: Play started it, and
+// the worker's first report (the accuracy at step 0) must say so, or the button would flick to Play.
+function begin(page, live, playing = false) {
   if (!live.worker) startWorker(page, live);
   const { activation, output, sizes } = page.model, from = live.starts[$("train-from").value];
   const net = { sizes, activation, output, layers: from.layers() };
   Object.assign(live, { started: true, run: live.run + 1, points: [], step: 0, seen: 0, loss: null, perSecond: null });
-  live.worker.postMessage({ type: "start", run: live.run, net, seed: live.seed, ...settings() });
+  live.worker.postMessage({ type: "start", run: live.run, net, seed: live.seed, playing, ...settings() });
 }
 
 const settings = () => ({ lr: Number($("train-lr").value), batchSize: Number($("train-batch").value) });
@@ -93,11 +96,12 @@ function renderTraining(live) {
   $("train-play").setAttribute("aria-pressed", String(Boolean(live.playing)));
   $("train-status").textContent = live.message ?? (!live.started
     ? `Press Play or Step to train from ${startText(live)}, on ${count(digits.train)} MNIST training digits.`
-    : [`step ${count(live.step)}`, `${count(live.seen)} digits seen (epoch ${(live.seen / digits.train).toFixed(2)})`,
+    : [`step ${count(live.step)}`,
+       `${count(live.seen)} digit${live.seen === 1 ? "" : "s"} seen (epoch ${(live.seen / digits.train).toFixed(2)})`,
        live.loss === null ? null : `loss ${live.loss.toFixed(3)}`,
        last ? `${(100 * last.accuracy).toFixed(1)}% of ${count(digits.test)} test digits right` : null,
        live.perSecond ? `${count(Math.round(live.perSecond))} digits a second` : null,
-       live.shown ? null : "(the page shows the timeline's network)"].filter(Boolean).join(" \u00b7 "));
+       live.shown ? null : `(paused: the page shows ${live.instead})`].filter(Boolean).join(" \u00b7 "));
   drawTrainingCurve($("train-curve"), points, Math.max(digits.train, live.seen));
 }
 
@@ -124,10 +128,19 @@ function drawTrainingCurve(canvas, points, most) {
   context.stroke();
 }
 
+// The page stops following the live network, which pauses: the timeline's slider moved, or a step
+// of your own was taken (nudges.js). `instead` says what the page shows; Play or Step follow it again.
+function standAside(live, instead) {
+  if (live.playing) live.worker.postMessage({ type: "pause" });
+  Object.assign(live, { shown: false, instead });
+  renderTraining(live);
+}
+
 // Back to no live network: the page shows the timeline's network, or the trained one.
 function resetTraining(page, live) {
   if (live.worker) live.worker.postMessage({ type: "pause" });
-  Object.assign(live, { started: false, playing: false, shown: false, points: [], message: null });
+  Object.assign(live, { started: false, playing: false, shown: false, step: 0, seen: 0, loss: null, points: [],
+                        message: null });
   if (page.history) page.scrub(Number($("timeline-slider").value));
   else { page.model.layers = live.starts.shown.layers(); schedule(page); }
   renderTraining(live);
@@ -135,9 +148,9 @@ function resetTraining(page, live) {
 
 function play(page, live) {
   if (live.playing) { live.worker.postMessage({ type: "pause" }); return; }
-  if (!live.started) begin(page, live);
+  if (live.started) live.worker.postMessage({ type: "play" });
+  else begin(page, live, true);
   Object.assign(live, { shown: true, playing: true, message: null });
-  live.worker.postMessage({ type: "play" });
   renderTraining(live);
 }
 
@@ -151,7 +164,8 @@ function step(page, live, steps = 1) {
 function listenToTraining(page) {
   const raw = JSON.parse($("digits").textContent);
   if (!raw) return null;
-  const live = { digits: raw, starts: trainingStarts(page), seed: 0, run: 0, started: false, points: [], showing: null, shownAt: 0 };
+  const live = { digits: raw, starts: trainingStarts(page), seed: 0, run: 0, started: false, step: 0, seen: 0,
+                 points: [], showing: null, shownAt: 0 };
   $("train").hidden = false;
   if (typeof Worker === "undefined" || typeof DecompressionStream === "undefined") {
     $("train-status").textContent = "This browser cannot train here: it lacks Web Workers or DecompressionStream " +
@@ -171,11 +185,7 @@ function listenToTraining(page) {
     $(id).addEventListener("change", () => live.started && live.worker.postMessage({ type: "settings", ...settings() }));
   }
   if (page.history) {
-    $("timeline-slider").addEventListener("input", () => {
-      if (live.playing) live.worker.postMessage({ type: "pause" });
-      live.shown = false;
-      renderTraining(live);
-    });
+    $("timeline-slider").addEventListener("input", () => standAside(live, "the timeline's network"));
   }
   window.addEventListener("resize", () => renderTraining(live));
   renderTraining(live);
