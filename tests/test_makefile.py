@@ -42,15 +42,16 @@ def test_readme_save_examples_do_not_write_into_the_repository_root():
 
 
 def test_readme_says_how_many_implementations_make_run_trains():
-    """`make run` trains every implementation (--impl all): the Quickstart and the --impl row of the
-    options say how many, and name each, as a newcomer reads them first."""
+    """`make run` trains every implementation (--impl all): Start here's `make run` step and the
+    --impl row of the options say how many, and name each, as a newcomer reads them first."""
     import re
 
     from impls import NAMES
 
     readme = (ROOT / "README.md").read_text()
     words = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
-    (quickstart,) = [line for line in readme.splitlines() if line.startswith("make run ")]
-    assert f"all {words[len(NAMES)]}" in quickstart, quickstart
+    start_here = readme.split("## Start here", 1)[1].split("\n## ", 1)[0]
+    (step,) = [item for item in re.split(r"\n(?=\d\. )", start_here) if item.startswith("1. **Run it: `make run`")]
+    assert f"all {words[len(NAMES)]}" in " ".join(step.split()), step
     (row,) = [line for line in readme.splitlines() if line.startswith("| `--impl` |")]
     assert set(re.findall(r"`(\w+)`", row)) >= set(NAMES), row
