@@ -174,6 +174,10 @@ def test_a_five_class_dataset_trains_without_sizes_and_its_model_is_judged_by_it
                 "give --data-dir the dataset it was trained on") in error
         result = invoke(*command, "--data-dir", str(five))
         assert result.exit_code == 0, result.output
+    # the page names the dataset its digits come from, not MNIST
+    page = (tmp_path / "five.html").read_text()
+    assert "pick a real five test digit" in page and '"dataset":"five"' in page
+    assert "right on 50 five test images" in page
     # a typed --sizes is still the user's: checked, not changed
     result = invoke("run", "--impl", "numpy", "--data-dir", str(five), "--sizes", "784,30,10", "--reports-dir", "r")
     assert result.exit_code == 2 and "'--sizes': the last layer has 10 neurons but the labels have 5 classes" in result.output

@@ -173,7 +173,8 @@ def test_the_shipped_page_is_up_to_date(shipped):
                     loss="cross-entropy" if model["output"] == "softmax" else "mse")
     digits_json = re.search(r'<script type="application/json" id="digits">(.*?)</script>', page, re.S).group(1)
     assert digits_json != "null"  # the page trains live (tests/test_page_training.py)
-    assert render_page(config, model_json, about, digits_json) == page, f"run: {DOCS_PAGE_COMMANDS}"
+    assert model["dataset"] == "MNIST"
+    assert render_page(config, model_json, about, digits_json, model["dataset"]) == page, f"run: {DOCS_PAGE_COMMANDS}"
     for (W, b), layer in zip(shipped.params, model["layers"]):
         decoded_W = np.frombuffer(base64.b64decode(layer["W"]), dtype="<f8").reshape(W.shape)
         assert np.abs(decoded_W - W).max() <= 1e-12

@@ -600,3 +600,31 @@ def test_the_default_runs_page_is_under_4_mb_and_ready_within_a_second(browser, 
     print(f"\ndefault run's page: {size:,} bytes, ready {min(ready):.0f} ms after navigation started "
           f"(best of {ready})")
     assert size < 4_000_000 and min(ready) < 1000
+
+
+def test_the_page_says_when_live_training_goes_wrong(browser, tmp_path, mnist):  # noqa: F811
+    """A ReLU network at learning rate 10, one digit a batch, stays at chance (its loss near 10):
+    the page says so in words, not only in numbers; at its default rate it says nothing."""
+    config = Config(sizes=(784, 30, 10), activation="relu", loss="cross-entropy", init="he", seed=1)
+    few = choose_page_digits(mnist.train_images[:2000], mnist.train_labels[:2000], mnist.test_images[:500],
+                             mnist.test_labels[:500])
+    samples = choose_samples(mnist.test_images[:100], mnist.test_labels[:100], mnist.test_labels[:100])
+    path = tmp_path / "relu.html"
+    path.write_text(build_page(init_params(config.sizes, config.init, 1), config, samples, "relu", digits=few))
+    page = open_page(browser, path)
+    try:
+        page.select_option("#train-batch", "1")
+        page.evaluate("() => window.mnistPage.training.step(400)")
+        wait_until_idle(page, 400)
+        assert page.is_hidden("#train-trouble"), page.inner_text("#train-trouble")
+        page.click("#train-reset")
+        page.select_option("#train-lr", "10")
+        page.evaluate("() => window.mnistPage.training.step(400)")
+        wait_until_idle(page, 400)
+        said = page.inner_text("#train-trouble")
+        assert said.startswith(("Not learning: ", "Getting worse: ")) and "learning rate" in said, said
+        print(f"\nlr 10, batch 1, 400 steps: {page.inner_text('#train-status')} | {said}")
+        page.click("#train-reset")
+        assert page.is_hidden("#train-trouble") and page.errors == []
+    finally:
+        page.context.close()

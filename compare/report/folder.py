@@ -89,12 +89,12 @@ def run_page(document: dict, run_directory: Path) -> str | None:
     checkpoint = load_checkpoint(run_directory / page["model"])
     source = (f"the final parameters of {checkpoint.impl} after {plural(checkpoint.epoch, 'epoch')} "
               f"of the run {document['name']}")
-    about = describe(checkpoint.config, source, checkpoint.test_accuracy, document["data"]["test_images"],
-                     dataset_label(document["data"]["name"]))
+    dataset = dataset_label(document["data"]["name"])
+    about = describe(checkpoint.config, source, checkpoint.test_accuracy, document["data"]["test_images"], dataset)
     history = load_history(run_directory / page["history"]) if "history" in page else None
     digits = load_page_digits(run_directory / page["digits"]) if "digits" in page else None
     if history is not None and tuple(history.config.sizes) != tuple(checkpoint.config.sizes):
         raise HistoryError(run_directory / page["history"], f"a history of {layer_sizes(history.config.sizes)}, "
                            f"not of the run's model {layer_sizes(checkpoint.config.sizes)}")
     return build_page(checkpoint.params, checkpoint.config, samples_from_document(page["samples"]), about, history,
-                      digits)
+                      digits, dataset)

@@ -114,7 +114,8 @@ def history_document(history) -> dict | None:
     }
 
 
-def model_document(params: Params, config: Config, samples: Samples, history=None, trains: bool = False) -> dict:
+def model_document(params: Params, config: Config, samples: Samples, history=None, trains: bool = False,
+                   dataset: str = "MNIST") -> dict:
     """What page.js reads: the network, its exact parameters, the sample digits, and the run's
     history when there is one and it fits (timeline.js). A page that `trains` (training.js) and
     has no history from step 0 (none, one too big for the page, or a resumed run's) gets the run's
@@ -128,6 +129,7 @@ def model_document(params: Params, config: Config, samples: Samples, history=Non
         "lr": config.lr, "batch_size": config.batch_size,  # how it was trained: the backprop view's first step
         "init": config.init,
         "seed": config.seed,
+        "dataset": dataset,  # the name the page gives its sample and training digits
         "layers": [{"W": float64_base64(W), "b": float64_base64(b)} for W, b in params],
         "samples": samples_document(samples),
         "history": timeline,
@@ -156,15 +158,18 @@ def csp_hash(text: str) -> str:
 
 
 def build_page(params: Params, config: Config, samples: Samples, about: str, history=None,
-               digits: PageDigits | None = None) -> str:
-    """The whole page as one HTML string; with `digits`, one that trains live on them."""
+               digits: PageDigits | None = None, dataset: str = "MNIST") -> str:
+    """The whole page as one HTML string; with `digits`, one that trains live on them. `dataset`
+    is the name its digits are given (dataset_label)."""
     if config.sizes[0] != SIDE * SIDE:
         raise ValueError(f"the page draws 28x28 digits; this network takes {config.sizes[0]} inputs")
-    return render_page(config, script_json(model_document(params, config, samples, history, trains=digits is not None)),
-                       about, script_json(digits_document(digits)) if digits is not None else None)
+    document = model_document(params, config, samples, history, trains=digits is not None, dataset=dataset)
+    return render_page(config, script_json(document), about,
+                       script_json(digits_document(digits)) if digits is not None else None, dataset)
 
 
-def render_page(config: Config, model_json: str, about: str, digits_json: str | None = None) -> str:
+def render_page(config: Config, model_json: str, about: str, digits_json: str | None = None,
+                dataset: str = "MNIST") -> str:
     """page.html filled in: this code's style and script, the model's JSON (script_json), the line
     under the title, and the digits it trains on live (digits_document's JSON) if any. (A page can
     be checked against today's code by rendering it again.)"""
@@ -180,6 +185,7 @@ def render_page(config: Config, model_json: str, about: str, digits_json: str | 
         "csp": f"default-src 'none'; script-src {csp_hash(code)}; style-src {csp_hash(style)}; "
                f"img-src data:; {'worker-src blob:; ' if digits_json is not None else ''}base-uri 'none'; form-action 'none'",
         "title": f"Draw a digit: {layer_sizes(config.sizes)} {config.activation} network",
+        "dataset": html.escape(dataset),
         "about": html.escape(about),
         "output_text": output_text,
         "style": style,
@@ -209,7 +215,7 @@ def page_text(params: Params, config: Config, test_images: np.ndarray, test_labe
     samples = choose_samples(np.asarray(test_images)[: len(predictions)], labels, predictions)
     accuracy = float(np.mean(predictions == labels)) if len(predictions) else None
     return build_page(params, config, samples, describe(config, source, accuracy, len(predictions), dataset),
-                      digits=digits)
+                      digits=digits, dataset=dataset)
 
 
 def model_predictions(params: Params, config: Config, test_images: np.ndarray) -> np.ndarray:

@@ -68,8 +68,8 @@ function clear(page) {
   update(page);
 }
 
-// Real MNIST test digits: shown exactly as stored (not re-prepared), so the network
-// answers here what it answered on the test set.
+// Real test digits (MNIST's, or the model's dataset's): shown exactly as stored (not
+// re-prepared), so the network answers here what it answered on the test set.
 function sampleInput(page, s) {
   return Float64Array.from(page.model.samples.pixels.subarray(s * SIDE * SIDE, (s + 1) * SIDE * SIDE), (v) => v / 255);
 }
@@ -81,7 +81,7 @@ function showSample(page, s) {
   page.state.exact = x;
   page.state.sample = s;
   page.state.target = null;
-  $("status").textContent = `MNIST test image #${indices[s]}, labelled ${labels[s]}, exactly as stored. Draw to start your own.`;
+  $("status").textContent = `${page.model.dataset ?? "MNIST"} test image #${indices[s]}, labelled ${labels[s]}, exactly as stored. Draw to start your own.`;
   update(page);
 }
 
@@ -93,7 +93,7 @@ function addSamples(page) {
     const button = document.createElement("button");
     button.type = "button";
     button.dataset.index = String(s);
-    button.title = `MNIST test image #${indices[s]}, labelled ${label}; the network says ${said}`;
+    button.title = `${page.model.dataset ?? "MNIST"} test image #${indices[s]}, labelled ${label}; the network says ${said}`;
     const thumb = document.createElement("canvas");
     thumb.width = thumb.height = SIDE;
     paintPixels(thumb, x, greyPixel);
