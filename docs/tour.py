@@ -12,11 +12,11 @@
 # ---
 
 # %% [markdown]
-# # A tour of MNIST four ways
+# # A tour of MNIST five ways
 #
-# One network for handwritten digits, written four ways (a pure-Python loop, a scalar
-# autograd engine, NumPy, PyTorch), proven to compute the same thing, and a referee that
-# tells you which equation of *your* implementation is wrong. This notebook runs top to
+# One network for handwritten digits, written five ways (a pure-Python loop, a scalar
+# autograd engine, NumPy, a tensor autograd engine on NumPy, PyTorch), proven to compute the
+# same thing, and a referee that tells you which equation of *your* implementation is wrong. This notebook runs top to
 # bottom in under a minute, from a clone where `make setup` has run (it uses the project's
 # `.venv`: pick it as the kernel). Nothing in it depends on a hidden helper file.
 #
@@ -85,7 +85,7 @@ print("Nielsen's delta = (a - y) sigma'(z) =", round((a.data - 1.0) * a.data * (
 #
 # ## 3. The implementations' gradients side by side
 #
-# The same parameters, the same batch of eight training images, four implementations. The
+# The same parameters, the same batch of eight training images, five implementations. The
 # first numbers of ∂C/∂b of the output layer, from each:
 
 # %%

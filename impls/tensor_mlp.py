@@ -4,8 +4,9 @@ Written like impls/torch_mlp.py: every weight and bias is a leaf Tensor; the for
 and the loss are written with Tensors, which records the graph of the whole batch; one
 `loss.backward()` fills every parameter's `grad`. Nothing is differentiated by hand here.
 The SGD step (momentum and weight decay as torch.optim.SGD, decay on the weights only)
-works on the leaves' arrays; plain SGD seeds backward with the learning rate (see step). Computes in float64 or float32. It takes the training set
-once (shared.model.TakesTrainingSet), converted a single time, then picked by row index.
+works on the leaves' arrays; plain SGD seeds backward with the learning rate (see step).
+Computes in float64 or float32. It takes the training set once
+(shared.model.TakesTrainingSet), converted a single time, then picked by row index.
 """
 
 from __future__ import annotations

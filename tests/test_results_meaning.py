@@ -50,7 +50,7 @@ CASES = {
     "confusion of the wrong size": (lambda d: d["visuals"]["confusion"].pop(), "is not 10x10"),
     "visuals of an impl not run": (lambda d: set_path(d, ["visuals", "impl"], "fortran"), "visuals/impl"),
     "one impl twice": (lambda d: d["implementations"].append(copy.deepcopy(d["implementations"][2])),
-                       "implementations/4/name is 'numpy' again (also implementations/2)"),
+                       "implementations/5/name is 'numpy' again (also implementations/2)"),
 }
 
 
