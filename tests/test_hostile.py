@@ -608,3 +608,26 @@ def test_predict_show_of_many_images_draws_the_first_ones_and_says_so(tmp_path, 
     assert result.exit_code == 0, result.output
     assert "the first 40 of the 120 images" in result.output and (tmp_path / "show.png").exists()
     assert time.perf_counter() - start < 120
+
+
+def test_eval_and_page_count_the_test_sets_memory(tmp_path, monkeypatch):  # 23.21, for eval and page
+    """A small .gz declaring 200,000 test images: their float64 copy (1.2 GB) is refused before it is made."""
+    import gzip
+
+    import numpy as np
+
+    import shared.resources
+    from conftest import idx_bytes
+
+    data = write_dataset(tmp_path / "d", classes=10, side=28, train_count=50)
+    assert invoke("run", "--impl", "numpy", "--sizes", "784,8,10", "--data-dir", data, "--save", "m.npz",
+                  "-q").exit_code == 0
+    header = idx_bytes(np.zeros((0, 28, 28)))[:4] + (200_000).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
+    (data / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + bytes(200_000 * 784)))
+    (data / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.arange(200_000) % 10)))
+    monkeypatch.setattr(shared.resources, "available_memory", lambda: 1 << 30)  # 1 GiB: the 1.2 GB copy does not fit
+    refused(invoke("eval", "m.npz", "--data-dir", data), 2, "--data-dir", "200,000 test images", "1.2 GiB", "float64")
+    refused(invoke("page", "m.npz", "--data-dir", data, "--out", "p.html"), 2, "--data-dir", "200,000 test images")
+    assert not (tmp_path / "p.html").exists()
+    monkeypatch.setattr(shared.resources, "available_memory", lambda: 4 << 30)
+    assert invoke("eval", "m.npz", "--data-dir", data).exit_code == 0

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from compare.cli.options import EXIT_CODES, parse_impls
-from compare.cli.preflight import check_data, check_device, load_data, read_checkpoint, read_data
+from compare.cli.preflight import check_data, check_device, check_test_memory, load_data, read_checkpoint, read_data
 from compare.wording import layer_sizes
 from shared import config as cfg
 
@@ -73,6 +73,7 @@ def evaluate_command(checkpoint, impl, data_dir, device):
 
     saved, model = model_from_checkpoint(checkpoint, impl, device)
     dataset = load_data(data_dir, saved.config, test_only=True, model=checkpoint)
+    check_test_memory(dataset, model.config.dtype)
     x = scale_pixels(dataset.test_images, model.config.dtype)
     with Progress(f"evaluating with {model.name}", len(x), unit="image") as progress:
         loss, accuracy, _ = computed(checkpoint, saved.params, lambda: evaluate(
@@ -225,6 +226,7 @@ def page_of_checkpoint(checkpoint: Path, data_dir) -> str:
     trains = has_training_files(data_dir)
     dataset = read_data(data_dir, test_only=not trains)
     check_data(dataset, saved.config, test_only=True, model=checkpoint)
+    check_test_memory(dataset)  # the page's predictions: numpy in float64 on the whole test set
     predictions = computed(checkpoint, saved.params,
                            lambda: model_outputs(saved.params, saved.config, dataset.test_images)).argmax(axis=1)
     source = f"trained by {saved.impl} for {plural(saved.epoch, 'epoch')} ({checkpoint.name})"

@@ -209,6 +209,20 @@ def check_memory(config: cfg.Config, impls: list[str], dataset=None) -> None:
             param_hint="'--sizes'")
 
 
+def check_test_memory(dataset, dtype: str = "float64") -> None:
+    """`eval` and `page` scale the whole test set at once, to the model's dtype: a small .gz may
+    declare a million images of zeros, so that copy is counted before it is made."""
+    from shared.resources import available_memory
+
+    available = available_memory()
+    images = len(dataset.test_labels)
+    needed = images * dataset.input_size * (4 if dtype == "float32" else 8)
+    if available is not None and needed > available:
+        raise click.BadParameter(
+            f"the {images:,} test images of {dataset.input_size:,} pixels there need about {gibibytes(needed)} of "
+            f"memory as {dtype} to evaluate, more than the {gibibytes(available)} available here", param_hint="'--data-dir'")
+
+
 def gibibytes(count: int) -> str:
     return f"{count / 2**30:,.1f} GiB" if count < 2**40 else f"{count / 2**40:,.1f} TiB"
 
