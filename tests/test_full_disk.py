@@ -178,3 +178,28 @@ def test_bench_on_a_full_disk_prints_its_whole_table(tmp_path, monkeypatch, full
     result = invoke("bench", "--out", "out")
     failed(result, "out/bench.json", "No space left on device", "printed above")
     assert "# the measured table" in result.output and leftovers(tmp_path) == []
+
+
+def test_report_force_over_another_report_replaces_it_whole_or_not_at_all(tmp_path, checkpoint, full_under):  # 23.8
+    """`compare report B --out D --force` over A's report in D: built beside, then moved in. When
+    the last file cannot be written, D keeps A's report, every file of it; when it can, none of A's
+    is left (its page included, which B does not have here)."""
+    import shutil
+
+    assert invoke("run", *TINY, "--seed", "5", "--name", "second").exit_code == 0
+    assert invoke("report", tmp_path / "reports" / "first" / "results.json", "--out", "D").exit_code == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "D").iterdir()}
+    assert {"report.md", "report.html", "page.html"} <= set(before)
+    full_under(tmp_path / "D", names=("report.html",))
+    second = tmp_path / "reports" / "second"
+    line = failed(invoke("report", second / "results.json", "--out", "D", "--force"), "D/report.html",
+                  "No space left on device", "D was not changed")
+    assert ".report.new" not in line
+    assert {p.name: p.read_bytes() for p in (tmp_path / "D").iterdir()} == before  # hidden builds gone too
+    shutil.copytree(tmp_path / "D", tmp_path / "E")
+    (second / "model.npz").unlink()  # B's page cannot be made: A's must not stay beside B's report
+    result = invoke("report", second / "results.json", "--out", "E", "--force")
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in (tmp_path / "E").iterdir()}
+    assert "page.html" not in names and not any(name.startswith(".report.new") for name in names)
+    assert "second" in (tmp_path / "E" / "report.md").read_text()

@@ -18,12 +18,14 @@ def report(results, out_dir, force):
     """Rebuild a report from saved results.json files; several go side by side
     (e.g. float32 against float64, or two machines). One run's page.html is made
     again too, from the model.npz its run kept beside results.json."""
+    import shutil
+    import tempfile
     from datetime import datetime
 
-    from compare.report.document import PAGE, write_report
+    from compare.report.document import PAGE, figures_shown, write_report
     from compare.report.folder import write_page
     from compare.report.results import ResultsError, load_results
-    from compare.run.outputs import check_files_in, could_not_write, same_file
+    from compare.run.outputs import check_files_in, could_not_write, move_in, reserve_files, same_file
     from shared.checkpoint import CheckpointError
 
     try:
@@ -35,17 +37,32 @@ def report(results, out_dir, force):
     # Rebuilding a run's own report in place is what this is for; another run's is kept.
     in_place = len(results) == 1 and same_file(out_dir, results[0].parent)
     check_files_in(out_dir, ("report.md", "report.html", "results.json", PAGE), "--out", force=force or in_place)
-    page = None
+    # The report is built in a folder inside --out, then moved in as a whole: interrupted or on a
+    # full disk, --out keeps the report it had, never half of it beside half of this one.
+    release = reserve_files([out_dir / "report.md"], "--out")  # one report at a time into --out
+    build, page, moved = None, None, False
     try:
+        for stale in out_dir.glob(".report.new-*"):  # built by a report killed before its move
+            shutil.rmtree(stale, ignore_errors=True)
+        build = Path(tempfile.mkdtemp(dir=out_dir, prefix=".report.new-"))
         if len(documents) == 1:
             try:
-                page = write_page(documents[0], results[0].parent, out_dir)
+                page = write_page(documents[0], results[0].parent, build)
             except CheckpointError as error:  # the report does not need it: say so, and go on
                 click.echo(f"warning: {error}: {PAGE} is not made again", err=True)
-        written = write_report(documents, out_dir, progress=True)
+        written = [path.name for path in write_report(documents, build, progress=True)]
+        # the earlier report's figures that this one does not show go with it, and so does another
+        # run's page when this report has none
+        stale = figures_shown(out_dir / "report.md") - set(written) | ({PAGE} if page is None and not in_place else set())
+        moved = True
+        move_in(build, out_dir, stale)
     except OSError as error:
-        made = [name for name in (PAGE, "report.md", "report.html") if (out_dir / name).exists()]
-        kept = f"; {out_dir} holds {', '.join(made)} (each whole, perhaps from before)" if made else ""
-        raise could_not_write(error, kept) from None
-    made = f" and {page}" if page else ""
-    click.echo(f"Wrote {written[1]} and {written[0]} with {len(written) - 2} figures{made}")
+        if build is not None and error.filename and Path(error.filename).parent == build:
+            error.filename = str(out_dir / Path(error.filename).name)  # the file it was building, by its place
+        raise could_not_write(error, "" if moved else f"; {out_dir} was not changed") from None
+    finally:
+        if build is not None:
+            shutil.rmtree(build, ignore_errors=True)
+        release()
+    made = f" and {out_dir / PAGE}" if page else ""
+    click.echo(f"Wrote {out_dir / written[1]} and {out_dir / written[0]} with {len(written) - 2} figures{made}")

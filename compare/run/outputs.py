@@ -383,6 +383,17 @@ def check_files_in(directory: Path, names: tuple[str, ...], option: str, force: 
                               "or add --force to replace it", option)
 
 
+def move_in(build: Path, directory: Path, stale=()) -> None:
+    """Every file built in `build` takes its place in `directory`, each by one atomic rename, and
+    the `stale` names there go, with Ctrl-C deferred until all is done: what was built beside a
+    directory replaces its files as a whole, never leaving half the old beside half the new."""
+    with interrupts_deferred():
+        for entry in sorted(build.iterdir()):
+            os.replace(entry, directory / entry.name)
+        for name in stale:
+            (directory / name).unlink(missing_ok=True)
+
+
 @contextmanager
 def interrupts_deferred():
     """Ctrl-C during the block takes effect when it ends: a file written and what the run
