@@ -41,6 +41,7 @@ SCRIPTS = (
     "backprop.js",  # backpropagation, visible: every neuron's error, the four equations of one
     "nudges.js",  # "learn from this digit": one SGD step, and how each output moved
     "trainer.js",  # live training's loop, in a worker made from this very script
+    "health.js",  # live training gone wrong, said in words
     "training.js",  # live training's controls and curve, and the page following the live network
     "page.js",  # the wiring: events, samples, the selected neuron
 )

@@ -90,34 +90,10 @@ function say(live, text) {
   renderTraining(live);
 }
 
-// What the numbers show when live training has gone wrong, said in words (null when nothing
-// has): a learner watching the curve may not read a loss of 9.5 as "it is not learning".
-const GUESSING = 0.2; // of the test digits right, at most: hardly better than a guess among ten
-const SLOW_START = 300; // steps before "not learning" is said: a small learning rate starts slowly
-const FALLEN = 0.15; // the accuracy this far below its best: getting worse
-function trouble(live) {
-  const { points, loss, step } = live, last = points[points.length - 1];
-  if (loss !== null && loss !== undefined && !Number.isFinite(loss)) {
-    return "The loss is no longer a number: the steps overshot and the weights blew up. Choose a smaller learning rate and Start again.";
-  }
-  if (!last || step < SLOW_START) return null;
-  const percent = (share) => `${(100 * share).toFixed(1)}%`, best = Math.max(...points.map((p) => p.accuracy));
-  if (last.accuracy <= GUESSING) {
-    return `Not learning: ${percent(last.accuracy)} right after ${count(step)} steps is hardly better than guessing. ` +
-      "A learning rate too large overshoots at every step, one too small barely moves: choose another (it applies at once), or Start again.";
-  }
-  if (best - last.accuracy >= FALLEN) {
-    return `Getting worse: ${percent(last.accuracy)} right, down from ${percent(best)}. ` +
-      "A learning rate this large overshoots: choose a smaller one (it applies at once).";
-  }
-  return null;
-}
-
 function renderTraining(live) {
   const { points, digits } = live, last = points[points.length - 1];
-  const warning = live.started && !live.message ? trouble(live) : null;
-  $("train-trouble").hidden = warning === null;
-  $("train-trouble").textContent = warning ?? "";
+  const warning = live.started && !live.message ? trouble(live) : null; // health.js
+  Object.assign($("train-trouble"), { hidden: warning === null, textContent: warning ?? "" });
   $("train-play").textContent = live.playing ? "\u275a\u275a Pause" : "\u25b6 Play";
   $("train-play").setAttribute("aria-pressed", String(Boolean(live.playing)));
   $("train-status").textContent = live.message ?? (!live.started
@@ -191,8 +167,7 @@ function listenToTraining(page) {
   const raw = JSON.parse($("digits").textContent);
   if (!raw) return null;
   const live = { digits: raw, dataset: page.model.dataset ?? "MNIST", starts: trainingStarts(page), seed: 0, run: 0,
-                 started: false, step: 0, seen: 0,
-                 points: [], showing: null, shownAt: 0 };
+                 started: false, step: 0, seen: 0, points: [], showing: null, shownAt: 0 };
   $("train").hidden = false;
   if (typeof Worker === "undefined" || typeof DecompressionStream === "undefined") {
     $("train-status").textContent = "This browser cannot train here: it lacks Web Workers or DecompressionStream " +
