@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -475,5 +476,48 @@ def test_ctrl_c_between_the_model_and_the_results_leaves_nothing(tmp_path, monke
     monkeypatch.setattr(folder, "save_results", interrupted)
     result = invoke("run", *TINY, "--name", "cut", "-q")
     assert result.exit_code == 130, result.output
-    assert "interrupted while writing the report" in result.output
+    # and it says the training is lost, with what it found (it said only "interrupted while writing the report")
+    assert "interrupted while writing the report before its results: nothing of the run was kept; it found: numpy " \
+           in result.output and "% after 1 epoch" in result.output
     assert not (tmp_path / "reports" / "cut").exists()
+
+
+def test_an_interrupted_first_epoch_leaves_results_its_report_reads(tmp_path):
+    """Ctrl-C in scratch's first epoch after numpy's: scratch has drift points but no completed
+    epoch; the results named it in "drift" only, and `compare report` refused them."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "compare", "run", "--impl", "numpy,scratch", "--sizes", "784,12,10",
+                                "--train-limit", "30000", "--test-limit", "200", "--name", "cut short"],
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.startswith("[scratch]"):  # numpy has finished its epoch
+            break
+    time.sleep(3.0)  # scratch's probe, then its first epoch: its drift marks passing (about 15 s in all)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    results = tmp_path / "reports" / "cut short" / "results.json"
+    document = json.loads(results.read_text())
+    assert [impl["name"] for impl in document["implementations"]] == ["numpy"] and document["drift"] is None
+    assert invoke("report", results, "--out", tmp_path / "again").exit_code == 0
+
+
+def test_ctrl_c_while_drawing_gives_a_command_that_pastes(tmp_path, monkeypatch):
+    """The hint after Ctrl-C named `compare report reports/two words/results.json`, which a shell
+    splits in two: the path is quoted."""
+    import shlex
+
+    import compare.report.folder as folder
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    drawing = folder.write_report
+    monkeypatch.setattr(folder, "write_report", interrupted)
+    result = invoke("run", *TINY, "--name", "two words", "-q")
+    assert result.exit_code == 130, result.output
+    [command] = re.findall(r"`(compare report [^`]*)`", result.output)
+    assert shlex.split(command)[2:] == [str(Path("reports") / "two words" / "results.json")]
+    monkeypatch.setattr(folder, "write_report", drawing)
+    again = invoke(*shlex.split(command)[1:])  # as pasted
+    assert again.exit_code == 0, again.output

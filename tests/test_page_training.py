@@ -605,8 +605,10 @@ def test_the_default_runs_page_is_under_4_mb_and_ready_within_a_second(browser, 
 
 
 def test_the_page_says_when_live_training_goes_wrong(browser, tmp_path, mnist):  # noqa: F811
-    """A ReLU network at learning rate 10, one digit a batch, stays at chance (its loss near 10):
-    the page says so in words, not only in numbers; at its default rate it says nothing."""
+    """At its default rate a ReLU network learning one digit a batch gets no warning; switched to
+    a learning rate of 10 it collapses, and the page says it is getting worse, from how good it was;
+    from its random start at 10 it stays at chance (its loss near 10), and the page says so in
+    words, not only in numbers."""
     config = Config(sizes=(784, 30, 10), activation="relu", loss="cross-entropy", init="he", seed=1)
     few = choose_page_digits(mnist.train_images[:2000], mnist.train_labels[:2000], mnist.test_images[:500],
                              mnist.test_labels[:500])
@@ -619,8 +621,13 @@ def test_the_page_says_when_live_training_goes_wrong(browser, tmp_path, mnist): 
         page.evaluate("() => window.mnistPage.training.step(400)")
         wait_until_idle(page, 400)
         assert page.is_hidden("#train-trouble"), page.inner_text("#train-trouble")
+        learned = page.evaluate("() => window.mnistPage.training.live.points.at(-1).accuracy")
+        page.select_option("#train-lr", "10")  # from here on: the network it learned collapses
+        page.evaluate("() => window.mnistPage.training.step(400)")
+        wait_until_idle(page, 800)
+        said = page.inner_text("#train-trouble")
+        assert said.startswith("Getting worse: ") and f"down from {100 * learned:.1f}%" in said, (learned, said)
         page.click("#train-reset")
-        page.select_option("#train-lr", "10")
         page.evaluate("() => window.mnistPage.training.step(400)")
         wait_until_idle(page, 400)
         said = page.inner_text("#train-trouble")

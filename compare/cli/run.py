@@ -123,8 +123,14 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
             for fragment in (MODEL, HISTORY, DIGITS):
                 (claimed.build / fragment).unlink(missing_ok=True)
             claimed.abandon()
-        kept = (f"; the results are in {directory / RESULTS} (`compare report {directory / RESULTS}` draws the report)"
-                if results.exists() else "")
+        if results.exists():
+            kept = f"; the results are in {directory / RESULTS} (`compare report {quoted(directory / RESULTS)}` draws the report)"
+        else:
+            from compare.wording import plural
+
+            found = ", ".join(f"{r.name} {r.final.test_accuracy:.2%}" for r in outcome.results)
+            kept = (f" before its results: nothing of the run was kept; it found: {found} after "
+                    f"{plural(outcome.results[0].final.epoch, 'epoch')}")
         click.echo(f"\ninterrupted while writing the report{kept}", err=True)
         sys.exit(130)
     except OSError as error:  # a full disk: keep what was written, say where, and what the run found
@@ -210,7 +216,7 @@ def unwritten_run_note(error: OSError, outcome, directory: Path, installed: bool
     present = [name for name in (RESULTS, MODEL, HISTORY, PAGE, "report.md", "report.html")
                if installed and (directory / name).exists()]
     if RESULTS in present:
-        return (f"{problem}; kept in {directory}: {', '.join(present)} (`compare report {directory / RESULTS}` draws "
+        return (f"{problem}; kept in {directory}: {', '.join(present)} (`compare report {quoted(directory / RESULTS)}` draws "
                 f"the report again once there is room)")
     if present:
         return f"{problem}; kept in {directory}: {', '.join(present)}, without the results"
@@ -218,6 +224,13 @@ def unwritten_run_note(error: OSError, outcome, directory: Path, installed: bool
     still = "" if installed else f" ({directory} still holds the run it was to replace)"
     return (f"{problem}; nothing of the run could be kept there{still}; it found: {found} after "
             f"{plural(outcome.results[0].final.epoch, 'epoch')}")
+
+
+def quoted(path: Path) -> str:
+    """A path as it can be pasted into a shell (a run's --name may hold spaces)."""
+    import shlex
+
+    return shlex.quote(str(path))
 
 
 def saves_note(saved: dict[Path, int], save_paths: dict[str, Path], resume_path: Path | None, what: str) -> str:

@@ -98,13 +98,22 @@ def build_results(name: str, outcome, dataset, page: dict | None = None) -> dict
         ],
         "gradients": outcome.agreement.to_dict(),
         "gradients_after": outcome.agreement_after.to_dict() if outcome.agreement_after else None,
-        "drift": outcome.drift,
+        "drift": completed_drift(outcome.drift, [r.name for r in results]),
         "test_history": test_history(outcome.history),
         "visuals": visuals(best.name, best.params, best.outputs, dataset),
         "page": page,
         "warnings": list(outcome.warnings),
         "interrupted": outcome.interrupted,
     }
+
+
+def completed_drift(drift: dict | None, names: list[str]) -> dict | None:
+    """The drift of the implementations with a completed epoch: one interrupted in its first epoch
+    has drift points but no results, and the results name only those with results."""
+    if drift is None or drift["reference"] not in names:
+        return None
+    impls = {name: points for name, points in drift["impls"].items() if name in names}
+    return {**drift, "impls": impls} if impls else None
 
 
 def test_history(history) -> dict | None:

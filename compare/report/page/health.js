@@ -6,7 +6,8 @@ const GUESSING = 0.2; // of the test digits right, at most: hardly better than a
 const SLOW_START = 300; // steps before "not learning" is said: a small learning rate starts slowly
 const FALLEN = 0.15; // the accuracy this far below its best: getting worse
 
-// What went wrong, or null when nothing has.
+// What went wrong, or null when nothing has. A fall from its best comes first: a network that
+// learned and then collapsed is not one that never learned.
 function trouble(live) {
   const { points, loss, step } = live, last = points[points.length - 1];
   if (loss !== null && loss !== undefined && !Number.isFinite(loss)) {
@@ -14,13 +15,13 @@ function trouble(live) {
   }
   if (!last || step < SLOW_START) return null;
   const percent = (share) => `${(100 * share).toFixed(1)}%`, best = Math.max(...points.map((p) => p.accuracy));
+  if (best - last.accuracy >= FALLEN) {
+    return `Getting worse: ${percent(last.accuracy)} right, down from ${percent(best)}. ` +
+      "A learning rate this large overshoots: choose a smaller one (it applies at once), or Start again.";
+  }
   if (last.accuracy <= GUESSING) {
     return `Not learning: ${percent(last.accuracy)} right after ${step.toLocaleString("en")} steps is hardly better than guessing. ` +
       "A learning rate too large overshoots at every step, one too small barely moves: choose another (it applies at once), or Start again.";
-  }
-  if (best - last.accuracy >= FALLEN) {
-    return `Getting worse: ${percent(last.accuracy)} right, down from ${percent(best)}. ` +
-      "A learning rate this large overshoots: choose a smaller one (it applies at once).";
   }
   return null;
 }
