@@ -410,6 +410,10 @@ def test_report_keeps_another_runs_report_unless_force(tmp_path):
     assert (tmp_path / "r2" / "report.md").read_text() == theirs
     rebuilt = invoke("report", "r1/results.json")  # a run's own report, rebuilt in place: allowed
     assert rebuilt.exit_code == 0, rebuilt.output
+    rebuilt = invoke("report", "r1")  # its folder, as `compare page r1` takes it
+    assert rebuilt.exit_code == 0, rebuilt.output
+    (tmp_path / "empty").mkdir()
+    one_error_line(invoke("report", "empty"), 2, "empty is a folder without a results.json")
 
 
 def test_eval_names_what_it_takes_and_predict_show_writes_only_png(tmp_path):

@@ -10,14 +10,17 @@ from compare.cli.options import EXIT_CODES
 
 
 @click.command(epilog=EXIT_CODES)
-@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Directory for the report. Default: beside a single results file, else reports/compare-TIMESTAMP.")
 @click.option("--force", is_flag=True, help="Replace a report already in --out (one made from other results).")
 def report(results, out_dir, force):
-    """Rebuild a report from saved results.json files; several go side by side
-    (e.g. float32 against float64, or two machines). One run's page.html is made
-    again too, from the model.npz its run kept beside results.json."""
+    """Rebuild a report from saved results, one run's or several side by side.
+
+    RESULTS are results.json files or the run folders that hold them; several go
+    side by side (e.g. float32 against float64, or two machines). One run's
+    page.html is made again too, from the model.npz its run kept beside
+    results.json."""
     import shutil
     import tempfile
     from datetime import datetime
@@ -28,6 +31,7 @@ def report(results, out_dir, force):
     from compare.run.outputs import check_files_in, could_not_write, move_in, reserve_files, same_file
     from shared.checkpoint import CheckpointError
 
+    results = [results_in(path) for path in results]
     try:
         documents = [load_results(path) for path in results]
     except ResultsError as error:
@@ -66,3 +70,13 @@ def report(results, out_dir, force):
         release()
     made = f" and {out_dir / PAGE}" if page else ""
     click.echo(f"Wrote {out_dir / written[1]} and {out_dir / written[0]} with {len(written) - 2} figures{made}")
+
+
+def results_in(path: Path) -> Path:
+    """A results file as given, or the one in a run's folder (as `compare page RUN` takes it)."""
+    if not path.is_dir():
+        return path
+    if not (path / "results.json").is_file():
+        raise click.BadParameter(f"{path} is a folder without a results.json: name a run's folder or its results file",
+                                 param_hint="'RESULTS'")
+    return path / "results.json"
