@@ -627,6 +627,13 @@ def test_the_page_says_when_live_training_goes_wrong(browser, tmp_path, mnist): 
         wait_until_idle(page, 800)
         said = page.inner_text("#train-trouble")
         assert said.startswith("Getting worse: ") and f"down from {100 * learned:.1f}%" in said, (learned, said)
+        # the sample digits' marks are the collapsed network's, not the ones it had
+        page.wait_for_function("""() => { const p = window.mnistPage, m = p.model;
+            return [...document.querySelectorAll("#samples button")].every((button, s) => {
+              const x = Float64Array.from(m.samples.pixels.subarray(s * 784, (s + 1) * 784), (v) => v / 255);
+              const out = p.forward(x).output, said = out.indexOf(Math.max(...out)), label = m.samples.labels[s];
+              return button.lastChild.textContent === (said === label ? `${label} \u2713` : `${label}\u2192${said} \u2717`);
+            }); }""", timeout=5000)
         page.click("#train-reset")
         page.evaluate("() => window.mnistPage.training.step(400)")
         wait_until_idle(page, 400)

@@ -29,6 +29,7 @@ function update(page) {
   state.answer = blank || state.speck ? null : best;
   state.unsure = state.answer !== null && state.shares[best] < UNSURE_BELOW;
   state.errors = findErrors(page); // every neuron's delta for this digit and its target (backprop.js)
+  markSamples(page);
   render(page);
 }
 
@@ -85,24 +86,33 @@ function showSample(page, s) {
   update(page);
 }
 
-// A button per sample: its thumbnail, its label, and what the network says of it.
+// A button per sample: its thumbnail, its label, and what the network says of it (markSamples).
 function addSamples(page) {
-  const { labels, indices } = page.model.samples;
-  labels.forEach((label, s) => {
-    const x = sampleInput(page, s), out = forward(page.model, x).output, said = out.indexOf(Math.max(...out));
+  page.model.samples.labels.forEach((label, s) => {
     const button = document.createElement("button");
     button.type = "button";
     button.dataset.index = String(s);
-    button.title = `${page.model.dataset ?? "MNIST"} test image #${indices[s]}, labelled ${label}; the network says ${said}`;
     const thumb = document.createElement("canvas");
     thumb.width = thumb.height = SIDE;
-    paintPixels(thumb, x, greyPixel);
-    const caption = document.createElement("span");
-    caption.className = said === label ? "right" : "wrong";
-    caption.textContent = said === label ? `${label} \u2713` : `${label}\u2192${said} \u2717`;
-    button.append(thumb, caption);
+    paintPixels(thumb, sampleInput(page, s), greyPixel);
+    button.append(thumb, document.createElement("span"));
     button.addEventListener("click", () => showSample(page, s));
     $("samples").append(button);
+  });
+  markSamples(page);
+}
+
+// Each sample's mark, right or what it was taken for, by the network shown now: the timeline,
+// live training and a step learned from a digit each swap its layers for new ones.
+function markSamples(page) {
+  if (page.marked === page.model.layers) return;
+  page.marked = page.model.layers;
+  const { labels, indices } = page.model.samples, dataset = page.model.dataset ?? "MNIST";
+  [...$("samples").children].forEach((button, s) => {
+    const out = forward(page.model, sampleInput(page, s)).output, said = out.indexOf(Math.max(...out)), label = labels[s];
+    button.title = `${dataset} test image #${indices[s]}, labelled ${label}; the network says ${said}`;
+    button.lastChild.className = said === label ? "right" : "wrong";
+    button.lastChild.textContent = said === label ? `${label} \u2713` : `${label}\u2192${said} \u2717`;
   });
 }
 
