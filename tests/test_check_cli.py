@@ -36,8 +36,9 @@ def test_exercise_refuses_to_clobber_and_unknown_styles(tmp_path):
     path = tmp_path / FILE_NAME
     path.write_text("my work")
     result = invoke("exercise", str(tmp_path))
-    assert result.exit_code == 1
-    assert result.output == f"error: {path} already exists: nothing was written (move it away, or choose another directory)\n"
+    assert result.exit_code == 2  # as every other output place refused; it was exit 1 and "error:"
+    assert result.output.splitlines()[-1] == (f"Error: Invalid value for 'DIRECTORY': {path} already exists: nothing was "
+                                              "written (move it away, or choose another directory)")
     assert path.read_text() == "my work"
     result = invoke("exercise", str(tmp_path / "x"), "--style", "torch")
     assert result.exit_code == 2 and not (tmp_path / "x").exists()

@@ -26,7 +26,12 @@ FILE_NAME = "my_mlp.py"
 
 
 class ExerciseError(ValueError):
-    """Why the exercise could not be written; one line."""
+    """Why the exercise could not be written; one line. `refused`: the place given was
+    refused (a usage error), not a write that failed."""
+
+    def __init__(self, message: str, refused: bool = True):
+        super().__init__(message)
+        self.refused = refused
 
 
 def template(style: str) -> str:
@@ -51,7 +56,7 @@ def write_exercise(directory: Path | str, style: str = "scratch") -> Path:
     except FileExistsError:
         raise ExerciseError(f"{target} already exists: nothing was written (move it away, or choose another directory)") from None
     except OSError as error:
-        raise ExerciseError(f"cannot write {target}: {error.strerror or error}") from None
+        raise ExerciseError(f"cannot write {target}: {error.strerror or error}", refused=False) from None
     return target
 
 

@@ -39,7 +39,8 @@ def exercise_command(directory, style):
 
     try:
         path = write_exercise(directory, style=style)
-    except ExerciseError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+    except ExerciseError as error:  # a place refused is a usage error (2), as for every output; a failed write 1
+        if error.refused:
+            raise click.BadParameter(str(error), param_hint="'DIRECTORY'") from None
+        raise click.ClickException(str(error)) from None
     click.echo(f"wrote {path}: fill in the four TODOs (BP1-BP4), then run `compare check {path}`")
