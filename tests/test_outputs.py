@@ -491,7 +491,7 @@ def test_an_interrupted_first_epoch_leaves_results_its_report_reads(tmp_path):
     epoch; the results named it in "drift" only, and `compare report` refused them."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
     process = subprocess.Popen([sys.executable, "-m", "compare", "run", "--impl", "numpy,scratch", "--sizes", "784,12,10",
-                                "--train-limit", "30000", "--test-limit", "200", "--name", "cut short"],
+                                "--train-limit", "30000", "--test-limit", "200", "--name", "cut short", "--save", "m.npz"],
                                cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in process.stdout:
         if line.startswith("[scratch]"):  # numpy has finished its epoch
@@ -503,6 +503,8 @@ def test_an_interrupted_first_epoch_leaves_results_its_report_reads(tmp_path):
     results = tmp_path / "reports" / "cut short" / "results.json"
     document = json.loads(results.read_text())
     assert [impl["name"] for impl in document["implementations"]] == ["numpy"] and document["drift"] is None
+    # whose epoch is saved is said: numpy's, not scratch's, which was interrupted
+    assert "numpy's last completed epoch (1) is saved in" in stderr and "nothing was saved in" in stderr, stderr[-400:]
     assert invoke("report", results, "--out", tmp_path / "again").exit_code == 0
 
 

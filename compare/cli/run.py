@@ -236,9 +236,10 @@ def quoted(path: Path) -> str:
 def saves_note(saved: dict[Path, int], save_paths: dict[str, Path], resume_path: Path | None, what: str) -> str:
     """What the checkpoints hold now: only saves that happened are claimed."""
     notes = []
-    for path in save_paths.values():
-        if path in saved:
-            notes.append(f"{what} ({saved[path]}) is saved in {path}")
+    for impl, path in save_paths.items():
+        if path in saved:  # with several implementations, whose epoch it is (not the one interrupted)
+            whose = f"{impl}'s " if len(save_paths) > 1 else ""
+            notes.append(f"{whose}{what.removeprefix('the ') if whose else what} ({saved[path]}) is saved in {path}")
         elif resume_path is not None and path.exists() and os.path.samefile(path, resume_path):
             notes.append(f"{path} is unchanged")
         else:
