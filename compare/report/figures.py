@@ -196,13 +196,13 @@ def curves(documents: list[dict], path: Path, size) -> Path:
     if xs and min(xs) == max(xs):  # one point in time (one epoch, no history): one tick, not 0.96 to 1.04
         accuracy_axis.set_xlim(min(xs) - 1, min(xs) + 1)
         accuracy_axis.set_xticks([min(xs)])
+    # Said in the loss legend's title: the legend is placed where the curves leave room (a free
+    # text in a corner lay on the curves of some runs).
+    coincide = len(documents) == 1 and curves_coincide(documents[0])
     for axis in (loss_axis, accuracy_axis):
         axis.grid(True, alpha=0.3)
-        axis.legend(fontsize=8)
-    if len(documents) == 1 and curves_coincide(documents[0]):
-        loss_axis.text(0.98, 0.95, "the implementations' curves lie on top of each other",
-                       transform=loss_axis.transAxes, ha="right", va="top", fontsize=9,
-                       bbox=dict(facecolor="white", alpha=0.8, edgecolor="none"))
+        axis.legend(fontsize=8, title_fontsize=8,
+                    title="the curves lie on top of each other" if coincide and axis is loss_axis else None)
     return save(canvas, path)
 
 
@@ -297,8 +297,9 @@ def drift(document: dict, path: Path, size) -> Path:
                    label=f"{name} vs {reference}", **look)
     epsilon = 2.0 ** -52
     apart.axhline(epsilon, color="#777777", linewidth=1, linestyle=":")
-    apart.text(0.99, epsilon * 1.6, "float64's last bit at 1 (2.2e-16)", transform=apart.get_yaxis_transform(),
-               ha="right", fontsize=8, color="#555555")
+    # under its line: the differences lie above it (a label above it lay on them)
+    apart.text(0.99, epsilon / 1.6, "float64's last bit at 1 (2.2e-16)", transform=apart.get_yaxis_transform(),
+               ha="right", va="top", fontsize=8, color="#555555")
     apart.set(title=f"How far the parameters drift from {reference}'s while training", xlabel="epochs",
               ylabel="largest |parameter difference|", yscale="log", ylim=(1e-18, 10))
     apart.grid(True, alpha=0.3)
