@@ -126,11 +126,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
         if results.exists():
             kept = f"; the results are in {directory / RESULTS} (`compare report {quoted(directory / RESULTS)}` draws the report)"
         else:
-            from compare.wording import plural
-
-            found = ", ".join(f"{r.name} {r.final.test_accuracy:.2%}" for r in outcome.results)
-            kept = (f" before its results: nothing of the run was kept; it found: {found} after "
-                    f"{plural(outcome.results[0].final.epoch, 'epoch')}")
+            kept = f" before its results: nothing of the run was kept; it found: {what_it_found(outcome)}"
         click.echo(f"\ninterrupted while writing the report{kept}", err=True)
         sys.exit(130)
     except OSError as error:  # a full disk: keep what was written, say where, and what the run found
@@ -210,7 +206,6 @@ def unwritten_run_note(error: OSError, outcome, directory: Path, installed: bool
     installed: False when the run that --force was to replace is still there, whole."""
     from compare.report.document import PAGE
     from compare.report.folder import HISTORY, MODEL, RESULTS
-    from compare.wording import plural
 
     problem = f"could not write {error.filename or directory} ({reason(error)})"
     present = [name for name in (RESULTS, MODEL, HISTORY, PAGE, "report.md", "report.html")
@@ -220,10 +215,16 @@ def unwritten_run_note(error: OSError, outcome, directory: Path, installed: bool
                 f"the report again once there is room)")
     if present:
         return f"{problem}; kept in {directory}: {', '.join(present)}, without the results"
-    found = ", ".join(f"{r.name} {r.final.test_accuracy:.2%}" for r in outcome.results)
     still = "" if installed else f" ({directory} still holds the run it was to replace)"
-    return (f"{problem}; nothing of the run could be kept there{still}; it found: {found} after "
-            f"{plural(outcome.results[0].final.epoch, 'epoch')}")
+    return f"{problem}; nothing of the run could be kept there{still}; it found: {what_it_found(outcome)}"
+
+
+def what_it_found(outcome) -> str:
+    """The run's accuracies, for a message that must say them because no file keeps them."""
+    from compare.wording import plural
+
+    found = ", ".join(f"{r.name} {r.final.test_accuracy:.2%}" for r in outcome.results)
+    return f"{found} after {plural(outcome.results[0].final.epoch, 'epoch')}"
 
 
 def quoted(path: Path) -> str:
