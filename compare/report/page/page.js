@@ -82,7 +82,7 @@ function showSample(page, s) {
   page.state.exact = x;
   page.state.sample = s;
   page.state.target = null;
-  $("status").textContent = `${page.model.dataset ?? "MNIST"} test image #${indices[s]}, labelled ${labels[s]}, exactly as stored. Draw to start your own.`;
+  $("status").textContent = `${page.model.dataset} test image #${indices[s]}, labelled ${labels[s]}, exactly as stored. Draw to start your own.`;
   update(page);
 }
 
@@ -107,7 +107,7 @@ function addSamples(page) {
 function markSamples(page) {
   if (page.marked === page.model.layers) return;
   page.marked = page.model.layers;
-  const { labels, indices } = page.model.samples, dataset = page.model.dataset ?? "MNIST";
+  const { samples: { labels, indices }, dataset } = page.model;
   [...$("samples").children].forEach((button, s) => {
     const out = forward(page.model, sampleInput(page, s)).output, said = out.indexOf(Math.max(...out)), label = labels[s];
     button.title = `${dataset} test image #${indices[s]}, labelled ${label}; the network says ${said}`;

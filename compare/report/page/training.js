@@ -166,7 +166,7 @@ function step(page, live, steps = 1) {
 function listenToTraining(page) {
   const raw = JSON.parse($("digits").textContent);
   if (!raw) return null;
-  const live = { digits: raw, dataset: page.model.dataset ?? "MNIST", starts: trainingStarts(page), seed: 0, run: 0,
+  const live = { digits: raw, dataset: page.model.dataset, starts: trainingStarts(page), seed: 0, run: 0,
                  started: false, step: 0, seen: 0, points: [], showing: null, shownAt: 0 };
   $("train").hidden = false;
   if (typeof Worker === "undefined" || typeof DecompressionStream === "undefined") {
