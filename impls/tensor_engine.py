@@ -27,6 +27,7 @@ into an expression are constants. The engine knows nothing about neural networks
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import lru_cache
 
 import numpy as np
 
@@ -48,14 +49,20 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum a gradient of the broadcast result back to an input's shape."""
     if grad.shape == shape:
         return grad
-    extra = grad.ndim - len(shape)  # leading axes the input did not have
-    grad = grad.sum(axis=tuple(range(extra))) if extra else grad
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    return grad.sum(axis=stretched, keepdims=True) if stretched else grad
+    return grad.sum(axis=stretched_axes(grad.shape, shape)).reshape(shape)
+
+
+@lru_cache(maxsize=256)  # the same few pairs of shapes recur at every step: worked out once
+def stretched_axes(result: tuple, shape: tuple) -> tuple:
+    """The axes along which broadcasting stretched `shape` to `result`: the leading ones
+    it did not have, and those where it had 1 and the result has more."""
+    extra = len(result) - len(shape)
+    return tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape) if n == 1 and result[extra + i] != 1)
 
 
 def spread(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """A sum's gradient (its summed axes kept, of size 1) copied back to every entry it added."""
+    """A sum's gradient (a number, or with its summed axis kept, of size 1) copied back to every
+    entry it added."""
     out = np.empty(shape, grad.dtype)
     out[...] = grad
     return out
@@ -166,9 +173,11 @@ class Tensor:
         return self._make(x @ y, (self, other), (lambda g: g @ y.T, lambda g: x.T @ g))
 
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
-        kept = self.data.sum(axis=axis, keepdims=True)  # every entry counts once: each gets g back
         shape = self.shape
-        return self._make(kept if keepdims else kept.squeeze(axis), (self,), (lambda g: spread(g.reshape(kept.shape), shape),))
+        put_back = axis is not None and not keepdims  # the summed axis, so that g broadcasts along it
+        # Every entry counts once in the sum: each gets g back.
+        return self._make(self.data.sum(axis=axis, keepdims=keepdims), (self,),
+                          (lambda g: spread(np.expand_dims(g, axis) if put_back else g, shape),))
 
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
         count = self.data.size if axis is None else self.shape[axis]
