@@ -73,11 +73,14 @@ def as_tensor(x, dtype=None) -> Tensor:
     so that float32 stays float32)."""
     if isinstance(x, Tensor):
         return x
-    return Tensor(np.asarray(x, dtype=dtype if isinstance(x, (int, float)) else None))
+    return Tensor(np.asarray(x, dtype=dtype if isinstance(x, (int, float, np.number)) else None))
 
 
 class Tensor:
     __slots__ = ("data", "grad", "parents", "rules", "requires_grad")
+    # NumPy hands `array * tensor` (and +, -, /, @) to the Tensor's __rmul__ etc., where the array
+    # is a constant, instead of making an array of Tensors one entry at a time.
+    __array_ufunc__ = None
 
     def __init__(self, data, requires_grad: bool = False, parents: tuple = (), rules: tuple = ()):
         self.data = data if isinstance(data, np.ndarray) else np.asarray(data, dtype=np.float64 if isinstance(data, (int, float)) else None)
@@ -171,6 +174,9 @@ class Tensor:
         other = as_tensor(other, self.data.dtype)
         x, y = self.data, other.data  # 2-D: dL/dx = g y^T, dL/dy = x^T g
         return self._make(x @ y, (self, other), (lambda g: g @ y.T, lambda g: x.T @ g))
+
+    def __rmatmul__(self, other) -> Tensor:
+        return as_tensor(other, self.data.dtype) @ self
 
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
         shape = self.shape

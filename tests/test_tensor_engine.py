@@ -204,6 +204,20 @@ def test_float32_stays_float32():
     assert out.data.dtype == np.float32 and w.grad.dtype == np.float32
 
 
+def test_an_array_or_numpy_number_on_the_left_is_a_constant():
+    """NumPy would otherwise make an array of Tensors, one per entry, or fail (matmul)."""
+    w = Tensor(np.arange(6.0).reshape(2, 3), True)
+    c = np.full((2, 3), 2.0)
+    for out, dw in [(c * w, c), (c + w, 1.0), (c - w, -1.0), (c / (w + 1), -c / (w.data + 1) ** 2),
+                    (np.float64(3.0) * w, 3.0), (np.ones((4, 2)) @ w, 4.0)]:
+        assert isinstance(out, Tensor), type(out)
+        w.zero_grad()
+        out.sum().backward()
+        assert np.allclose(w.grad, dw)
+    half = Tensor(np.ones(3, np.float32), True)
+    assert (np.float64(0.5) * half).data.dtype == np.float32  # a number takes the tensor's dtype
+
+
 def test_the_readmes_one_neuron_example_gives_the_scalar_engines_numbers():
     """The README's tensor snippet, run as written, agrees with its scalar engine's table."""
     import re
