@@ -369,6 +369,22 @@ def in_view(page, selector, height=667):
     return box is not None and box["y"] < height - 40 and box["y"] + box["height"] > 40
 
 
+def test_on_a_phone_the_sample_digits_come_before_the_timeline_and_training(browser):  # noqa: F811
+    """Picking a real test digit is the other way to give the network an input: on a phone it
+    follows the network under the pad, as it does on a desktop, not the two long panels."""
+    from test_page import ROOT
+
+    page = open_page(browser, ROOT / "docs" / "page.html", 375, 667, has_touch=True, is_mobile=True)
+    try:
+        top = {name: page.locator(selector).bounding_box()["y"]
+               for name, selector in [("pad", "#pad"), ("net", "#net"), ("samples", "#samples"),
+                                      ("timeline", "#timeline"), ("train", "#train")]}
+        assert top["pad"] < top["net"] < top["samples"] < top["timeline"] < top["train"], top
+        assert page.errors == []
+    finally:
+        page.context.close()
+
+
 def test_tapping_a_neuron_on_a_phone_brings_its_panel_into_view(browser, tmp_path_factory):  # noqa: F811
     path = tmp_path_factory.mktemp("phone") / "page.html"
     assert invoke("page", MODEL, "--out", path).exit_code == 0
