@@ -32,7 +32,9 @@ def start_epoch(document: dict) -> int:
 
 def vs_fastest(speed: float, fastest: float) -> str:
     """The one speed convention of the console and the report: against the fastest."""
-    return "fastest" if speed >= fastest else f"{fastest / speed:,.1f}x slower"
+    ratio = fastest / speed
+    # two decimals under 2x, so that a gap of a few percent does not read "1.0x slower"
+    return "fastest" if speed >= fastest else f"{ratio:,.{2 if ratio < 2 else 1}f}x slower"
 
 
 def shown_path(path: Path | str) -> str:
@@ -128,6 +130,11 @@ def difference(value: float) -> str:
     return f"{value:.2g}" if value >= 0.01 else f"{value:.1e}"
 
 
+def last_bit(config: dict) -> str:
+    """The size of the last bit of a number near 1 in the run's dtype (its machine epsilon)."""
+    return "1.2e-7 in float32" if config.get("dtype") == "float32" else "2.2e-16 in float64"
+
+
 def drift_summary(drift: dict, after: dict | None, config: dict) -> str:
     """In words, how far the implementations drifted apart while training (results' "drift")
     and whether their gradients still agree from the trained parameters ("gradients_after"):
@@ -156,7 +163,7 @@ def drift_summary(drift: dict, after: dict | None, config: dict) -> str:
         how = f", growing exponentially on the way: tenfold about every {steps_text(rate)}" if rate else ""
         text = (f"While training, the implementations drifted apart: {worst} vs {reference} went from {start} to "
                 f"{difference(final)} at the end{how}. No implementation is wrong: they add the same numbers in "
-                f"different orders, which differ in the last bit (1e-16), and SGD at learning rate {config['lr']:g} "
+                f"different orders, which differ in the last bit ({last_bit(config)}), and SGD at learning rate {config['lr']:g} "
                 f"amplifies such a difference step after step, as a chaotic system does")
         text += (", until they are two different networks, equally well trained." if final >= APART_LEVEL else
                  f"; they are still the same network to about {digits} digits, and would drift further over more "

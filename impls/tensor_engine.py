@@ -1,8 +1,9 @@
 """A reverse-mode automatic differentiation engine on whole NumPy arrays.
 
-A `Tensor` holds an array (`data`), after backward its gradient (`grad`, same shape), the
-Tensors it was computed from (`parents`) and, for each parent, the backward rule of the
-operation that made it (`rules`): a function from this node's gradient to that parent's.
+A `Tensor` holds an array of floating-point numbers (`data`; integers and lists become
+float64), the Tensors it was computed from (`parents`) and, for each parent, the backward rule
+of the operation that made it (`rules`): a function from this node's gradient to that
+parent's. After backward, a leaf that requires a gradient has it in `grad` (same shape).
 `root.backward()` visits the graph in reverse topological order (iteratively: no recursion
 limit) and does
 
@@ -19,9 +20,18 @@ opposite: its gradient is copied back to every entry it added up (`spread`).
 
 Leaves (Tensors made directly, with requires_grad=True, e.g. a network's weights)
 accumulate their gradients over calls to backward(), as in PyTorch, until `zero_grad()`.
-Interior nodes start from zero at every backward. Inside `with no_grad():` operations
-record no parents and no rule: evaluation builds no graph. Plain numbers and arrays mixed
-into an expression are constants. The engine knows nothing about neural networks.
+Interior nodes keep none: their gradients live only during one backward (PyTorch's default
+too, without retain_grad). Inside `with no_grad():` operations record no parents and no
+rule: evaluation builds no graph. Plain numbers and arrays mixed into an expression, on
+either side, are constants; a number takes the other operand's dtype, so float32 stays float32.
+
+What it does not do, as an MLP does not need it: @ multiplies 2-D tensors, `max` takes one
+axis, `pick` one class per row of a 2-D tensor (each refuses anything else with a message).
+A Tensor made from an array uses that array, not a copy (as torch.from_numpy), and an
+operation keeps its inputs' arrays for its backward rule: change `data` between steps (the
+parameter update), never between an operation and the backward through it. A Tensor is never
+changed in place (`w -= ...` is refused): update its array, `w.data -= lr * w.grad`.
+The engine knows nothing about neural networks.
 """
 
 from __future__ import annotations
@@ -76,6 +86,15 @@ def as_tensor(x, dtype=None) -> Tensor:
     return Tensor(np.asarray(x, dtype=dtype if isinstance(x, (int, float, np.number)) else None))
 
 
+def float_array(data) -> np.ndarray:
+    """data as an array of floating-point numbers: a float dtype is kept; integers and booleans
+    become float64 (a gradient is a real number: 0.5 * an integer array must not be 0)."""
+    array = np.asarray(data)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"a Tensor holds numbers, not {array.dtype} data (a list of Tensors, strings?)")
+    return array if array.dtype.kind == "f" else array.astype(np.float64)
+
+
 class Tensor:
     __slots__ = ("data", "grad", "parents", "rules", "requires_grad")
     # NumPy hands `array * tensor` (and +, -, /, @) to the Tensor's __rmul__ etc., where the array
@@ -83,14 +102,20 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, data, requires_grad: bool = False, parents: tuple = (), rules: tuple = ()):
-        self.data = data if isinstance(data, np.ndarray) else np.asarray(data, dtype=np.float64 if isinstance(data, (int, float)) else None)
+        self.data = data if isinstance(data, np.ndarray) and data.dtype.kind == "f" else float_array(data)
         self.grad = None
         self.requires_grad = requires_grad
         self.parents = parents
         self.rules = rules  # one per parent: this node's gradient -> that parent's
 
     def __repr__(self) -> str:
-        return f"Tensor(shape={self.data.shape}, dtype={self.data.dtype})"
+        dtype = "" if self.data.dtype == np.float64 else f", dtype={self.data.dtype}"
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({np.array2string(self.data, precision=5, threshold=24, separator=', ', prefix='Tensor(')}{dtype}{grad})"
+
+    def item(self) -> float:
+        """The number a one-entry Tensor holds (a loss, say)."""
+        return self.data.item()
 
     @property
     def shape(self) -> tuple:
@@ -143,8 +168,9 @@ class Tensor:
         return self._make(-self.data, (self,), (lambda g: -g,))
 
     def __pow__(self, exponent: float) -> Tensor:
-        if isinstance(exponent, Tensor):
-            raise TypeError("Tensor ** Tensor is not supported; the exponent must be a number")
+        if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
+            raise TypeError("Tensor ** Tensor or ** array is not supported; the exponent must be a number")
+        exponent = float(exponent)  # a Python number: a NumPy float64 would make float32 float64
         x = self.data  # d(x^n)/dx = n x^(n-1)
         return self._make(x**exponent, (self,), (lambda g: g * exponent * x ** (exponent - 1),))
 
@@ -167,13 +193,22 @@ class Tensor:
 
     def relu(self) -> Tensor:
         on = self.data > 0  # the derivative at exactly 0 is taken as 0, as PyTorch does
-        return self._make(self.data * on, (self,), (lambda g: g * on,))
+        return self._make(np.maximum(self.data, 0), (self,), (lambda g: g * on,))
 
     # -- products and reductions -------------------------------------------------------
     def __matmul__(self, other) -> Tensor:
         other = as_tensor(other, self.data.dtype)
         x, y = self.data, other.data  # 2-D: dL/dx = g y^T, dL/dy = x^T g
+        if x.ndim != 2 or y.ndim != 2:
+            raise ValueError(f"@ multiplies 2-D tensors here, not shapes {x.shape} and {y.shape}: "
+                             "write a vector as a matrix of one row or one column")
         return self._make(x @ y, (self, other), (lambda g: g @ y.T, lambda g: x.T @ g))
+
+    def _changed_in_place(self, other):
+        raise TypeError("a Tensor is not changed in place (its array may be in a graph): "
+                        "update the array, as in w.data -= lr * w.grad")
+
+    __iadd__ = __isub__ = __imul__ = __itruediv__ = _changed_in_place
 
     def __rmatmul__(self, other) -> Tensor:
         return as_tensor(other, self.data.dtype) @ self
@@ -186,11 +221,13 @@ class Tensor:
                           (lambda g: spread(np.expand_dims(g, axis) if put_back else g, shape),))
 
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
-        count = self.data.size if axis is None else self.shape[axis]
-        return self.sum(axis, keepdims) / count
+        total = self.sum(axis, keepdims)
+        return total / (self.data.size // max(total.data.size, 1))  # the entries added into each
 
     def max(self, axis: int, keepdims: bool = False) -> Tensor:
         """The largest entry along axis; its gradient goes to the first maximum only."""
+        if not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"max takes one axis, an int, not {axis!r} (softmax needs each row's)")
         x = self.data
         first = np.expand_dims(x.argmax(axis=axis), axis)
         top = np.take_along_axis(x, first, axis)
@@ -204,7 +241,11 @@ class Tensor:
 
     def pick(self, index: np.ndarray) -> Tensor:
         """Row i's entry in column index[i], for a 2-D tensor: a target class per row."""
-        x, rows = self.data, np.arange(len(index))
+        x, index = self.data, np.asarray(index)
+        if x.ndim != 2 or index.shape != x.shape[:1] or index.dtype.kind not in "iu":
+            raise ValueError(f"pick takes a 2-D tensor and one integer class per row: got shape {x.shape} "
+                             f"and {index.dtype} classes of shape {index.shape}")
+        rows = np.arange(len(index))
 
         def rule(g):
             out = np.zeros_like(x)
@@ -216,11 +257,22 @@ class Tensor:
     # -- the chain rule ----------------------------------------------------------------
     def backward(self, grad=None) -> None:
         """d(self)/d(t) into t.grad for every Tensor t this one was computed from that
-        requires a gradient (self must be a single number unless grad is given)."""
+        requires a gradient, times grad: 1 for a single number, else an array of self's shape
+        (or a number: a seed such as a learning rate)."""
         if grad is None:
             if self.data.size != 1:
-                raise ValueError(f"backward of a tensor of shape {self.shape} needs its gradient")
+                raise ValueError(f"backward of a tensor of shape {self.shape} needs its gradient, an array of "
+                                 "that shape; or take the backward of a single number, such as its .sum()")
             grad = np.ones_like(self.data)
+        grad = np.asarray(grad, dtype=self.data.dtype)
+        if grad.shape != self.shape:
+            raise ValueError(f"backward's gradient has shape {grad.shape}, the tensor {self.shape}")
+        if not self.requires_grad:
+            raise ValueError("backward of a tensor that needs no gradient: it was made from constants "
+                             "only (no requires_grad=True), or inside no_grad()")
+        if not self.parents:  # a leaf by itself: d(self)/d(self) = 1, times grad
+            self.grad = grad.copy() if self.grad is None else self.grad + grad
+            return
         grads = {self: grad}  # interior nodes: this root's gradient only
         for node in reversed(topological_order(self)):
             g = grads.pop(node)

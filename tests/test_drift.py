@@ -105,6 +105,14 @@ def test_the_words_say_exponential_drift_and_that_the_gradients_still_agree():
                          "gradients differ by at most 4.4e-16 (tolerance 1e-10).")
 
 
+def test_the_last_bit_is_the_runs_dtypes():
+    """A float32 run's rounding is 1.2e-7, not float64's 2.2e-16, in the words and on the figure."""
+    drift = {"reference": "numpy", "steps_per_epoch": 100, "largest_parameter": 2.0,
+             "impls": {"torch": [[s, 6e-8 * 1.1 ** (s / 10)] for s in range(0, 101, 10)]}}
+    assert "the last bit (1.2e-7 in float32)" in drift_summary(drift, AGREE, CONFIG | {"dtype": "float32"})
+    assert "the last bit (2.2e-16 in float64)" in drift_summary(drift, AGREE, CONFIG | {"dtype": "float64"})
+
+
 def test_the_words_say_when_they_stay_equal():
     drift = {"reference": "numpy", "steps_per_epoch": 6000, "largest_parameter": 3.0,
              "impls": {"tensor": [[s, 1e-16 + s * 1e-18] for s in range(0, 6001, 300)]}}

@@ -586,7 +586,7 @@ def test_long_work_off_a_terminal_says_where_it_is(capsys):  # 23.29: a 1,500-la
             now[0] += 1.0  # a second a step: 50 minutes in all
             progress.update(1)
     lines = capsys.readouterr().err.splitlines()
-    assert lines[0] == "checking gradients (3,003 steps) ..."
+    assert lines[0] == "checking gradients (3,003 checks) ..."
     assert len(lines) == 1 + 300 // 15  # one more line every 15 s
     assert lines[1] == "checking gradients: 15 of 3,003 steps, about 49 min 48 s left"
 

@@ -18,7 +18,7 @@ def squeeze(text: str) -> str:
 
 def equation_table() -> list[list[str]]:
     readme = (ROOT / "README.md").read_text()
-    section = readme.split("## The four equations, four ways", 1)[1].split("\n## ", 1)[0]
+    section = readme.split("## The four equations, five ways", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("|")]
     return [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows]
 
@@ -36,8 +36,9 @@ def test_the_readmes_equation_table_quotes_the_code_it_names():
     assert [row[0].split()[0] for row in rows] == list(EQUATIONS)
     # Each column's files: the one its header links, and the autograd column's model too.
     files = [re.findall(r"\]\((impls/[\w/]+\.py)\)", cell) for cell in header]
-    files = [paths + ["impls/autograd_mlp.py"] if "impls/autograd_engine.py" in paths else paths for paths in files]
-    assert sum(bool(paths) for paths in files) == 4
+    models = {"impls/autograd_engine.py": "impls/autograd_mlp.py", "impls/tensor_engine.py": "impls/tensor_mlp.py"}
+    files = [paths + [models[paths[0]]] if paths and paths[0] in models else paths for paths in files]
+    assert sum(bool(paths) for paths in files) == 5
     quoted = 0
     for row in rows:
         assert len(row) == len(header), row

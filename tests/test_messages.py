@@ -30,11 +30,11 @@ def invoke(*args):
 def test_gradcheck_says_what_it_is_doing_and_has_no_fake_pair():
     result = invoke("gradcheck", "--impl", "numpy", "--sizes", "784,5,10")
     assert result.exit_code == 0, result.output
-    assert result.stderr.startswith("checking gradients (5 steps) ...")
+    assert result.stderr.startswith("checking gradients (5 checks) ...")
     assert "no pairs to compare (one implementation)" in result.output
     assert "worst pair" not in result.output
     both = invoke("gradcheck", "--impl", "scratch,numpy", "--sizes", "784,5,10")
-    assert "worst pair" in both.output and "checking gradients (10 steps)" in both.stderr
+    assert "worst pair" in both.output and "checking gradients (10 checks)" in both.stderr
 
 
 def test_gradcheck_json_to_stdout_stays_quiet():
@@ -90,6 +90,7 @@ def test_one_speed_convention_in_the_console_the_report_and_the_figure(tmp_path)
 
     assert process_memory([document]).startswith("**Memory** The process peaked at 1 MiB resident while training")
     assert vs_fastest(23_000, 94_000) == "4.1x slower"
+    assert vs_fastest(98_000, 100_000) == "1.02x slower"  # not "1.0x slower"
 
 
 def test_saturation_advice_fits_the_config(mnist):

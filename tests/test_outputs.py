@@ -232,7 +232,7 @@ runpy.run_module("compare", run_name="__main__", alter_sys=True)
 
 
 def said(stderr: str) -> list[str]:
-    """What a command said on stderr, less its progress lines ("checking gradients (5 steps) ...")."""
+    """What a command said on stderr, less its progress lines ("checking gradients (5 checks) ...")."""
     return [line for line in stderr.splitlines() if line.strip() and not line.endswith(" ...")]
 
 

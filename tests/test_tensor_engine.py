@@ -4,6 +4,9 @@ accumulation on leaves, no-grad."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -227,7 +230,10 @@ def test_the_readmes_one_neuron_example_gives_the_scalar_engines_numbers():
     snippet = next(block for block in re.findall(r"```python\n(.*?)```", readme, re.S)
                    if "tensor_engine import Tensor" in block)
     scope: dict = {}
-    exec(snippet, scope)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(snippet, scope)
+    assert printed.getvalue().strip() in readme  # what the README says it prints
     assert abs(float(scope["loss"].data) - 0.12814) < 5e-6
     np.testing.assert_allclose(scope["WT"].grad.ravel(), [-0.06327, -0.12654, -0.03164], atol=5e-6)
     np.testing.assert_allclose(scope["b"].grad, [-0.12654], atol=5e-6)
@@ -256,3 +262,81 @@ def test_leaves_get_arrays_of_their_own():
     assert a.grad is not b.grad and a.grad is not seed and b.grad is not seed
     a.grad += 1
     assert b.grad.tolist() == [1.0, 1.0, 1.0] and seed.tolist() == [1.0, 1.0, 1.0]
+
+
+# ---------------------------------------------------------------- off the happy path (a learner's)
+
+
+def test_integers_and_lists_become_float64():
+    """Cast to the integers' dtype, 0.5 * [1, 2, 3] was [0, 0, 0] and every gradient 0."""
+    x = Tensor([1, 2, 3], requires_grad=True)
+    assert x.data.dtype == np.float64 and Tensor(np.arange(3)).data.dtype == np.float64
+    (x * 0.5 + x.sigmoid()).sum().backward()
+    s = 1 / (1 + np.exp(-np.array([1.0, 2.0, 3.0])))
+    np.testing.assert_allclose(x.grad, 0.5 + s * (1 - s))
+    for bad in ([Tensor(1.0), Tensor(2.0)], "3", None):
+        with pytest.raises(TypeError, match="holds numbers"):
+            Tensor(bad)
+
+
+def test_what_the_engine_does_not_do_is_refused_with_a_message():
+    w = Tensor(np.eye(3), requires_grad=True)
+    with pytest.raises(ValueError, match="2-D tensors.*one row or one column"):
+        w @ np.array([0.5, 1.0, 0.25])  # its gradient was a number, not a 3x3 matrix
+    logits = Tensor(np.zeros((4, 3)), requires_grad=True)
+    for index in (np.array([0, 1]), np.zeros((4, 4), int), np.array([0.0, 1.0, 2.0, 0.0])):
+        with pytest.raises(ValueError, match="one integer class per row"):
+            logits.pick(index)
+    with pytest.raises(ValueError, match="one integer class per row"):
+        Tensor(np.zeros((2, 4, 3))).pick(np.array([0, 1]))
+    for axis in (None, (0, 1)):
+        with pytest.raises(TypeError, match="one axis, an int"):
+            logits.max(axis=axis)
+    with pytest.raises(TypeError, match="must be a number"):
+        w ** np.ones((4, 1))
+    with pytest.raises(TypeError, match=r"w.data -= lr \* w.grad"):
+        w -= 0.1
+
+
+def test_backward_checks_its_seed_and_what_it_is_called_on():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with pytest.raises(ValueError, match=r"gradient has shape \(3, 2\), the tensor \(2,\)"):
+        (w * 2).backward(np.ones((3, 2)))  # was summed into [6, 6] without a word
+    with pytest.raises(ValueError, match=r"its \.sum\(\)"):
+        (w * 2).backward()
+    (w * w).sum().backward(2.0)  # a number as the seed (a learning rate, say)
+    np.testing.assert_array_equal(w.grad, [4.0, 8.0])
+    with pytest.raises(ValueError, match="made from constants only"):
+        Tensor(np.ones(2)).sum().backward()
+    with no_grad():
+        evaluated = (w * w).sum()
+    with pytest.raises(ValueError, match="inside no_grad"):
+        evaluated.backward()
+    w.zero_grad()
+    w.backward(np.ones(2))  # a leaf by itself: d w / d w = 1, accumulating like any leaf
+    w.backward(np.ones(2))
+    np.testing.assert_array_equal(w.grad, [2.0, 2.0])
+
+
+def test_mean_over_several_axes_and_relu_at_infinity_match_torch():
+    data = np.random.default_rng(0).standard_normal((2, 3, 4))
+    for axis, keepdims in [((0, 2), False), ((0, 2), True), (-1, False), (None, False)]:
+        t, ref = Tensor(data.copy(), True), torch.tensor(data, requires_grad=True)
+        out = t.mean(axis=axis, keepdims=keepdims)
+        expected = ref.mean() if axis is None else ref.mean(dim=axis, keepdim=keepdims)
+        np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-15)
+        (out * out).sum().backward()
+        (expected * expected).sum().backward()
+        np.testing.assert_allclose(t.grad, ref.grad.numpy(), rtol=1e-14)
+    x = Tensor(np.array([-np.inf, -1.0, 2.0]), True)
+    out = x.relu()
+    out.sum().backward()
+    assert out.data.tolist() == [0.0, 0.0, 2.0] and x.grad.tolist() == [0.0, 0.0, 1.0]  # not nan at -inf
+    half = Tensor(np.ones(3, np.float32), True)
+    assert (half ** np.float64(2)).data.dtype == np.float32
+
+
+def test_a_tensor_prints_its_numbers():
+    loss = (Tensor(np.array([0.5, 1.5]), requires_grad=True) ** 2).mean()
+    assert repr(loss) == "Tensor(1.25, requires_grad=True)" and loss.item() == 1.25
+    assert repr(Tensor(np.zeros(2, np.float32))) == "Tensor([0., 0.], dtype=float32)"

@@ -79,7 +79,7 @@ class GradientAgreement:
             "config": self.config.to_dict(),
             "impls": self.impls,
             "batch_size": self.batch_size,
-            "relative_error": "max|a - b| / max(max|a|, max|b|, 1e-12) per tensor",
+            "relative_error": "max|a - b| / max(max|a|, max|b|, 1e-12) per parameter (each W and b)",
             "tolerances": {"pairs": PAIR_TOLERANCE, "finite_differences": FD_TOLERANCE},
             "fd_step": FD_STEP,
             "losses": self.losses,
@@ -241,7 +241,7 @@ def format_agreement(result: GradientAgreement) -> str:
             + [f"{tensor.pairs[p]:.1e}" for p in pair_names]
             + [f"{tensor.finite_differences[name]:.1e}" for name in result.impls]
             for tensor in result.tensors]
-    lines = to_text(Table(["tensor", "shape", *pair_names, *fd_names], rows))
+    lines = to_text(Table(["parameter", "shape", *pair_names, *fd_names], rows))
     kinks = sum(sum(t.kinks_skipped.values()) for t in result.tensors)
     losses = ", ".join(f"{name} {loss:.12f}" for name, loss in result.losses.items())
     verdict = "PASS" if result.passed else "FAIL"

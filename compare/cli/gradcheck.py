@@ -10,6 +10,7 @@ import click
 
 from compare.cli.options import EXIT_CODES, build_config, config_options, parse_impls, penalty_options, typed
 from compare.cli.preflight import check_memory, data_inputs, load_data_sized
+from compare.wording import plural
 
 
 @click.command(epilog=EXIT_CODES)
@@ -18,7 +19,7 @@ from compare.cli.preflight import check_memory, data_inputs, load_data_sized
 @click.option("--samples", type=click.IntRange(min=1), default=16, show_default=True,
               help="Training images in the batch the gradients are taken on.")
 @click.option("--coordinates", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Entries per tensor checked by finite differences.")
+              help="Entries of each weight matrix and bias vector checked by finite differences.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write the table as JSON to this file ('-' for standard output).")
 @click.option("--force", is_flag=True, help="Overwrite an existing --json file.")
@@ -50,7 +51,7 @@ def gradcheck(impl_text, data_dir, samples, coordinates, json_path, force, **opt
     params = init_params(config.sizes, config.init, config.seed)
     to_stdout = json_path is not None and str(json_path) == "-"
     try:
-        with Progress("checking gradients", step_count(params, impls), enabled=not to_stdout) as progress:
+        with Progress("checking gradients", step_count(params, impls), unit="check", enabled=not to_stdout) as progress:
             result = check_on_training_images(config, params, dataset, impls, samples, coordinates,
                                               on_step=lambda note: progress.update(1, note))
     except KeyboardInterrupt:  # said as `run` says it: where it stopped, and what was (not) written
@@ -62,9 +63,9 @@ def gradcheck(impl_text, data_dir, samples, coordinates, json_path, force, **opt
     if json_path is not None and str(json_path) == "-":
         click.echo(document, nl=False)
     else:
-        click.echo(f"Gradients on {result.batch_size} {dataset.name} training images, float64, of the network "
+        click.echo(f"Gradients on {plural(result.batch_size, dataset.name + ' training image')}, float64, of the network "
                    f"{describe_network(config)}")
-        click.echo("relative error = max|a - b| / max(max|a|, max|b|) per tensor\n")
+        click.echo("relative error = max|a - b| / max(max|a|, max|b|) per parameter (each W and b)\n")
         click.echo(format_agreement(result))
         if json_path is not None:
             from compare.run.outputs import could_not_write

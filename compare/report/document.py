@@ -56,7 +56,7 @@ def gradient_table(document: dict) -> Table:
     gradients = document["gradients"]
     tensors = gradients["tensors"]
     pairs = list(tensors[0]["pairs"]) if tensors else []
-    headers = ["tensor", "shape"] + [p.replace("~", " vs ") for p in pairs] + [f"{i} vs finite diff." for i in gradients["impls"]]
+    headers = ["parameter", "shape"] + [p.replace("~", " vs ") for p in pairs] + [f"{i} vs finite diff." for i in gradients["impls"]]
     rows = [
         [t["name"], "x".join(map(str, t["shape"]))]
         + [f"{t['pairs'][p]:.1e}" for p in pairs]

@@ -295,10 +295,11 @@ def drift(document: dict, path: Path, size) -> Path:
         look = style(name, order)
         apart.plot([x for x, _ in shown], [y for _, y in shown], marker="o", markersize=3,
                    label=f"{name} vs {reference}", **look)
-    epsilon = 2.0 ** -52
+    dtype = document.get("config", {}).get("dtype", "float64")
+    epsilon = float(np.finfo(dtype).eps)
     apart.axhline(epsilon, color="#777777", linewidth=1, linestyle=":")
     # under its line: the differences lie above it (a label above it lay on them)
-    apart.text(0.99, epsilon / 1.6, "float64's last bit at 1 (2.2e-16)", transform=apart.get_yaxis_transform(),
+    apart.text(0.99, epsilon / 1.6, f"{dtype}'s last bit at 1 ({epsilon:.2g})", transform=apart.get_yaxis_transform(),
                ha="right", va="top", fontsize=8, color="#555555")
     apart.set(title=f"How far the parameters drift from {reference}'s while training", xlabel="epochs",
               ylabel="largest |parameter difference|", yscale="log", ylim=(1e-18, 10))

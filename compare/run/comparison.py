@@ -91,7 +91,7 @@ def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress
         params = init_params(config.sizes, config.init, config.seed)
 
     outcome.stage = "during the gradient check, before any training"
-    with Progress("checking gradients", step_count(params, impls), enabled=progress) as bar:
+    with Progress("checking gradients", step_count(params, impls), unit="check", enabled=progress) as bar:
         outcome.agreement = check_on_training_images(config, params, dataset, impls, GRADCHECK_SAMPLES,
                                                      GRADCHECK_COORDINATES, on_step=lambda note: bar.update(1, note))
     outcome.stage = f"before {impls[0]}'s training"
@@ -164,7 +164,7 @@ def check_after_training(outcome: Outcome, dataset: Dataset, progress: bool) -> 
     the implementations drifted apart, from the same parameters they compute the same gradients."""
     first, names = outcome.results[0], [r.name for r in outcome.results]
     outcome.stage = "during the gradient check after the training"
-    with Progress("checking gradients from the trained parameters", step_count(first.params, names),
+    with Progress("checking gradients from the trained parameters", step_count(first.params, names), unit="check",
                   enabled=progress) as bar:
         outcome.agreement_after = check_on_training_images(outcome.config, first.params, dataset, names,
                                                            GRADCHECK_SAMPLES, GRADCHECK_COORDINATES,
