@@ -297,7 +297,7 @@ def topological_order(root: Tensor) -> list[Tensor]:
     while stack:
         node, parents = stack[-1]
         for parent in parents:
-            if parent.parents and parent not in seen:
+            if parent.parents and parent.requires_grad and parent not in seen:  # (one set False: cut off)
                 seen.add(parent)
                 stack.append((parent, iter(parent.parents)))
                 break

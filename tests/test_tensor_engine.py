@@ -340,3 +340,12 @@ def test_a_tensor_prints_its_numbers():
     loss = (Tensor(np.array([0.5, 1.5]), requires_grad=True) ** 2).mean()
     assert repr(loss) == "Tensor(1.25, requires_grad=True)" and loss.item() == 1.25
     assert repr(Tensor(np.zeros(2, np.float32))) == "Tensor([0., 0.], dtype=float32)"
+
+
+def test_an_interior_node_set_to_need_no_gradient_cuts_the_graph_there():
+    """A "detach": nothing flows back through it (it was a KeyError inside backward)."""
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    hidden = w * w
+    hidden.requires_grad = False
+    (hidden * w).sum().backward()
+    np.testing.assert_array_equal(w.grad, [1.0, 4.0])  # d(h w)/dw with h held fixed: h
