@@ -107,6 +107,18 @@ def test_resume_continues_the_epoch_count_and_lowers_the_loss(tmp_path):
     assert load_checkpoint(tmp_path / "b.npz").epoch == 4
 
 
+def test_resuming_a_run_with_momentum_says_the_velocity_starts_from_zero(tmp_path):
+    """A checkpoint holds parameters, not the momentum's velocity: the resumed epochs are not
+    those of one run straight through, and the run says so (before, it said nothing)."""
+    assert invoke("run", "--impl", "numpy", *SMALL, "--epochs", "1", "--momentum", "0.9", "--save", "m.npz", "-q").exit_code == 0
+    result = invoke("run", "--resume", "m.npz", "--epochs", "1", "--name", "again")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("note: momentum starts again from zero: m.npz holds the parameters, not their velocity")
+    plain = invoke("run", "--impl", "numpy", *SMALL, "--epochs", "1", "--save", "p.npz", "-q")
+    assert plain.exit_code == 0
+    assert "momentum" not in invoke("run", "--resume", "p.npz", "--epochs", "1", "--name", "plain").output
+
+
 def test_a_resumed_run_keeps_the_whole_history_and_says_which_epochs_it_trained(tmp_path):
     """Issue 22.6: after `--resume my.npz --epochs 2` the curves showed epochs 2-3 only, and the
     header said "training 2 epochs" and then "After 3 epochs"."""

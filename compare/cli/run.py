@@ -13,6 +13,7 @@ from compare.cli.options import EXIT_CODES, build_config, config_options, parse_
 from compare.cli.preflight import (check_device, check_last_epoch, check_memory, data_inputs, check_resumable, check_save_paths,
                                    check_threads, checkpoint_paths, load_data_sized, read_checkpoint)
 from compare.run.outputs import reason
+from compare.wording import shown_path
 from shared import config as cfg
 
 
@@ -85,6 +86,9 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     click.get_current_context().call_on_close(reserve_files(save_paths.values(), "--save"))
     silent = quiet or as_json
     echo = (lambda line: None) if silent else click.echo
+    if checkpoint is not None and config.momentum:
+        echo(f"note: momentum starts again from zero: {shown_path(resume_path)} holds the parameters, not their "
+             "velocity, so these epochs will not be those of one run straight through")
     claimed = claim_run_directory(reports_dir, name, force)  # last: nothing to undo if a check above fails
     name, directory = claimed.name, claimed.path
     try:
