@@ -109,9 +109,10 @@ class Tensor:
         self.rules = rules  # one per parent: this node's gradient -> that parent's
 
     def __repr__(self) -> str:
+        numbers = np.array2string(self.data, precision=5, threshold=24, separator=", ", prefix="Tensor(")
         dtype = "" if self.data.dtype == np.float64 else f", dtype={self.data.dtype}"
         grad = ", requires_grad=True" if self.requires_grad else ""
-        return f"Tensor({np.array2string(self.data, precision=5, threshold=24, separator=', ', prefix='Tensor(')}{dtype}{grad})"
+        return f"Tensor({numbers}{dtype}{grad})"  # as PyTorch prints one
 
     def item(self) -> float:
         """The number a one-entry Tensor holds (a loss, say)."""

@@ -581,14 +581,14 @@ def test_long_work_off_a_terminal_says_where_it_is(capsys):  # 23.29: a 1,500-la
     from compare.progress import Progress
 
     now = [0.0]
-    with Progress("checking gradients", 3003, clock=lambda: now[0]) as progress:
+    with Progress("checking gradients", 3003, unit="check", clock=lambda: now[0]) as progress:
         for _ in range(300):
             now[0] += 1.0  # a second a step: 50 minutes in all
             progress.update(1)
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "checking gradients (3,003 checks) ..."
     assert len(lines) == 1 + 300 // 15  # one more line every 15 s
-    assert lines[1] == "checking gradients: 15 of 3,003 steps, about 49 min 48 s left"
+    assert lines[1] == "checking gradients: 15 of 3,003 checks, about 49 min 48 s left"
 
 
 def test_predict_show_of_many_images_draws_the_first_ones_and_says_so(tmp_path, good_checkpoint):  # 23.29
