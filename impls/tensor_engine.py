@@ -196,6 +196,12 @@ class Tensor:
         on = self.data > 0  # the derivative at exactly 0 is taken as 0, as PyTorch does
         return self._make(np.maximum(self.data, 0), (self,), (lambda g: g * on,))
 
+    def _changed_in_place(self, other):
+        raise TypeError("a Tensor is not changed in place (its array may be in a graph): "
+                        "update the array, as in w.data -= lr * w.grad")
+
+    __iadd__ = __isub__ = __imul__ = __itruediv__ = _changed_in_place
+
     # -- products and reductions -------------------------------------------------------
     def __matmul__(self, other) -> Tensor:
         other = as_tensor(other, self.data.dtype)
@@ -204,12 +210,6 @@ class Tensor:
             raise ValueError(f"@ multiplies 2-D tensors here, not shapes {x.shape} and {y.shape}: "
                              "write a vector as a matrix of one row or one column")
         return self._make(x @ y, (self, other), (lambda g: g @ y.T, lambda g: x.T @ g))
-
-    def _changed_in_place(self, other):
-        raise TypeError("a Tensor is not changed in place (its array may be in a graph): "
-                        "update the array, as in w.data -= lr * w.grad")
-
-    __iadd__ = __isub__ = __imul__ = __itruediv__ = _changed_in_place
 
     def __rmatmul__(self, other) -> Tensor:
         return as_tensor(other, self.data.dtype) @ self
