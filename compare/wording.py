@@ -131,9 +131,19 @@ def difference(value: float) -> str:
     return f"{value:.2g}" if value >= 0.01 else f"{value:.1e}"
 
 
+# The last bit of a number near 1 in each dtype: numpy.finfo(dtype).eps (this module imports no NumPy).
+EPSILON = {"float32": 2.0**-23, "float64": 2.0**-52}
+
+
+def run_dtype(config: dict) -> str:
+    """A run's dtype, float64 for results that do not say."""
+    return "float32" if config.get("dtype") == "float32" else "float64"
+
+
 def last_bit(config: dict) -> str:
-    """The size of the last bit of a number near 1 in the run's dtype (its machine epsilon)."""
-    return "1.2e-7 in float32" if config.get("dtype") == "float32" else "2.2e-16 in float64"
+    """The size of the last bit of a number near 1 in the run's dtype: `1.2e-7 in float32`."""
+    dtype = run_dtype(config)
+    return f"{EPSILON[dtype]:.1e} in {dtype}".replace("e-0", "e-")
 
 
 def drift_summary(drift: dict, after: dict | None, config: dict) -> str:

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from compare.report.drawing import RUN_HATCHES, new_figure, plain, run_style, save, signed_colormap, style
-from compare.wording import drift_summary, start_epoch, vs_fastest, watched
+from compare.wording import EPSILON, drift_summary, run_dtype, start_epoch, vs_fastest, watched
 
 ZERO_FLOOR = 1e-18  # where an exact 0 is drawn on a log axis
 MIN_ACCURACY_SPAN = 1.0  # percentage points: closer accuracies are not stretched into a peak
@@ -295,8 +295,8 @@ def drift(document: dict, path: Path, size) -> Path:
         look = style(name, order)
         apart.plot([x for x, _ in shown], [y for _, y in shown], marker="o", markersize=3,
                    label=f"{name} vs {reference}", **look)
-    dtype = document.get("config", {}).get("dtype", "float64")
-    epsilon = float(np.finfo(dtype).eps)
+    dtype = run_dtype(document.get("config", {}))
+    epsilon = EPSILON[dtype]
     apart.axhline(epsilon, color="#777777", linewidth=1, linestyle=":")
     # under its line: the differences lie above it (a label above it lay on them)
     apart.text(0.99, epsilon / 1.6, f"{dtype}'s last bit at 1 ({epsilon:.2g})", transform=apart.get_yaxis_transform(),
