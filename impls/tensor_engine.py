@@ -4,8 +4,7 @@ A `Tensor` holds an array of floating-point numbers (`data`; integers and lists 
 float64), the Tensors it was computed from (`parents`) and, for each parent, the backward rule
 of the operation that made it (`rules`): a function from this node's gradient to that
 parent's. After backward, a leaf that requires a gradient has it in `grad` (same shape).
-`root.backward()` visits the graph in reverse topological order (iteratively: no recursion
-limit) and does
+`root.backward()` visits the graph in reverse topological order and does
 
     parent.grad += rule(node.grad)
 
@@ -13,10 +12,19 @@ for each parent: the scalar engine's one line (impls/autograd_engine.py), with a
 parent that needs no gradient (a constant, such as a network's input) is skipped, and its
 rule never runs: for the first layer's x @ W that is the largest product of the step.
 
+The order: every recorded node gets a number as it is made, after its parents, so a node
+always has a larger number than the nodes it was computed from. Backward keeps the nodes that
+have received a gradient so far in a heap and always takes the largest number next: by then
+every node computed from it has been visited, and its gradient is complete. This is how
+PyTorch's engine orders its work too (by each node's sequence number); the scalar engine
+sorts the graph first instead. Either way there is no recursion: any depth works.
+
 Broadcasting: an operation may broadcast an input of shape (3,) against (5, 3); its
 gradient then has the output's shape and must be summed back to the input's shape
-(`unbroadcast`), since each input entry was used once per broadcast copy. A sum does the
-opposite: its gradient is copied back to every entry it added up (`spread`).
+(`unbroadcast`), since each input entry was used once per broadcast copy. Backward does that
+in one place, for every operation, wherever a rule's gradient is shaped otherwise than its
+parent: so each rule stays the calculus alone (d(x + y)/dy = 1: `lambda g: g`). A sum does
+the opposite: its gradient is copied back to every entry it added up (`spread`).
 
 Leaves (Tensors made directly, with requires_grad=True, e.g. a network's weights)
 accumulate their gradients over calls to backward(), as in PyTorch, until `zero_grad()`.
@@ -38,10 +46,13 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from functools import lru_cache
+from heapq import heappop, heappush
+from itertools import count
 
 import numpy as np
 
 _recording = [True]  # False inside no_grad(): a list so the context manager can set it
+_numbers = count()  # each recorded node's number, in the order they are made (the order, above)
 
 
 @contextmanager
@@ -96,17 +107,18 @@ def float_array(data) -> np.ndarray:
 
 
 class Tensor:
-    __slots__ = ("data", "grad", "parents", "rules", "requires_grad")
+    __slots__ = ("data", "grad", "parents", "rules", "requires_grad", "number")
     # NumPy hands `array * tensor` (and +, -, /, @) to the Tensor's __rmul__ etc., where the array
     # is a constant, instead of making an array of Tensors one entry at a time.
     __array_ufunc__ = None
 
-    def __init__(self, data, requires_grad: bool = False, parents: tuple = (), rules: tuple = ()):
+    def __init__(self, data, requires_grad: bool = False):
+        """A leaf (a parameter, with requires_grad=True) or a constant; operations make the rest."""
         self.data = data if isinstance(data, np.ndarray) and data.dtype.kind == "f" else float_array(data)
         self.grad = None
         self.requires_grad = requires_grad
-        self.parents = parents
-        self.rules = rules  # one per parent: this node's gradient -> that parent's
+        self.parents = ()
+        self.rules = ()  # one per parent: this node's gradient -> that parent's
 
     def __repr__(self) -> str:
         numbers = np.array2string(self.data, precision=5, threshold=24, separator=", ", prefix="Tensor(")
@@ -126,25 +138,26 @@ class Tensor:
         self.grad = None
 
     def _make(self, data, parents: tuple, rules: tuple) -> Tensor:
-        """A result node; recorded only when some parent needs a gradient."""
-        if _recording[0]:
-            for parent in parents:
-                if parent.requires_grad:
-                    return Tensor(data, True, parents, rules)
-        return Tensor(data)
+        """An operation's result. It records its parents (self, or self and other), their rules
+        and its number only when a parent needs a gradient, and not inside no_grad()."""
+        node = Tensor.__new__(Tensor)  # speed: __init__'s checks are for data from outside (3% of a step)
+        node.data, node.grad = data, None
+        if _recording[0] and (self.requires_grad or parents[-1].requires_grad):
+            node.requires_grad, node.parents, node.rules, node.number = True, parents, rules, next(_numbers)
+        else:
+            node.requires_grad, node.parents, node.rules = False, (), ()
+        return node
 
     # -- elementwise operations with broadcasting --------------------------------------
     def __add__(self, other) -> Tensor:
         other = as_tensor(other, self.data.dtype)
-        a, b = self.shape, other.shape
-        return self._make(self.data + other.data, (self, other), (lambda g: unbroadcast(g, a), lambda g: unbroadcast(g, b)))
+        return self._make(self.data + other.data, (self, other), (lambda g: g, lambda g: g))
 
     __radd__ = __add__
 
     def __sub__(self, other) -> Tensor:
         other = as_tensor(other, self.data.dtype)
-        a, b = self.shape, other.shape
-        return self._make(self.data - other.data, (self, other), (lambda g: unbroadcast(g, a), lambda g: unbroadcast(-g, b)))
+        return self._make(self.data - other.data, (self, other), (lambda g: g, lambda g: -g))
 
     def __rsub__(self, other) -> Tensor:
         return as_tensor(other, self.data.dtype) - self
@@ -152,15 +165,14 @@ class Tensor:
     def __mul__(self, other) -> Tensor:
         other = as_tensor(other, self.data.dtype)
         x, y = self.data, other.data  # d(xy)/dx = y, d(xy)/dy = x
-        return self._make(x * y, (self, other), (lambda g: unbroadcast(g * y, x.shape), lambda g: unbroadcast(g * x, y.shape)))
+        return self._make(x * y, (self, other), (lambda g: g * y, lambda g: g * x))
 
     __rmul__ = __mul__
 
     def __truediv__(self, other) -> Tensor:
         other = as_tensor(other, self.data.dtype)
         x, y = self.data, other.data  # d(x/y)/dx = 1/y, d(x/y)/dy = -x/y^2
-        return self._make(x / y, (self, other),
-                          (lambda g: unbroadcast(g / y, x.shape), lambda g: unbroadcast(-g * x / (y * y), y.shape)))
+        return self._make(x / y, (self, other), (lambda g: g / y, lambda g: -g * x / (y * y)))
 
     def __rtruediv__(self, other) -> Tensor:
         return as_tensor(other, self.data.dtype) / self
@@ -275,34 +287,24 @@ class Tensor:
             self.grad = grad.copy() if self.grad is None else self.grad + grad
             return
         grads = {self: grad}  # interior nodes: this root's gradient only
-        for node in reversed(topological_order(self)):
+        waiting = [(-self.number, self)]  # those with a gradient so far (heapq pops the smallest: negated)
+        while waiting:
+            node = heappop(waiting)[1]  # the largest number: every node computed from it is done
             g = grads.pop(node)
             for parent, rule in zip(node.parents, node.rules):
                 if not parent.requires_grad:
                     continue  # a constant: its gradient is never computed
                 pg = rule(g)
+                if pg.shape != parent.data.shape:  # the operation broadcast this parent: summed back
+                    pg = unbroadcast(pg, parent.data.shape)
                 if parent.parents:  # interior: summed over the edges into it
-                    grads[parent] = grads[parent] + pg if parent in grads else pg
+                    if parent in grads:
+                        grads[parent] = grads[parent] + pg
+                    else:  # its first gradient: it waits its turn
+                        grads[parent] = pg
+                        heappush(waiting, (-parent.number, parent))
                 elif parent.grad is None:  # a leaf: its own array (a rule may hand g on as is: copied)
                     parent.grad = pg.astype(parent.data.dtype, copy=pg is g)
                 else:
                     parent.grad += pg
 
-
-def topological_order(root: Tensor) -> list[Tensor]:
-    """The interior nodes root depends on, root last, each after everything it was computed
-    from: an iterative depth-first search with an explicit stack (any depth works)."""
-    if not root.parents:
-        return []
-    order, seen, stack = [], {root}, [(root, iter(root.parents))]
-    while stack:
-        node, parents = stack[-1]
-        for parent in parents:
-            if parent.parents and parent.requires_grad and parent not in seen:  # (one set False: cut off)
-                seen.add(parent)
-                stack.append((parent, iter(parent.parents)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
-    return order

@@ -17,7 +17,6 @@ import numpy as np
 from compare.benchmark.measure import build_runner
 from compare.benchmark.plan import BENCH_CONFIGS, DTYPES, NIELSEN, THREEB1B, Plan
 from impls.autograd_engine import topological_order
-from impls.tensor_engine import topological_order as tensor_order
 from shared.config import Config
 from shared.data import Dataset, scale_pixels
 from shared.model import nonzero_entries
@@ -40,13 +39,24 @@ def micrograd_graph(model, row: np.ndarray, label: int):
 
 def micrograd_nodes(model, loss) -> int:
     """Everything in its graph but the parameters (its constants are nodes too)."""
-    seen, stack = {loss}, [loss]
+    return len(reachable(loss, lambda node: node._prev) - set(model.parameters_list()))
+
+
+def tensor_nodes(loss) -> int:
+    """The interior of `tensor`'s graph, the nodes its backward visits: those recorded (with
+    parents) that need a gradient. Its leaves and constants are not counted."""
+    return len(reachable(loss, lambda node: [p for p in node.parents if p.parents and p.requires_grad]))
+
+
+def reachable(root, inputs) -> set:
+    """root and every node reached from it through inputs(node), without recursion."""
+    seen, stack = {root}, [root]
     while stack:
-        for child in stack.pop()._prev:
+        for child in inputs(stack.pop()):
             if child not in seen:
                 seen.add(child)
                 stack.append(child)
-    return len(seen - set(model.parameters_list()))
+    return seen
 
 
 # runner -> (its graph of one image, the nodes made for it)
@@ -109,7 +119,7 @@ def tensor_graph_footprint(config: Config, x: np.ndarray, y: np.ndarray) -> dict
     model = build_runner("tensor", config, init_params(config.sizes, config.init, seed=0))
     batch, labels = x[: config.batch_size].astype(config.dtype), y[: config.batch_size]
     loss, size = traced(lambda: model.loss(model.forward(batch), labels))
-    return {"nodes_per_step": len(tensor_order(loss)), "bytes_per_step": size, "batch_size": config.batch_size}
+    return {"nodes_per_step": tensor_nodes(loss), "bytes_per_step": size, "batch_size": config.batch_size}
 
 
 def tensor_graph_footprints(dataset: Dataset, echo, runners=("tensor",)) -> list[dict]:
