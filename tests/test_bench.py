@@ -497,3 +497,15 @@ def test_a_commands_peak_memory_is_its_own_not_the_bench_processes():
     held = np.ones(400 * 2**20 // 8)  # 400 MiB held by this process while the child runs
     peak = peak_rss([sys.executable, "-c", "data = bytearray(60 * 2**20)"])
     assert 60 * 2**20 < peak < 300 * 2**20 and held[0] == 1.0
+
+
+def test_a_ratio_that_rounds_to_its_goal_shows_which_side_it_is_on():
+    from compare.benchmark.markdown import format_measured
+
+    def shown(value, goal=">= 0.7"):
+        return format_measured({"measured": value, "unit": "x", "goal": goal})
+
+    assert shown(0.699444) == "0.699x"  # missed: "0.70x ... no" would read as a contradiction
+    assert shown(0.7046) == "0.705x" and shown(0.7) == "0.70x"
+    assert shown(0.6286) == "0.63x" and shown(0.7146) == "0.71x"
+    assert shown(0.9996, ">= 1.0") == "1.000x" and shown(0.498, ">= 0.5 (or 1 thread no better)") == "0.498x"

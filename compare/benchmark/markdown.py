@@ -3,6 +3,8 @@ Markdown writer (compare.blocks)."""
 
 from __future__ import annotations
 
+import re
+
 from compare.blocks import Heading, Paragraph, Table, to_markdown as blocks_markdown
 from compare.benchmark.plan import DTYPES, RUNNERS, VECTORIZED
 from compare.wording import plural
@@ -21,8 +23,16 @@ def format_measured(row: dict) -> str:
     if row["unit"] == "fraction":
         return f"{value:.0%}"
     if row["unit"] == "x":
-        return f"{value:,.2f}x"
+        # 0.698 missing ">= 0.7" would read "0.70x ... no": a third digit where two hide the side
+        hides_the_side = round(value, 2) == goal_threshold(row["goal"]) and value != goal_threshold(row["goal"])
+        return f"{value:,.3f}x" if hides_the_side else f"{value:,.2f}x"
     return f"{value:,.3f} s" if row["unit"] == "s" else f"{value:,.0f} {row['unit']}"
+
+
+def goal_threshold(goal: str) -> float | None:
+    """The number of a goal such as ">= 0.7" or ">= 0.5 (or 1 thread no better)"."""
+    match = re.match(r"[<>]=? ([\d.]+)", goal)
+    return float(match.group(1)) if match else None
 
 
 def to_markdown(document: dict) -> str:
