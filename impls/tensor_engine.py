@@ -140,7 +140,7 @@ class Tensor:
     def _make(self, data, parents: tuple, rules: tuple) -> Tensor:
         """An operation's result. It records its parents (self, or self and other), their rules
         and its number only when a parent needs a gradient, and not inside no_grad()."""
-        node = Tensor.__new__(Tensor)  # speed: __init__'s checks are for data from outside (3% of a step)
+        node = Tensor.__new__(Tensor)  # speed: __init__'s checks are for data from outside (with any(), 9% of a small step)
         node.data, node.grad = data, None
         if _recording[0] and (self.requires_grad or parents[-1].requires_grad):
             node.requires_grad, node.parents, node.rules, node.number = True, parents, rules, next(_numbers)
