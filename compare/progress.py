@@ -13,7 +13,7 @@ from compare.wording import plural
 
 
 class Progress:
-    """`with Progress("checking gradients", total=12, unit="tensor") as progress: progress.update()`.
+    """`with Progress("checking gradients", total=12, unit="check") as progress: progress.update()`.
 
     Off a terminal, work that goes on says where it is every LINE_SECONDS, with the time left."""
 

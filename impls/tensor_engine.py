@@ -67,9 +67,8 @@ def no_grad():
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum a gradient of the broadcast result back to an input's shape."""
-    if grad.shape == shape:
-        return grad
+    """Sum a gradient of the broadcast result back to the shape the input had (backward calls
+    it only where the two differ)."""
     return grad.sum(axis=stretched_axes(grad.shape, shape)).reshape(shape)
 
 

@@ -24,7 +24,8 @@ def format_measured(row: dict) -> str:
         return f"{value:.0%}"
     if row["unit"] == "x":
         # 0.698 missing ">= 0.7" would read "0.70x ... no": a third digit where two hide the side
-        hides_the_side = round(value, 2) == goal_threshold(row["goal"]) and value != goal_threshold(row["goal"])
+        threshold = goal_threshold(row["goal"])
+        hides_the_side = round(value, 2) == threshold and value != threshold
         return f"{value:,.3f}x" if hides_the_side else f"{value:,.2f}x"
     return f"{value:,.3f} s" if row["unit"] == "s" else f"{value:,.0f} {row['unit']}"
 

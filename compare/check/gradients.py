@@ -220,6 +220,13 @@ def step_count(params: Params, impls: list[str]) -> int:
     return len(impls) * (1 + 2 * len(params))
 
 
+def checks_progress(description: str, params: Params, impls: list[str], enabled: bool):
+    """The progress of check_on_training_images, counted in "checks" (step_count of them)."""
+    from compare.progress import Progress
+
+    return Progress(description, step_count(params, impls), unit="check", enabled=enabled)
+
+
 def check_on_training_images(
     config: Config, params: Params, dataset, impls: list[str], samples: int, coordinates: int,
     on_step: Callable[[str], None] | None = None,

@@ -32,8 +32,7 @@ def gradcheck(impl_text, data_dir, samples, coordinates, json_path, force, **opt
     the gradient checked is that of C0 + (weight_decay / 2) sum w^2 as each implementation's own
     SGD step takes it (--l2 LAMBDA: weight_decay = LAMBDA / n, n the data's training images).
     """
-    from compare.check.gradients import check_on_training_images, format_agreement, step_count
-    from compare.progress import Progress
+    from compare.check.gradients import check_on_training_images, checks_progress, format_agreement
     from compare.wording import describe_network
     from shared.atomic import atomic_write_text
     from shared.params import init_params
@@ -51,7 +50,7 @@ def gradcheck(impl_text, data_dir, samples, coordinates, json_path, force, **opt
     params = init_params(config.sizes, config.init, config.seed)
     to_stdout = json_path is not None and str(json_path) == "-"
     try:
-        with Progress("checking gradients", step_count(params, impls), unit="check", enabled=not to_stdout) as progress:
+        with checks_progress("checking gradients", params, impls, enabled=not to_stdout) as progress:
             result = check_on_training_images(config, params, dataset, impls, samples, coordinates,
                                               on_step=lambda note: progress.update(1, note))
     except KeyboardInterrupt:  # said as `run` says it: where it stopped, and what was (not) written

@@ -13,7 +13,7 @@ from compare.cli.options import EXIT_CODES, build_config, config_options, parse_
 from compare.cli.preflight import (check_device, check_last_epoch, check_memory, data_inputs, check_resumable, check_save_paths,
                                    check_threads, checkpoint_paths, load_data_sized, read_checkpoint)
 from compare.run.outputs import reason
-from compare.wording import shown_path
+from compare.wording import plural, shown_path
 from shared import config as cfg
 
 
@@ -225,8 +225,6 @@ def unwritten_run_note(error: OSError, outcome, directory: Path, installed: bool
 
 def what_it_found(outcome) -> str:
     """The run's accuracies, for a message that must say them because no file keeps them."""
-    from compare.wording import plural
-
     found = ", ".join(f"{r.name} {r.final.test_accuracy:.2%}" for r in outcome.results)
     return f"{found} after {plural(outcome.results[0].final.epoch, 'epoch')}"
 

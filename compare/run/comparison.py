@@ -14,8 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from compare.check.gradients import check_on_training_images, format_agreement, step_count
-from compare.progress import Progress
+from compare.check.gradients import check_on_training_images, checks_progress, format_agreement
 from compare.run.drift import DriftRecorder, compose, drift_steps
 from compare.run.console import (ProgressBar, ProgressLines, agreement_lines, announce, describe, format_epoch,
                                  progress_lines_wanted, run_estimate_line, summary_lines, worth_probing)
@@ -91,7 +90,7 @@ def compare(outcome: Outcome, impls: list[str], dataset: Dataset, echo, progress
         params = init_params(config.sizes, config.init, config.seed)
 
     outcome.stage = "during the gradient check, before any training"
-    with Progress("checking gradients", step_count(params, impls), unit="check", enabled=progress) as bar:
+    with checks_progress("checking gradients", params, impls, enabled=progress) as bar:
         outcome.agreement = check_on_training_images(config, params, dataset, impls, GRADCHECK_SAMPLES,
                                                      GRADCHECK_COORDINATES, on_step=lambda note: bar.update(1, note))
     outcome.stage = f"before {impls[0]}'s training"
@@ -164,8 +163,8 @@ def check_after_training(outcome: Outcome, dataset: Dataset, progress: bool) -> 
     the implementations drifted apart, from the same parameters they compute the same gradients."""
     first, names = outcome.results[0], [r.name for r in outcome.results]
     outcome.stage = "during the gradient check after the training"
-    with Progress("checking gradients from the trained parameters", step_count(first.params, names), unit="check",
-                  enabled=progress) as bar:
+    with checks_progress("checking gradients from the trained parameters", first.params, names,
+                         enabled=progress) as bar:
         outcome.agreement_after = check_on_training_images(outcome.config, first.params, dataset, names,
                                                            GRADCHECK_SAMPLES, GRADCHECK_COORDINATES,
                                                            on_step=lambda note: bar.update(1, note))
