@@ -150,7 +150,7 @@ def drift_summary(drift: dict, after: dict | None, config: dict) -> str:
     """In words, how far the implementations drifted apart while training (results' "drift")
     and whether their gradients still agree from the trained parameters ("gradients_after"):
     the console's and the report's sentence."""
-    reference, per_epoch = drift["reference"], drift["steps_per_epoch"]
+    reference = drift["reference"]
     worst = max(drift["impls"], key=lambda name: drift["impls"][name][-1][1])
     points = drift["impls"][worst]
     final, peak = points[-1][1], max(d for _, d in points)

@@ -400,6 +400,45 @@ def test_bench_marks_figures_from_a_busy_machine_unreliable():
     assert all(r["unreliable"] for r in targets(slow_peak) if r["measured"] is not None)
 
 
+def test_a_bench_whose_threads_waited_for_a_core_is_unreliable_whatever_the_load_average():
+    from compare.benchmark.markdown import reliability_blocks
+    from compare.benchmark.targets import reliability
+
+    lagging = fake_document([0.5, 1.9])  # the 1-minute average had not caught up with the burners
+    lagging["throughput"][0]["waiting_share"] = 0.004
+    lagging["throughput"][1] |= {"waiting_share": 0.33, "busy": True}
+    lagging["reliability"] = info = reliability(lagging, None)
+    assert info["unreliable"] and info["waiting_share_max"] == 0.33
+    assert info["reasons"] == ["the bench's threads waited for a core up to 33% of the time (1 of 2 configs 25% or more)"]
+    rows = {r["target"]: r for r in targets(lagging)}
+    assert rows[f"torch / idiomatic PyTorch loop, {next(iter(BENCH_CONFIGS))}, float64"]["unreliable"]
+
+    quiet = fake_document([0.5, 0.9])
+    for entry, share in zip(quiet["throughput"], (0.004, 0.012)):
+        entry["waiting_share"] = share
+    quiet["reliability"] = reliability(quiet, None)
+    assert not quiet["reliability"]["unreliable"]
+    (sentence,) = reliability_blocks(quiet)
+    assert "quiet: load average at most 0.9 on 2 cores, the bench's threads waiting for a core at most 1.2%" in sentence.text
+
+
+def test_a_bench_beside_one_burner_per_core_says_it_was_busy_at_once(mnist):
+    """What the load average missed for a short bench: burners started a second before it."""
+    from compare.benchmark.measure import bench_config
+    from compare.benchmark.plan import Plan
+    from compare.benchmark.threads_study import Burners
+    from compare.run.machine import WAITING_LIMIT, cores, scheduled_seconds
+
+    if scheduled_seconds() is None:
+        pytest.skip("this system does not tell how long a thread waited for a core")
+    plan = Plan(repeats=4, seconds_per_repeat=0.25, warmup_steps=1, settle_seconds=0.0)
+    lines = []
+    with Burners(cores() + 1, seconds=60):
+        entry = bench_config(NIELSEN, "float64", mnist, plan, ["numpy"], lines.append)
+    assert entry["busy"] and entry["waiting_share"] >= WAITING_LIMIT, entry["waiting_share"]
+    assert "waited for a core" in lines[-1]
+
+
 def test_quiet_peaks_are_remembered_only_from_quiet_runs(tmp_path):
     from compare.benchmark.targets import read_quiet_peaks, reliability, remember_quiet_peaks
 

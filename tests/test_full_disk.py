@@ -105,7 +105,7 @@ def test_a_run_folder_on_a_full_disk_says_what_the_run_found(tmp_path, tiny_disk
 def test_a_run_folder_that_cannot_be_written_at_all(tmp_path, full_under):  # 23.16
     full_under(tmp_path / "reports")
     result = invoke("run", *TINY, "--name", "X", "--save", "m.npz")
-    line = failed(result, "No space left on device", "m.npz")  # the checkpoint, on another disk, holds the model
+    failed(result, "No space left on device", "m.npz")  # the checkpoint, on another disk, holds the model
     assert (tmp_path / "m.npz").exists() and leftovers(tmp_path) == []
     assert not (tmp_path / "reports" / "X").exists() or not any((tmp_path / "reports" / "X").iterdir())
 

@@ -116,7 +116,9 @@ def reliability_blocks(document: dict) -> list:
     load = info["load_average_max"]
     if load is None:
         return [Paragraph("Load average not available on this system.")]
+    waited = info.get("waiting_share_max")  # None in a bench.json from before it was measured
     return [Paragraph(f"The machine was quiet: load average at most {load:.1f} on {info['cores']} cores"
+                      + ("" if waited is None else f", the bench's threads waiting for a core at most {waited:.1%} of the time")
                       + (", matmul peak not under half the last quiet one." if info["quiet_matmul_peak_gflops"] else "."))]
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from bench import baseline_class
 from compare.benchmark.plan import BATCH_POOL, BENCH_CONFIGS, Plan, runner as runner_record
-from compare.run.machine import cores, is_busy, load_average, training_flops
+from compare.run.machine import WAITING_LIMIT, Waiting, cores, is_busy, load_average, training_flops
 from impls import REGISTRY
 from shared.call_limit import time_limit
 from shared.config import PRESETS, Config
@@ -131,6 +131,7 @@ def bench_config(name: str, dtype: str, dataset: Dataset, plan: Plan, runners: l
         steps[runner] = max(1, round(plan.seconds_per_repeat / max(warm, 1e-9)))
         stepper[runner] = step
     rates: dict[str, list[float]] = {runner: [] for runner in runners}
+    waiting = Waiting()
     for repeat in range(plan.repeats):
         order = runners[repeat % len(runners):] + runners[: repeat % len(runners)]
         for runner in order:
@@ -146,12 +147,17 @@ def bench_config(name: str, dtype: str, dataset: Dataset, plan: Plan, runners: l
             "median": median, "min": min(values), "max": max(values), "repeats": len(values), "rates": values,
             "steps_per_repeat": steps[runner] * per_call[runner], "gflops": median * flops / 1e9,
         }
-    load = load_average()
-    busy = is_busy(load, cores())
+    # Busy: a load average above the cores, or (seen at once, where the average lags) this
+    # process's threads kept waiting for a core while they were timed.
+    load, waited = load_average(), waiting.share()
+    signs = ([f"load average {load:.1f}"] if is_busy(load, cores()) else []) + (
+        [f"waited for a core {waited:.0%} of the time"] if waited is not None and waited >= WAITING_LIMIT else [])
+    busy = bool(signs)
     echo(f"  {name:<28} {dtype}  " + "  ".join(f"{r} {results[r]['median']:,.0f}/s" for r in runners)
-         + ("  [busy: load average %.1f]" % load if busy else ""))
+         + (f"  [busy: {', '.join(signs)}]" if busy else ""))
     return {"config": name, "dtype": dtype, "sizes": list(config.sizes), "batch_size": config.batch_size,
-            "flops_per_sample": flops, "results": results, "load_average": load, "busy": busy}
+            "flops_per_sample": flops, "results": results, "load_average": load, "waiting_share": waited,
+            "busy": busy}
 
 
 def help_seconds(repeats: int = 5) -> float:

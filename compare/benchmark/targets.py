@@ -8,7 +8,7 @@ from pathlib import Path
 
 from compare.benchmark.plan import BENCH_CONFIGS, DTYPES, NIELSEN, RELU256, THREEB1B
 from compare.benchmark.graphs import AUTOGRAD_CONFIGS
-from compare.run.machine import cores, cpu_model
+from compare.run.machine import WAITING_LIMIT, cores, cpu_model
 from shared.atomic import atomic_write_text
 
 
@@ -96,20 +96,28 @@ def targets(document: dict) -> list[dict]:
 
 def reliability(document: dict, quiet_peaks: dict | None) -> dict:
     """Whether the machine was busy during the bench: the load average after each config
-    above the core count, or the matmul peak below half the last one measured quietly."""
+    above the core count, the bench's threads kept waiting for a core (WAITING_LIMIT of their
+    time), or the matmul peak below half the last one measured quietly."""
     core_count = document["environment"]["cores"] or 1
-    loads = [c["load_average"] for c in document["throughput"] if c.get("load_average") is not None]
+    configs = document["throughput"]
+    loads = [c["load_average"] for c in configs if c.get("load_average") is not None]
+    waits = [c["waiting_share"] for c in configs if c.get("waiting_share") is not None]
     reasons = []
     if loads and max(loads) > core_count:
-        busy = sum(1 for c in document["throughput"] if c.get("busy"))
+        busy = sum(1 for load in loads if load > core_count)
         reasons.append(f"load average up to {max(loads):.1f} on {core_count} cores ({busy} of "
-                       f"{len(document['throughput'])} configs measured while busy)")
+                       f"{len(configs)} configs measured while busy)")
+    if waits and max(waits) >= WAITING_LIMIT:
+        waited = sum(1 for w in waits if w >= WAITING_LIMIT)
+        reasons.append(f"the bench's threads waited for a core up to {max(waits):.0%} of the time ({waited} of "
+                       f"{len(configs)} configs {WAITING_LIMIT:.0%} or more)")
     for dtype, peak in document["matmul_peak_gflops"].items():
         quiet = (quiet_peaks or {}).get(dtype)
         if quiet and peak < PEAK_FLOOR * quiet:
             reasons.append(f"{dtype} matmul peak {peak:,.1f} GFLOP/s, under {PEAK_FLOOR:.0%} of the "
                            f"{quiet:,.1f} measured on a quiet run")
     return {"cores": core_count, "load_average_max": max(loads) if loads else None,
+            "waiting_share_max": max(waits) if waits else None,
             "quiet_matmul_peak_gflops": quiet_peaks, "unreliable": bool(reasons), "reasons": reasons}
 
 

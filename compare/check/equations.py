@@ -203,7 +203,7 @@ def sigma_prime_of_a(activation: str, a: np.ndarray) -> np.ndarray:
 
 
 def cost_mistakes(t: Trace) -> list[Mistake]:
-    L, a, Y = t.L, t.a[t.L], t.Y
+    a, Y = t.a[t.L], t.Y
     if t.config.loss == "cross-entropy":
         with np.errstate(divide="ignore", invalid="ignore"):
             binary = float(-np.mean(np.sum(Y * np.log(a) + (1 - Y) * np.log(1 - a), axis=1)))
@@ -258,7 +258,7 @@ def forward_mistakes(t: Trace, l: int) -> list[Mistake]:
             wrong_output = lambda z_L: output_activation("cross-entropy", z_L)  # noqa: E731
         mistakes.append(Mistake("wrong output activation", f"aᴸ = {wrong}(zᴸ): the {config.loss} cost takes "
                                 f"{takes} outputs", at_layer(lambda W, b, a: (a @ W.T + b, wrong_output(a @ W.T + b)))))
-        mistakes.append(Mistake("no output activation", f"aᴸ = zᴸ: the output activation is not applied",
+        mistakes.append(Mistake("no output activation", "aᴸ = zᴸ: the output activation is not applied",
                                 at_layer(lambda W, b, a: (a @ W.T + b, a @ W.T + b))))
     return mistakes
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from compare.blocks import Figure, Heading, Paragraph, Table, to_html, to_markdown
 from compare.progress import Progress
 from compare.report.figures import FIGURES
-from compare.wording import describe_network, epochs_trained, plural, process_memory, start_epoch, summary_table
+from compare.wording import describe_network, epochs_trained, process_memory, start_epoch, summary_table
 from shared.atomic import atomic_write_text
 from shared.files import read_regular
 

@@ -10,7 +10,10 @@ enough work (`PARALLEL_FLOPS`, from `compare bench --threads-study`) and the mac
 not already busy when training starts; otherwise one thread.
 
 Load: the 1-minute load average (runnable processes) above the number of cores means
-something else competed for the processors during the measurement.
+something else competed for the processors during the measurement. It lags a minute behind a
+process that has just started, so a short measurement also asks the kernel how long its own
+threads were ready to run but waited for a core (`Waiting`): a quarter of their time or more means
+they were kept from the processors, whatever the load average says yet.
 
 Environment: where the numbers were measured (versions, processor, threads, devices), as a
 results file and a bench file record it.
@@ -61,6 +64,45 @@ def load_now() -> float | None:
 def is_busy(load: float | None, core_count: int) -> bool:
     """More runnable processes than cores on average: timings are not to be trusted."""
     return load is not None and load > core_count
+
+
+# Measured here by `compare bench --quick`: 0-15% quiet (the most on the two-thread config, the
+# bench's own threads taking turns), 33-55% beside one CPU-burning process per core.
+WAITING_LIMIT = 0.25
+
+
+class Waiting:
+    """The share of its time this process's threads spent ready to run but waiting for a
+    core, between `Waiting()` and `.share()`: from the kernel's scheduler statistics (Linux,
+    /proc/self/task/*/schedstat: nanoseconds on a core, then waiting in a run queue), None
+    where the system does not tell."""
+
+    def __init__(self):
+        self.start = scheduled_seconds()
+
+    def share(self) -> float | None:
+        end = scheduled_seconds()
+        if self.start is None or end is None:
+            return None
+        running, waiting = end[0] - self.start[0], max(end[1] - self.start[1], 0.0)
+        return waiting / (running + waiting) if running > 0 else None  # (a thread that ended takes its counts)
+
+
+def scheduled_seconds() -> tuple[float, float] | None:
+    """Seconds this process's threads have run and have waited for a core, summed so far."""
+    running = waiting = 0
+    try:
+        threads = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    for thread in threads:
+        try:
+            with open(f"/proc/self/task/{thread}/schedstat") as stats:
+                on_core, queued = stats.read().split()[:2]
+        except (OSError, ValueError):
+            continue  # a thread that ended meanwhile, or no statistics kept
+        running, waiting = running + int(on_core), waiting + int(queued)
+    return (running / 1e9, waiting / 1e9) if running else None
 
 
 def busy_warning(load: float | None, core_count: int, what: str) -> str | None:
