@@ -183,8 +183,9 @@ class Tensor:
         if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
             raise TypeError("Tensor ** Tensor or ** array is not supported; the exponent must be a number")
         exponent = float(exponent)  # a Python number: a NumPy float64 would make float32 float64
-        x = self.data  # d(x^n)/dx = n x^(n-1)
-        return self._make(x**exponent, (self,), (lambda g: g * exponent * x ** (exponent - 1),))
+        x = self.data  # d(x^n)/dx = n x^(n-1), and 0 for n = 0 (where 0 * x^-1 is 0 * inf at x = 0)
+        rule = (lambda g: g * exponent * x ** (exponent - 1)) if exponent else (lambda g: np.zeros_like(x))
+        return self._make(x**exponent, (self,), (rule,))
 
     def exp(self) -> Tensor:
         e = np.exp(self.data)

@@ -217,6 +217,13 @@ def test_constants_get_no_gradient_and_backward_needs_a_scalar():
         w ** w
 
 
+def test_a_power_of_zero_has_gradient_zero_even_at_zero_as_in_torch():
+    w, reference = Tensor(np.array([0.0, 2.0]), True), torch.tensor([0.0, 2.0], dtype=torch.float64, requires_grad=True)
+    (w ** 0).sum().backward()
+    (reference ** 0).sum().backward()
+    assert w.grad.tolist() == reference.grad.tolist() == [0.0, 0.0]
+
+
 def test_float32_stays_float32():
     w = Tensor(np.ones((2, 3), np.float32), True)
     out = (w @ np.ones((3, 1), np.float32)).sigmoid().sum()
