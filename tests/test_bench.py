@@ -480,6 +480,27 @@ def test_run_records_the_threads_and_load(tmp_path, monkeypatch):
     assert bad.exit_code == 2 and "--threads" in bad.output
 
 
+def test_a_run_whose_threads_waited_for_a_core_warns_and_records_it(tmp_path, monkeypatch):
+    import compare.run.comparison as running
+
+    monkeypatch.setattr(running, "load_average", lambda: 0.6)  # the average had not caught up yet
+    monkeypatch.setattr(running.Waiting, "share", lambda self: 0.41)
+    result = CliRunner().invoke(main, ["run", "--impl", "numpy", "--train-limit", "200", "--test-limit", "100",
+                                       "--epochs", "1", "--reports-dir", str(tmp_path), "--name", "t"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert ("warning: the machine was busy during numpy's training (its threads waited for a core 41% of the "
+            "time): the speeds measured are unreliable") in result.output
+    assert json.loads((tmp_path / "t" / "results.json").read_text())["implementations"][0]["waiting_share"] == 0.41
+
+
+def test_busy_signs_name_each_sign_of_a_busy_machine():
+    from compare.run.machine import busy_signs
+
+    assert busy_signs(0.5, 2, 0.02) == [] and busy_signs(None, 2, None) == []
+    assert busy_signs(6.9, 2, 0.3) == ["load average 6.9 on 2 cores", "its threads waited for a core 30% of the time"]
+
+
 def test_busy_torch_target_counts_only_what_one_thread_would_have_avoided():
     config = next(iter(BENCH_CONFIGS))
     document = {"throughput": [], "matmul_peak_gflops": {"float32": 1.0, "float64": 1.0},

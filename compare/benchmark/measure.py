@@ -21,7 +21,7 @@ import numpy as np
 
 from bench import baseline_class
 from compare.benchmark.plan import BATCH_POOL, BENCH_CONFIGS, Plan, runner as runner_record
-from compare.run.machine import WAITING_LIMIT, Waiting, cores, is_busy, load_average, training_flops
+from compare.run.machine import Waiting, busy_signs, cores, load_average, training_flops
 from impls import REGISTRY
 from shared.call_limit import time_limit
 from shared.config import PRESETS, Config
@@ -150,8 +150,7 @@ def bench_config(name: str, dtype: str, dataset: Dataset, plan: Plan, runners: l
     # Busy: a load average above the cores, or (seen at once, where the average lags) this
     # process's threads kept waiting for a core while they were timed.
     load, waited = load_average(), waiting.share()
-    signs = ([f"load average {load:.1f}"] if is_busy(load, cores()) else []) + (
-        [f"waited for a core {waited:.0%} of the time"] if waited is not None and waited >= WAITING_LIMIT else [])
+    signs = busy_signs(load, cores(), waited)
     busy = bool(signs)
     echo(f"  {name:<28} {dtype}  " + "  ".join(f"{r} {results[r]['median']:,.0f}/s" for r in runners)
          + (f"  [busy: {', '.join(signs)}]" if busy else ""))

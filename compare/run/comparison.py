@@ -18,8 +18,8 @@ from compare.check.gradients import check_on_training_images, checks_progress, f
 from compare.run.drift import DriftRecorder, compose, drift_steps
 from compare.run.console import (ProgressBar, ProgressLines, agreement_lines, announce, describe, format_epoch,
                                  progress_lines_wanted, run_estimate_line, summary_lines, worth_probing)
-from compare.run.machine import (busy_warning, choose_threads, cores, environment, is_busy, load_average, load_now,
-                                 thread_limits)
+from compare.run.machine import (Waiting, busy_warning, choose_threads, cores, environment, is_busy, load_average,
+                                 load_now, thread_limits)
 from compare.run.outcome import ImplResult, Outcome, Unsaved
 from compare.run.outputs import interrupts_deferred, reason, same_file
 from compare.wording import drift_summary, plural
@@ -257,7 +257,7 @@ def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, p
     recorder = history_recorder(model, split, config, start_epoch) if keep_history else None
     at_steps, on_step = compose((set(recorder.steps), recorder.on_step) if recorder else (set(), None),
                                 (set(drift.steps), drift.hook(name, model)) if drift else (set(), None))
-    memory = PeakMemory()
+    memory, waiting = PeakMemory(), Waiting()
     try:
         # NumPy's overflow warnings are not printed: a run that overflows is stopped as diverged, in one line
         with memory, thread_limits(choice.threads, with_torch=impl.uses_torch), np.errstate(all="ignore"):
@@ -278,8 +278,8 @@ def train_one(outcome: Outcome, name: str, params: Params, split: Split, echo, p
         if recorder is not None and recorder.snapshots:  # Ctrl-C or divergence: what was recorded is kept
             outcome.history = recorder.history()
     result.train_accuracy = training_accuracy(result.params, split, config)
-    result.load_average = load_average()
-    warning = busy_warning(result.load_average, cores(), f"{name}'s training")
+    result.load_average, result.waiting_share = load_average(), waiting.share()
+    warning = busy_warning(result.load_average, cores(), f"{name}'s training", result.waiting_share)
     if warning:
         outcome.warn(warning, echo)
 

@@ -105,10 +105,17 @@ def scheduled_seconds() -> tuple[float, float] | None:
     return (running / 1e9, waiting / 1e9) if running else None
 
 
-def busy_warning(load: float | None, core_count: int, what: str) -> str | None:
-    if not is_busy(load, core_count):
+def busy_signs(load: float | None, core_count: int, waited: float | None = None) -> list[str]:
+    """What says the machine was too busy to trust a timing, in words; none when quiet."""
+    return ([f"load average {load:.1f} on {core_count} cores"] if is_busy(load, core_count) else []) + (
+        [f"its threads waited for a core {waited:.0%} of the time"] if waited is not None and waited >= WAITING_LIMIT else [])
+
+
+def busy_warning(load: float | None, core_count: int, what: str, waited: float | None = None) -> str | None:
+    signs = busy_signs(load, core_count, waited)
+    if not signs:
         return None
-    return (f"warning: the machine was busy during {what} (load average {load:.1f} on {core_count} cores): "
+    return (f"warning: the machine was busy during {what} ({', '.join(signs)}): "
             "the speeds measured are unreliable; rerun on a quiet machine to quote them")
 
 

@@ -34,6 +34,7 @@ class ImplResult:
     outputs: np.ndarray | None = None  # test-set outputs after the last completed epoch
     peak_rss: int = 0  # bytes, sampled while it trained
     load_average: float | None = None  # 1-minute load average when its training ended
+    waiting_share: float | None = None  # of its threads' time while it trained, spent waiting for a core
     earlier: list[EpochStats] = field(default_factory=list)  # the epochs before resuming (the checkpoint's history)
     stopped: str | None = None  # why it ended before its last epoch (early stopping, the halving schedule)
     train_accuracy: float | None = None  # the final model on its training images
@@ -77,6 +78,7 @@ class ImplResult:
             "peak_rss_bytes": self.peak_rss,
             "threads": self.threads,
             "load_average": self.load_average,
+            "waiting_share": self.waiting_share,
             "epochs": [e.to_dict() | {"before_resume": True} for e in self.earlier] + [e.to_dict() for e in self.history],
             "final": {
                 "test_accuracy": self.final.test_accuracy,
