@@ -422,6 +422,24 @@ def test_a_bench_whose_threads_waited_for_a_core_is_unreliable_whatever_the_load
     assert "quiet: load average at most 0.9 on 2 cores, the bench's threads waiting for a core at most 1.2%" in sentence.text
 
 
+def test_a_matmul_peak_below_a_training_steps_speed_is_not_kept_as_the_quiet_one(tmp_path):
+    """Seen by a newcomer: a peak of 11.2 GFLOP/s (192 a minute later) under a quiet load average,
+    a step's share of it 627%, and that peak kept as the quiet reference."""
+    from compare.benchmark.targets import read_quiet_peaks, reliability, remember_quiet_peaks
+
+    cut_short = fake_document([0.5, 1.2], peak=11.2)
+    cut_short["throughput"][0]["results"]["torch"] = {"median": 100.0, "min": 90.0, "max": 110.0, "gflops": 70.2}
+    cut_short["reliability"] = info = reliability(cut_short, None)
+    assert info["unreliable"]
+    assert info["reasons"] == [f"float32 matmul peak 11.2 GFLOP/s, under the 70.2 GFLOP/s a training step reached "
+                               f"({next(iter(BENCH_CONFIGS))}): it was measured while something else had the cores"]
+    remember_quiet_peaks(tmp_path / "peaks.json", cut_short)
+    assert read_quiet_peaks(tmp_path / "peaks.json") is None
+
+    waited = fake_document([0.5, 0.5]) | {"matmul_peak_waiting_share": 0.47}
+    assert reliability(waited, None)["reasons"] == ["the matmul peak's threads waited for a core 47% of the time"]
+
+
 def test_a_bench_beside_one_burner_per_core_says_it_was_busy_at_once(mnist):
     """What the load average missed for a short bench: burners started a second before it."""
     from compare.benchmark.measure import bench_config

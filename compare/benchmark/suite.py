@@ -13,7 +13,7 @@ from compare.benchmark.measure import accuracy_runs, bench_config, has_torch, he
 from compare.benchmark.plan import BENCH_CONFIGS, DTYPES, RUNNERS, Plan, runnable, runner
 from compare.benchmark.targets import reliability, targets
 from compare.benchmark.threads_study import threads_study
-from compare.run.machine import choose_threads, cores, environment, load_average, thread_limits
+from compare.run.machine import Waiting, choose_threads, cores, environment, load_average, thread_limits
 from compare.wording import plural
 from shared.atomic import atomic_write_text
 from impls import REGISTRY
@@ -46,8 +46,10 @@ def run_bench(dataset: Dataset, plan: Plan, threads: str, with_accuracy: bool, e
     available = [name for name in (runners or RUNNERS) if runnable(name)]
     per_config = config_threads(threads, load_average())
     peak_threads = cores() if threads == "auto" else int(threads)
+    waiting = Waiting()
     with thread_limits(peak_threads, with_torch=has_torch()):
         peaks = {dtype: matmul_peak(dtype, plan.matmul_sizes) for dtype in DTYPES}
+    peak_waiting = waiting.share()
     echo(f"matmul peak ({plural(peak_threads, 'thread')}): " + ", ".join(f"{d} {g:,.1f} GFLOP/s" for d, g in peaks.items()))
     throughput = []
     for name in BENCH_CONFIGS:
@@ -73,6 +75,7 @@ def run_bench(dataset: Dataset, plan: Plan, threads: str, with_accuracy: bool, e
         "plan": plan.__dict__ | {"pure_python_configs": list(plan.pure_python_configs),
                                  "matmul_sizes": list(plan.matmul_sizes)},
         "matmul_peak_gflops": peaks,
+        "matmul_peak_waiting_share": peak_waiting,  # its threads' time spent waiting for a core
         "runners": available,
         "selected": runners is not None,  # chosen with --impl: the targets left unmeasured are left out of bench.md
         # A learner's implementations, loaded from a spec after --impl: where each came from.

@@ -97,7 +97,8 @@ def targets(document: dict) -> list[dict]:
 def reliability(document: dict, quiet_peaks: dict | None) -> dict:
     """Whether the machine was busy during the bench: the load average after each config
     above the core count, the bench's threads kept waiting for a core (WAITING_LIMIT of their
-    time), or the matmul peak below half the last one measured quietly."""
+    time, in a config or in the matmul peak), or the matmul peak below a training step's GFLOP/s
+    or below half the last one measured quietly."""
     core_count = document["environment"]["cores"] or 1
     configs = document["throughput"]
     loads = [c["load_average"] for c in configs if c.get("load_average") is not None]
@@ -111,6 +112,16 @@ def reliability(document: dict, quiet_peaks: dict | None) -> dict:
         waited = sum(1 for w in waits if w >= WAITING_LIMIT)
         reasons.append(f"the bench's threads waited for a core up to {max(waits):.0%} of the time ({waited} of "
                        f"{len(configs)} configs {WAITING_LIMIT:.0%} or more)")
+    peak_waiting = document.get("matmul_peak_waiting_share")
+    if peak_waiting is not None and peak_waiting >= WAITING_LIMIT:
+        reasons.append(f"the matmul peak's threads waited for a core {peak_waiting:.0%} of the time")
+    above = [(c["config"], c["dtype"], gflops, document["matmul_peak_gflops"][c["dtype"]]) for c in configs
+             for gflops in [max((r.get("gflops") or 0.0 for r in c["results"].values()), default=0.0)]
+             if gflops > document["matmul_peak_gflops"].get(c["dtype"], float("inf"))]
+    if above:  # a training step cannot multiply faster than square products do: the peak was cut short
+        config, dtype, gflops, peak = above[0]
+        reasons.append(f"{dtype} matmul peak {peak:,.1f} GFLOP/s, under the {gflops:,.1f} GFLOP/s a training step "
+                       f"reached ({config}): it was measured while something else had the cores")
     for dtype, peak in document["matmul_peak_gflops"].items():
         quiet = (quiet_peaks or {}).get(dtype)
         if quiet and peak < PEAK_FLOOR * quiet:
