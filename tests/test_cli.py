@@ -48,6 +48,7 @@ def test_run_prints_epochs_summary_and_agreement():
         assert f"[{name}]" in out
     assert out.count("  epoch  1  loss") == len(NAMES)
     assert "fastest" in out and "x slower" in out
+    assert "s of training, timed once, are too short to compare: `compare bench` times the steps alone" in out
     assert out.count("same test prediction for 100.00% of images") == len(NAMES) * (len(NAMES) - 1) // 2
 
 

@@ -82,10 +82,19 @@ def format_epoch(stats: EpochStats) -> str:
     )
 
 
+SHORT_TRAINING_SECONDS = 1.0  # below this, one timing of a run is too short to rank implementations by
+
+
 def summary_lines(results) -> list[str]:
-    """The summary table after the training (results: compare.run.outcome.ImplResult)."""
+    """The summary table after the training (results: compare.run.outcome.ImplResult), and when
+    some training was too short for its speed to mean much, a line saying so and where to look."""
     table = summary_table([{"name": "", "implementations": [r.to_dict() for r in results]}], detailed=False)
-    return ["  " + line for line in to_text(table, left=1)]
+    lines = ["  " + line for line in to_text(table, left=1)]
+    shortest = min(sum(e.train_seconds for e in r.history) for r in results)
+    if len(results) > 1 and shortest < SHORT_TRAINING_SECONDS:
+        lines.append(f"  (speeds from {shortest:.2f} s of training, timed once, are too short to compare: "
+                     "`compare bench` times the steps alone, repeated: docs/SPEED.md)")
+    return lines
 
 
 def agreement_lines(results) -> list[str]:
