@@ -128,6 +128,12 @@ def test_cuda_without_a_device_is_a_usage_error():
     assert result.exit_code == 2 and "no CUDA device" in result.output
 
 
+def test_cuda_for_implementations_on_the_cpu_only_is_a_usage_error():
+    result = invoke("run", "--impl", "numpy,tensor", "--device", "cuda", *TINY)
+    assert result.exit_code == 2 and "but numpy, tensor compute on the CPU only" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_bad_data_dir_is_a_one_line_error(tmp_path):
     result = invoke("run", "--impl", "numpy", "--data-dir", str(tmp_path / "missing"))
     assert result.exit_code == 1

@@ -254,10 +254,15 @@ def stray_label(dataset, outputs: int) -> str | None:
 
 
 def check_device(config: cfg.Config, impls: list[str]) -> None:
-    """--device cuda without a CUDA device is a usage error, not a traceback in torch."""
+    """--device cuda without a CUDA device is a usage error, not a traceback in torch; so is
+    --device cuda for implementations that all compute on the CPU (it would be recorded unused)."""
     from impls import REGISTRY
 
-    if config.device == "cuda" and any(REGISTRY[name].uses_torch for name in impls):
+    if config.device == "cuda" and not any(REGISTRY[name].uses_torch for name in impls):
+        raise click.BadParameter(f"cuda was asked for, but {', '.join(impls)} "
+                                 f"{'computes' if len(impls) == 1 else 'compute'} on the CPU only: torch is the "
+                                 "implementation that runs on a device", param_hint="'--device'")
+    if config.device == "cuda":
         import torch
 
         if not torch.cuda.is_available():
