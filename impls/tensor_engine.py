@@ -208,6 +208,10 @@ class Tensor:
         on = self.data > 0  # the derivative at exactly 0 is taken as 0, as PyTorch does
         return self._make(np.maximum(self.data, 0), (self,), (lambda g: g * on,))
 
+    def __rpow__(self, base):
+        raise TypeError("number ** Tensor is not supported (an MLP does not need it): write it with exp, "
+                        "e.g. 2 ** t as (t * math.log(2)).exp()")
+
     def _changed_in_place(self, other):
         raise TypeError("a Tensor is not changed in place (its array may be in a graph): "
                         "update the array, as in w.data -= lr * w.grad")
@@ -270,8 +274,8 @@ class Tensor:
     # -- the chain rule ----------------------------------------------------------------
     def backward(self, grad=None) -> None:
         """d(self)/d(t) into t.grad for every Tensor t this one was computed from that
-        requires a gradient, times grad: 1 for a single number, else an array of self's shape
-        (or a number: a seed such as a learning rate)."""
+        requires a gradient, times grad: an array of self's shape, or a number when self is one
+        (a seed such as a learning rate); left out, 1, for a tensor of a single number."""
         if grad is None:
             if self.data.size != 1:
                 raise ValueError(f"backward of a tensor of shape {self.shape} needs its gradient, an array of "
@@ -303,8 +307,8 @@ class Tensor:
                     else:  # its first gradient: it waits its turn
                         grads[parent] = pg
                         heappush(waiting, (-parent.number, parent))
-                elif parent.grad is None:  # a leaf: its own array (a rule may hand g on as is: copied)
-                    parent.grad = pg.astype(parent.data.dtype, copy=pg is g)
+                elif parent.grad is None:  # a leaf: an array of its own (a rule may hand g on as is: copied)
+                    parent.grad = np.array(pg, dtype=parent.data.dtype, copy=True if pg is g else None)
                 else:
                     parent.grad += pg
 

@@ -277,6 +277,12 @@ def test_a_constants_rule_never_runs():
     np.testing.assert_array_equal(w.grad, np.full((3, 4), 2.0))
 
 
+def test_a_single_number_leaf_gets_an_array_as_its_gradient():
+    s = Tensor(3.0, requires_grad=True)
+    (s * s).backward()
+    assert isinstance(s.grad, np.ndarray) and s.grad.shape == () and s.grad == 6.0
+
+
 def test_leaves_get_arrays_of_their_own():
     """+ hands its gradient on unchanged to both parents: each leaf still gets its own array,
     and not the caller's either, so accumulating into one changes nothing else."""
@@ -320,6 +326,8 @@ def test_what_the_engine_does_not_do_is_refused_with_a_message():
         w ** np.ones((4, 1))
     with pytest.raises(TypeError, match=r"w.data -= lr \* w.grad"):
         w -= 0.1
+    with pytest.raises(TypeError, match=r"2 \*\* t as \(t \* math.log\(2\)\).exp\(\)"):
+        2 ** w
 
 
 def test_backward_checks_its_seed_and_what_it_is_called_on():
