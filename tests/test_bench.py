@@ -113,6 +113,7 @@ def test_quick_bench_writes_json_and_markdown(tmp_path, monkeypatch):
     table = (tmp_path / "table.md").read_text()
     assert table == (tmp_path / "out" / "bench.md").read_text() == to_markdown(document) + "\n"
     assert "| target | measured | goal | met |" in table
+    assert "A short run (`--quick`): rounds of 0.03 s, against 0.3 s in a full one." in table
     assert "## The graphs of the scalar autograd engines" in table
     steps = {(g["config"], g["dtype"]): g for g in document["tensor_graph"]}
     assert steps[(NIELSEN, "float64")]["nodes_per_step"] == 10 and steps[(NIELSEN, "float64")]["batch_size"] == 10

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from compare.blocks import Heading, Paragraph, Table, to_markdown as blocks_markdown
-from compare.benchmark.plan import DTYPES, RUNNERS, VECTORIZED
+from compare.benchmark.plan import DTYPES, RUNNERS, VECTORIZED, Plan
 from compare.wording import plural
 
 
@@ -54,6 +54,12 @@ def bench_blocks(document: dict) -> list:
         "time, so the best round is the least disturbed); the matmul peak is the best median "
         f"over square sizes {', '.join(map(str, document['plan']['matmul_sizes']))}.")]
     blocks += reliability_blocks(document)
+    if document["plan"]["seconds_per_repeat"] < Plan.seconds_per_repeat:
+        # Two quick runs a minute apart, quiet: tensor / numpy 0.71x and 1.00x, numpy / torch 3.14x and 1.93x.
+        blocks.append(Paragraph(f"A short run (`--quick`): rounds of {document['plan']['seconds_per_repeat']} s, "
+                                f"against {Plan.seconds_per_repeat} s in a full one. Its ratios can move by half "
+                                "from one run to the next: they say that everything runs, not how fast; quote a "
+                                "full run's."))
     blocks += runner_blocks(document)
     blocks += [Heading("Targets"), Table(["target", "measured", "goal", "met"], [
         [row["target"], format_measured(row) + (" (unreliable: busy)" if row.get("unreliable") else ""), row["goal"],
