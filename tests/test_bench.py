@@ -514,6 +514,12 @@ def test_a_run_whose_threads_waited_for_a_core_warns_and_records_it(tmp_path, mo
     assert json.loads((tmp_path / "t" / "results.json").read_text())["implementations"][0]["waiting_share"] == 0.41
 
 
+def test_a_wait_over_almost_no_running_is_not_judged():
+    from compare.run.machine import Waiting
+
+    assert Waiting().share() is None  # a few milliseconds' wait would be a large share of nothing
+
+
 def test_busy_signs_name_each_sign_of_a_busy_machine():
     from compare.run.machine import busy_signs
 

@@ -69,6 +69,7 @@ def is_busy(load: float | None, core_count: int) -> bool:
 # Measured here by `compare bench --quick`: 0-15% quiet (the most on the two-thread config, the
 # bench's own threads taking turns), 33-55% beside one CPU-burning process per core.
 WAITING_LIMIT = 0.25
+MIN_RUNNING_SECONDS = 0.2  # under this, a few milliseconds' wait would be a large share of nothing
 
 
 class Waiting:
@@ -85,7 +86,9 @@ class Waiting:
         if self.start is None or end is None:
             return None
         running, waiting = end[0] - self.start[0], max(end[1] - self.start[1], 0.0)
-        return waiting / (running + waiting) if running > 0 else None  # (a thread that ended takes its counts)
+        if running < MIN_RUNNING_SECONDS:  # (or below 0: a thread that ended took its counts along)
+            return None
+        return waiting / (running + waiting)
 
 
 def scheduled_seconds() -> tuple[float, float] | None:
