@@ -308,7 +308,8 @@ class Tensor:
                         grads[parent] = pg
                         heappush(waiting, (-parent.number, parent))
                 elif parent.grad is None:  # a leaf: an array of its own (a rule may hand g on as is: copied)
-                    parent.grad = np.array(pg, dtype=parent.data.dtype, copy=True if pg is g else None)
+                    dtype = parent.data.dtype
+                    parent.grad = np.array(pg, dtype=dtype) if pg is g else np.asarray(pg, dtype=dtype)
                 else:
                     parent.grad += pg
 

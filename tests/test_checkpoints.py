@@ -107,6 +107,18 @@ def test_resume_continues_the_epoch_count_and_lowers_the_loss(tmp_path):
     assert load_checkpoint(tmp_path / "b.npz").epoch == 4
 
 
+def test_a_checkpoint_trained_on_cuda_resumes_with_a_cpu_implementation(tmp_path):
+    """Its device comes along in its config; only --device cuda typed for CPU-only
+    implementations is refused, not the checkpoint's own."""
+    assert invoke("run", "--impl", "numpy", *SMALL, "--epochs", "1", "--save", "a.npz", "-q").exit_code == 0
+    saved = load_checkpoint(tmp_path / "a.npz")
+    save_checkpoint(tmp_path / "gpu.npz", Checkpoint(saved.params, saved.config.with_changes(device="cuda"), "numpy",
+                                                    saved.epoch, saved.test_accuracy, saved.created, saved.history))
+    assert invoke("run", "--resume", "gpu.npz", "--impl", "numpy", "--epochs", "1", "--name", "cpu", "-q").exit_code == 0
+    typed = invoke("run", "--resume", "gpu.npz", "--impl", "numpy", "--device", "cuda", "--epochs", "1", "-q")
+    assert typed.exit_code == 2 and "numpy computes on the CPU only" in typed.output
+
+
 def test_resuming_a_run_with_momentum_says_the_velocity_starts_from_zero(tmp_path):
     """A checkpoint holds parameters, not the momentum's velocity: the resumed epochs are not
     those of one run straight through, and the run says so (before, it said nothing)."""

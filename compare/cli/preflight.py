@@ -253,16 +253,18 @@ def stray_label(dataset, outputs: int) -> str | None:
             f"that {total - count:,} of the {total:,} labels use{others}: the file is damaged")
 
 
-def check_device(config: cfg.Config, impls: list[str]) -> None:
+def check_device(config: cfg.Config, impls: list[str], typed: bool = True) -> None:
     """--device cuda without a CUDA device is a usage error, not a traceback in torch; so is
-    --device cuda for implementations that all compute on the CPU (it would be recorded unused)."""
+    --device cuda typed for implementations that all compute on the CPU (it would be recorded
+    unused). typed=False: the device came from a checkpoint resumed, not from the user."""
     from impls import REGISTRY
 
-    if config.device == "cuda" and not any(REGISTRY[name].uses_torch for name in impls):
+    on_a_device = any(REGISTRY[name].uses_torch for name in impls)
+    if config.device == "cuda" and typed and not on_a_device:
         raise click.BadParameter(f"cuda was asked for, but {', '.join(impls)} "
                                  f"{'computes' if len(impls) == 1 else 'compute'} on the CPU only: torch is the "
                                  "implementation that runs on a device", param_hint="'--device'")
-    if config.device == "cuda":
+    if config.device == "cuda" and on_a_device:
         import torch
 
         if not torch.cuda.is_available():

@@ -71,7 +71,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     impls = parse_impls(impl_text)
     dataset, config = load_data_sized(data_dir, config, sizes_chosen=typed("sizes") or checkpoint is not None)
     check_memory(config, impls, dataset)
-    check_device(config, impls)
+    check_device(config, impls, typed=typed("device") or checkpoint is None)
     save_paths = checkpoint_paths(save_path, impls)
     check_save_paths(save_paths, resume_path, force, inputs=data_inputs(data_dir))
     as_json = json_path is not None and str(json_path) == "-"  # one meaning with gradcheck's --json

@@ -76,36 +76,41 @@ class Waiting:
     """The share of its time this process's threads spent ready to run but waiting for a
     core, between `Waiting()` and `.share()`: from the kernel's scheduler statistics (Linux,
     /proc/self/task/*/schedstat: nanoseconds on a core, then waiting in a run queue), None
-    where the system does not tell."""
+    where the system does not tell. Counted per thread: one that ended meanwhile drops out
+    with its counts, one that started meanwhile counts from its start."""
 
     def __init__(self):
-        self.start = scheduled_seconds()
+        self.start = thread_schedules()
 
     def share(self) -> float | None:
-        end = scheduled_seconds()
+        end = thread_schedules()
         if self.start is None or end is None:
             return None
-        running, waiting = end[0] - self.start[0], max(end[1] - self.start[1], 0.0)
-        if running < MIN_RUNNING_SECONDS:  # (or below 0: a thread that ended took its counts along)
+        running = waiting = 0.0
+        for thread, (ran, waited) in end.items():
+            ran_before, waited_before = self.start.get(thread, (0.0, 0.0))
+            running += max(ran - ran_before, 0.0)  # (below 0 only for a thread id reused meanwhile)
+            waiting += max(waited - waited_before, 0.0)
+        if running < MIN_RUNNING_SECONDS:
             return None
         return waiting / (running + waiting)
 
 
-def scheduled_seconds() -> tuple[float, float] | None:
-    """Seconds this process's threads have run and have waited for a core, summed so far."""
-    running = waiting = 0
+def thread_schedules() -> dict[str, tuple[float, float]] | None:
+    """For each of this process's threads, the seconds it has run and has waited for a core."""
     try:
         threads = os.listdir("/proc/self/task")
     except OSError:
         return None
+    schedules = {}
     for thread in threads:
         try:
             with open(f"/proc/self/task/{thread}/schedstat") as stats:
                 on_core, queued = stats.read().split()[:2]
         except (OSError, ValueError):
             continue  # a thread that ended meanwhile, or no statistics kept
-        running, waiting = running + int(on_core), waiting + int(queued)
-    return (running / 1e9, waiting / 1e9) if running else None
+        schedules[thread] = (int(on_core) / 1e9, int(queued) / 1e9)
+    return schedules or None
 
 
 def busy_signs(load: float | None, core_count: int, waited: float | None = None) -> list[str]:
