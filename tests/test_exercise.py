@@ -45,6 +45,28 @@ def test_the_skeleton_reports_the_four_todos_one_line_each(tmp_path, style):
     assert "Traceback" not in verdict.text()
 
 
+def test_the_skeleton_names_itself_as_the_learner_types_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = write_exercise("ex").read_text()
+    assert "    compare check ex/my_mlp.py\n" in text and "`compare run --impl numpy,ex/my_mlp.py`" in text
+    assert "{MY_MLP}" not in text
+
+
+@pytest.mark.parametrize("style, mistake", [
+    ("numpy", "return A_prev.T @ delta / len(delta)"),  # (inputs, outputs): transposed
+    ("scratch", "return [[dj * ak for dj in delta] for ak in a_prev]"),  # rows and columns swapped
+])
+def test_a_weight_gradient_of_the_wrong_shape_is_named_bp4(tmp_path, style, mistake):
+    """A teacher's pass: a swapped BP4 was reported as a shape only, blaming loss_and_gradients."""
+    solved = solution(style)
+    right = {"numpy": "return delta.T @ A_prev / len(delta)", "scratch": "return [[dj * ak for ak in a_prev] for dj in delta]"}
+    path = tmp_path / "my_mlp.py"
+    path.write_text(solved.replace(right[style], mistake, 1))
+    verdict = check(str(path))
+    assert verdict.outcome == DIAGNOSED
+    assert "BP4" in verdict.text() and "∂C/∂Wˡ = δˡ (aˡ⁻¹)ᵀ" in verdict.text(), verdict.text()
+
+
 def test_writing_never_clobbers(tmp_path):
     path = write_exercise(tmp_path)
     path.write_text("my work")

@@ -40,11 +40,14 @@ def format_problem(value, sizes, what: str) -> str | None:
     try:
         check_params(value if not isinstance(value, tuple) else list(value), sizes)
     except ValueError as error:
-        hint = ""
+        # A weight gradient shaped wrong is BP4 written wrong: say so, not only the shapes.
+        bp4 = "gradient" in what and "W has shape" in str(error)
+        hint = " (BP4, ∂C/∂Wˡ = δˡ (aˡ⁻¹)ᵀ: a row per neuron of the layer, a column per input)" if bp4 else ""
         try:
             for index, (W, _) in enumerate(value, start=1):
                 if np.shape(W) == (sizes[index - 1], sizes[index]) and sizes[index - 1] != sizes[index]:
-                    hint = f" (W{index} is transposed: the neutral format is (outputs, inputs), as z = W a + b)"
+                    name, equation = (f"W{index}'s gradient", "; BP4: ∂C/∂Wˡ = δˡ (aˡ⁻¹)ᵀ") if bp4 else (f"W{index}", "")
+                    hint = f" ({name} is transposed: the neutral format is (outputs, inputs), as z = W a + b{equation})"
                     break
         except (TypeError, ValueError, IndexError):
             pass

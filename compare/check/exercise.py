@@ -18,6 +18,8 @@ import tempfile
 from importlib.resources import files
 from pathlib import Path
 
+from compare.wording import shown_path
+
 STYLES = {
     "scratch": "pure Python, one sample at a time, as impls/scratch_mlp.py",
     "numpy": "NumPy, a batch at a time, as impls/numpy_mlp.py",
@@ -34,18 +36,21 @@ class ExerciseError(ValueError):
         self.refused = refused
 
 
-def template(style: str) -> str:
+def template(style: str, path: str = FILE_NAME) -> str:
+    """The exercise's text; the commands in its docstring name the file as `path`, the way the
+    learner who wrote it there types it (ex/my_mlp.py, not my_mlp.py, from the folder above)."""
     if style not in STYLES:
         raise ExerciseError(f"style must be one of {', '.join(STYLES)}; got {style!r}")
-    return (files("compare.check") / "templates" / f"{style}.py.tmpl").read_text(encoding="utf-8")
+    text = (files("compare.check") / "templates" / f"{style}.py.tmpl").read_text(encoding="utf-8")
+    return text.replace("{MY_MLP}", path)
 
 
 def write_exercise(directory: Path | str, style: str = "scratch") -> Path:
     """Write DIRECTORY/my_mlp.py (the directory is created if need be); returns its path.
     Raises ExerciseError, and writes nothing, when that file exists or cannot be made."""
-    text = template(style)
     directory = Path(directory)
     target = directory / FILE_NAME
+    text = template(style, shown_path(target))
     if target.exists() or target.is_symlink():
         raise ExerciseError(f"{target} already exists: nothing was written (move it away, or choose another directory)")
     if directory.exists() and not directory.is_dir():
