@@ -45,7 +45,7 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
     results.json, report.md, report.html, the figures, model.npz and page.html (draw a
     digit, watch the first implementation's trained network answer) to REPORTS_DIR/NAME.
     """
-    from compare.report.folder import DIGITS, HISTORY, MODEL, RESULTS, run_files, write_run
+    from compare.report.folder import DIGITS, HISTORY, MODEL, PAGE, RESULTS, run_files, write_run
     from compare.run.comparison import run_comparison
     from compare.run.outputs import claim_run_directory, reserve_files
 
@@ -158,7 +158,8 @@ def run(impl_text, data_dir, preset, name, reports_dir, force, save_path, resume
                                f"{directory / RESULTS}")
             else:
                 echo(f"wrote {json_path}")
-        echo(f"\nWrote {directory / RESULTS} and the report: {directory / written[1].name} ({written[0].name} beside it)")
+        beside = written[0].name + (f" and {PAGE}, the page where you draw a digit," if (directory / PAGE).is_file() else "")
+        echo(f"\nWrote {directory / RESULTS} and the report: {directory / written[1].name} ({beside} beside it)")
     if unsaved:
         raise click.ClickException("; ".join(unsaved))
     sys.exit(0 if outcome.passed else 1)
