@@ -241,14 +241,15 @@ def check_on_training_images(
 
 
 def format_agreement(result: GradientAgreement) -> str:
-    """The agreement as a plain-text table, one row per weight matrix and bias vector."""
+    """The agreement as a plain-text table: a row per comparison (each pair of implementations,
+    then each against finite differences), a column per weight matrix and bias vector, so that
+    five implementations' 15 comparisons stay as narrow as a terminal."""
     pair_names = list(result.tensors[0].pairs) if result.tensors else []
-    fd_names = [f"{name}~fd" for name in result.impls]
-    rows = [[tensor.name, "x".join(map(str, tensor.shape))]
-            + [f"{tensor.pairs[p]:.1e}" for p in pair_names]
-            + [f"{tensor.finite_differences[name]:.1e}" for name in result.impls]
-            for tensor in result.tensors]
-    lines = to_text(Table(["parameter", "shape", *pair_names, *fd_names], rows))
+    rows = [[pair] + [f"{tensor.pairs[pair]:.1e}" for tensor in result.tensors] for pair in pair_names]
+    rows += [[f"{name}~fd"] + [f"{tensor.finite_differences[name]:.1e}" for tensor in result.tensors]
+             for name in result.impls]
+    headers = ["compared"] + [f"{tensor.name} {'x'.join(map(str, tensor.shape))}" for tensor in result.tensors]
+    lines = to_text(Table(headers, rows), left=1)
     kinks = sum(sum(t.kinks_skipped.values()) for t in result.tensors)
     losses = ", ".join(f"{name} {loss:.12f}" for name, loss in result.losses.items())
     verdict = "PASS" if result.passed else "FAIL"
