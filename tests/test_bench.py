@@ -114,6 +114,7 @@ def test_quick_bench_writes_json_and_markdown(tmp_path, monkeypatch):
     table = (tmp_path / "table.md").read_text()
     assert table == (tmp_path / "out" / "bench.md").read_text() == to_markdown(document) + "\n"
     assert "| target | measured | goal | met |" in table
+    assert "| &gt;= 1.0 |" in table and "&gt;" not in result.output and "| >= 1.0 |" in result.output
     assert "A short run (`--quick`): rounds of 0.03 s, against 0.3 s in a full one." in table
     assert "## The graphs of the scalar autograd engines" in table
     steps = {(g["config"], g["dtype"]): g for g in document["tensor_graph"]}
