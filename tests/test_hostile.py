@@ -420,7 +420,8 @@ def fake_bench(monkeypatch, measured: list):
 
     def run_bench(*args, **kwargs):
         measured.append(kwargs.get("quiet_peaks"))
-        return {"reliability": {"unreliable": False, "reasons": []}, "matmul_peak_gflops": {"float64": 10.0}}
+        return {"reliability": {"unreliable": False, "reasons": []}, "matmul_peak_gflops": {"float64": 10.0},
+                "throughput": []}
 
     monkeypatch.setattr(suite, "run_bench", run_bench)
     monkeypatch.setattr(suite, "save", lambda document, json_path, markdown_path: None)
