@@ -54,18 +54,21 @@ def defused(text: str) -> str:
                     .replace("[", "\\[").replace("]", "\\]").replace("(", "\\(").replace(")", "\\)"), text)
 
 
-def to_markdown(blocks: list, directory: Path | None = None) -> str:
-    """Markdown, each block followed by an empty line; figures linked relative to `directory`."""
+def to_markdown(blocks: list, directory: Path | None = None, on_terminal: bool = False) -> str:
+    """Markdown, each block followed by an empty line; figures linked relative to `directory`.
+    on_terminal: printed, not kept in a file a viewer renders, so its text is not defused
+    (">= 1.0", not "&gt;= 1.0")."""
+    text = (lambda words: words) if on_terminal else defused
     out = []
     for block in blocks:
         if isinstance(block, Heading):
-            out.append(f"{'#' * block.level} {defused(block.text)}")
+            out.append(f"{'#' * block.level} {text(block.text)}")
         elif isinstance(block, Paragraph):
-            out.append(defused(block.text))
+            out.append(text(block.text))
         elif isinstance(block, Table):
-            out.append("| " + " | ".join(defused(h) for h in block.headers) + " |")
+            out.append("| " + " | ".join(text(h) for h in block.headers) + " |")
             out.append("|" + "|".join("---" for _ in block.headers) + "|")
-            out.extend("| " + " | ".join(defused(c) for c in row) + " |" for row in block.rows)
+            out.extend("| " + " | ".join(text(c) for c in row) + " |" for row in block.rows)
         elif isinstance(block, Figure):
             link = block.path.relative_to(directory).as_posix() if directory else block.path.name
             out.append(f"![{block.caption}]({link})\n\n*{block.caption}*")

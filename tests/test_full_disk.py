@@ -173,7 +173,7 @@ def test_bench_on_a_full_disk_prints_its_whole_table(tmp_path, monkeypatch, full
     document = {"reliability": {"unreliable": False, "reasons": []}, "matmul_peak_gflops": {"float64": 10.0}}
     monkeypatch.setattr(suite, "run_bench", lambda *args, **kwargs: document)
     monkeypatch.setattr(suite, "save", lambda document, json_path, markdown_path: atomic_write_text(json_path, "{}"))
-    monkeypatch.setattr(markdown, "to_markdown", lambda document: "# the measured table")
+    monkeypatch.setattr(markdown, "to_markdown", lambda document, on_terminal=False: "# the measured table")
     full_under(tmp_path / "out")
     result = invoke("bench", "--out", "out")
     failed(result, "out/bench.json", "No space left on device", "printed above")

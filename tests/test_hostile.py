@@ -425,7 +425,7 @@ def fake_bench(monkeypatch, measured: list):
 
     monkeypatch.setattr(suite, "run_bench", run_bench)
     monkeypatch.setattr(suite, "save", lambda document, json_path, markdown_path: None)
-    monkeypatch.setattr(markdown, "to_markdown", lambda document: "# bench")
+    monkeypatch.setattr(markdown, "to_markdown", lambda document, on_terminal=False: "# bench")
 
 
 def test_bench_out_keeps_every_file_inside_it(tmp_path, monkeypatch):  # 23.27

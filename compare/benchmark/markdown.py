@@ -36,8 +36,8 @@ def goal_threshold(goal: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def to_markdown(document: dict) -> str:
-    return blocks_markdown(bench_blocks(document)).rstrip("\n")
+def to_markdown(document: dict, on_terminal: bool = False) -> str:
+    return blocks_markdown(bench_blocks(document), on_terminal=on_terminal).rstrip("\n")
 
 
 def bench_blocks(document: dict) -> list:

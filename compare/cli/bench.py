@@ -75,19 +75,13 @@ def bench(quick, accuracy, threads, out_dir, markdown_copy, force, impl_text, st
         if markdown_copy is not None:
             atomic_write_text(markdown_copy, to_markdown(document) + "\n")
     except OSError as error:  # minutes of measuring are not lost: the whole table goes to the terminal
-        click.echo("\n" + on_terminal(to_markdown(document)))
+        click.echo("\n" + to_markdown(document, on_terminal=True))
         raise could_not_write(error, "; the whole table is printed above") from None
-    click.echo("\n" + on_terminal(to_markdown(document).split("## Training throughput")[0].strip()))
+    click.echo("\n" + to_markdown(document, on_terminal=True).split("## Training throughput")[0].strip())
     click.echo(f"\nWrote {out_dir / 'bench.json'} and {out_dir / 'bench.md'}")
     if document["reliability"]["unreliable"]:
         click.echo("warning: the machine was busy during the benchmark (" + "; ".join(document["reliability"]["reasons"])
                    + "): its figures are marked unreliable", err=True)
-
-
-def on_terminal(markdown: str) -> str:
-    """The Markdown as a terminal shows it: ">= 1.0", not the file's "&gt;= 1.0" (escaped there
-    so that a Markdown viewer never reads it as HTML)."""
-    return markdown.replace("&lt;", "<").replace("&gt;", ">")
 
 
 def parse_runners(text: str) -> list[str]:
