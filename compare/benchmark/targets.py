@@ -8,7 +8,7 @@ from pathlib import Path
 
 from compare.benchmark.plan import BENCH_CONFIGS, DTYPES, NIELSEN, RELU256, THREEB1B
 from compare.benchmark.graphs import AUTOGRAD_CONFIGS
-from compare.run.machine import WAITING_LIMIT, cores, cpu_model
+from compare.run.machine import WAITING_LIMIT, cores, cpu_model, is_busy, kept_waiting
 from shared.atomic import atomic_write_text
 
 
@@ -104,16 +104,16 @@ def reliability(document: dict, quiet_peaks: dict | None) -> dict:
     loads = [c["load_average"] for c in configs if c.get("load_average") is not None]
     waits = [c["waiting_share"] for c in configs if c.get("waiting_share") is not None]
     reasons = []
-    if loads and max(loads) > core_count:
-        busy = sum(1 for load in loads if load > core_count)
+    busy = sum(1 for load in loads if is_busy(load, core_count))
+    if busy:
         reasons.append(f"load average up to {max(loads):.1f} on {core_count} cores ({busy} of "
                        f"{len(configs)} configs measured while busy)")
-    if waits and max(waits) >= WAITING_LIMIT:
-        waited = sum(1 for w in waits if w >= WAITING_LIMIT)
+    waited = sum(1 for w in waits if kept_waiting(w))
+    if waited:
         reasons.append(f"the bench's threads waited for a core up to {max(waits):.0%} of the time ({waited} of "
                        f"{len(configs)} configs {WAITING_LIMIT:.0%} or more)")
     peak_waiting = document.get("matmul_peak_waiting_share")
-    if peak_waiting is not None and peak_waiting >= WAITING_LIMIT:
+    if kept_waiting(peak_waiting):
         reasons.append(f"the matmul peak's threads waited for a core {peak_waiting:.0%} of the time")
     for dtype, peak in document["matmul_peak_gflops"].items():
         quiet = (quiet_peaks or {}).get(dtype)

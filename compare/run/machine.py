@@ -113,10 +113,16 @@ def thread_schedules() -> dict[str, tuple[float, float]] | None:
     return schedules or None
 
 
+def kept_waiting(waited: float | None) -> bool:
+    """Threads that waited for a core this share of their time or more (Waiting.share): their
+    timings are not to be trusted, whatever the load average says yet."""
+    return waited is not None and waited >= WAITING_LIMIT
+
+
 def busy_signs(load: float | None, core_count: int, waited: float | None = None) -> list[str]:
     """What says the machine was too busy to trust a timing, in words; none when quiet."""
     return ([f"load average {load:.1f} on {core_count} cores"] if is_busy(load, core_count) else []) + (
-        [f"its threads waited for a core {waited:.0%} of the time"] if waited is not None and waited >= WAITING_LIMIT else [])
+        [f"its threads waited for a core {waited:.0%} of the time"] if kept_waiting(waited) else [])
 
 
 def busy_warning(load: float | None, core_count: int, what: str, waited: float | None = None) -> str | None:
